@@ -1,0 +1,16 @@
+"""DFF Studio engine: decision problems, decision losses, metrics and decision-focused fine-tuning."""
+
+from dff_core.errors import DataError, SolverError
+from dff_core.problems import Allocation, LinearMapped, OptProblem, ShortestPath
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Allocation",
+    "DataError",
+    "LinearMapped",
+    "OptProblem",
+    "ShortestPath",
+    "SolverError",
+    "__version__",
+]

@@ -1,0 +1,25 @@
+"""Exceptions raised by the engine, each with a message a user can act on."""
+
+from __future__ import annotations
+
+
+class SolverError(RuntimeError):
+    """A decision problem could not be solved (infeasible, unbounded, solver failure).
+
+    The message names the problem class and, where it applies, the instance index.
+    """
+
+
+class DataError(ValueError):
+    """Input data is unusable. ``problems`` lists every issue found, not just the first.
+
+    Each entry is a :class:`dff_core.data.report.Issue`-like object or a plain string;
+    ``str(err)`` gives one line per problem.
+    """
+
+    def __init__(self, problems: list | str, *, warnings: list | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = list(problems)
+        self.warnings = list(warnings or [])
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,8 @@
+"""Decision problems: one batched interface (``d``, ``sense``, ``solve``, ``objective``)."""
+
+from dff_core.problems.allocation import Allocation
+from dff_core.problems.base import OptProblem
+from dff_core.problems.mapped import LinearMapped
+from dff_core.problems.shortest_path import ShortestPath
+
+__all__ = ["Allocation", "LinearMapped", "OptProblem", "ShortestPath"]

@@ -1,0 +1,56 @@
+"""A problem whose costs are a fixed linear map of the predicted quantities.
+
+Traffic routing predicts one *pace* (minutes per km) per sensor, while the router needs one
+travel time per link. With link cost = ``A @ pace`` (``A[l, s]`` = km of link ``l`` timed
+by sensor ``s``), the objective ``(A p)^T w = p^T (A^T w)`` stays linear in the prediction,
+so SPO+ and regret apply unchanged to the sensor-level vector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from dff_core.problems.base import OptProblem
+
+
+class LinearMapped(OptProblem):
+    """Wrap ``base`` so that its costs are ``C @ A.T``; decisions are ``W_base @ A``.
+
+    ``A`` has shape ``(base.d, k)``: ``k`` is the number of predicted coefficients.
+    Non-negative ``A`` keeps non-negative predictions non-negative after mapping.
+    """
+
+    def __init__(self, base: OptProblem, A: np.ndarray | sp.spmatrix) -> None:
+        A = sp.csr_matrix(A, dtype=np.float64)
+        if A.shape[0] != base.d:
+            raise ValueError(
+                f"LinearMapped: A must have {base.d} rows (one per cost of {type(base).__name__}); got {A.shape}."
+            )
+        if not np.all(np.isfinite(A.data)):
+            raise ValueError("LinearMapped: A has non-finite entries.")
+        self.base = base
+        self.A = A
+        self.d = A.shape[1]
+        self.sense = base.sense
+        self.requires_nonnegative = base.requires_nonnegative and bool((A.data >= 0).all())
+
+    def base_costs(self, C: np.ndarray) -> np.ndarray:
+        """The base problem's costs for predicted coefficients ``C`` (n, k)."""
+        return np.asarray((self.A @ np.atleast_2d(C).T).T)
+
+    def solve_base(self, C: np.ndarray) -> np.ndarray:
+        """Decisions of the base problem (e.g. arc flows) for predicted coefficients ``C``."""
+        return self.base.solve(self.base_costs(self.check_costs(np.atleast_2d(C))))
+
+    def solve_surrogate(self, C: np.ndarray) -> np.ndarray:
+        """Auxiliary-cost decisions through the base problem's own :meth:`solve_surrogate`."""
+        C = np.atleast_2d(np.asarray(C, dtype=np.float64))
+        if C.ndim != 2 or C.shape[1] != self.d or not np.isfinite(C).all():
+            return self.solve(C)
+        Wb = self.base.solve_surrogate(self.base_costs(C))
+        return np.asarray((self.A.T @ Wb.T).T)
+
+    def _solve(self, C: np.ndarray) -> np.ndarray:
+        Wb = self.base.solve(self.base_costs(C))
+        return np.asarray((self.A.T @ Wb.T).T)

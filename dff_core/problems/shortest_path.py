@@ -1,0 +1,311 @@
+"""Shortest paths on a directed graph, solved for a whole batch of cost vectors at once.
+
+Two exact batched algorithms, chosen once at construction:
+
+* acyclic graphs (e.g. PyEPO's grid): a dynamic programme in topological order,
+  vectorised over the batch (one numpy operation per node);
+* graphs with cycles (road networks): one multi-source Dijkstra run by scipy on a
+  block-diagonal graph holding one copy of the network per (instance, origin).
+
+Both break ties deterministically, so the same costs always give the same paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from dff_core.problems.base import OptProblem
+
+
+class ShortestPath(OptProblem):
+    """Route one or several origin-destination pairs through a directed graph.
+
+    Parameters
+    ----------
+    num_nodes:
+        Number of nodes; nodes are ``0 .. num_nodes - 1``.
+    edges:
+        Directed arcs ``(u, v)``. Arc ``j`` has cost ``C[:, j]``; costs must be non-negative.
+    source, target:
+        A single origin-destination pair. Use ``pairs`` for several.
+    pairs:
+        Origin-destination pairs ``[(s1, t1), ...]``; the decision is the (demand-weighted)
+        sum of the pairs' path indicators, and its objective the total travel cost.
+    demand:
+        Vehicles per pair (default 1 each), so the objective is in vehicle-cost units.
+
+    The decision ``W[i, j]`` is the flow on arc ``j`` in instance ``i``: 0/1 for one pair.
+    """
+
+    sense = "min"
+
+    def __init__(
+        self,
+        num_nodes: int,
+        edges: Sequence[tuple[int, int]] | np.ndarray,
+        source: int | None = None,
+        target: int | None = None,
+        *,
+        pairs: Sequence[tuple[int, int]] | None = None,
+        demand: Sequence[float] | None = None,
+    ) -> None:
+        if int(num_nodes) != num_nodes or num_nodes < 1:
+            raise ValueError(f"ShortestPath: num_nodes must be a positive integer; got {num_nodes!r}.")
+        self.num_nodes = int(num_nodes)
+        E = np.asarray(edges, dtype=np.int64)
+        if E.ndim != 2 or E.shape[1] != 2 or len(E) == 0:
+            raise ValueError(f"ShortestPath: edges must be a non-empty list of (u, v) pairs; got shape {E.shape}.")
+        bad = (E < 0) | (self.num_nodes <= E)
+        if bad.any():
+            k = int(np.argwhere(bad.any(axis=1))[0, 0])
+            raise ValueError(
+                f"ShortestPath: edge {k} {tuple(E[k])} names an unknown node; nodes are 0..{self.num_nodes - 1}."
+            )
+        keys = E[:, 0] * self.num_nodes + E[:, 1]
+        uniq, counts = np.unique(keys, return_counts=True)
+        if (counts > 1).any():
+            dup = int(uniq[counts > 1][0])
+            u, v = divmod(dup, self.num_nodes)
+            raise ValueError(
+                f"ShortestPath: edge ({u}, {v}) appears more than once; keep one arc per node pair "
+                "(the cheaper one) before building the problem."
+            )
+        self.edges = E
+        self.d = len(E)
+
+        if pairs is None:
+            if source is None or target is None:
+                raise ValueError("ShortestPath: give source and target, or pairs=[(s, t), ...].")
+            pairs = [(source, target)]
+        elif source is not None or target is not None:
+            raise ValueError("ShortestPath: give either source/target or pairs, not both.")
+        P = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        if len(P) == 0:
+            raise ValueError("ShortestPath: pairs must contain at least one (source, target) pair.")
+        for k, (s, t) in enumerate(P):
+            for name, node in (("source", s), ("target", t)):
+                if not 0 <= node < self.num_nodes:
+                    raise ValueError(
+                        f"ShortestPath: pair {k} has unknown {name} node {int(node)}; "
+                        f"nodes are 0..{self.num_nodes - 1}."
+                    )
+        self.pairs = P
+        dem = np.ones(len(P)) if demand is None else np.asarray(demand, dtype=np.float64).ravel()
+        if dem.shape != (len(P),) or not np.all(np.isfinite(dem)) or (dem < 0).any():
+            raise ValueError(
+                f"ShortestPath: demand must hold one finite non-negative number per pair ({len(P)}); got {demand!r}."
+            )
+        self.demand = dem
+
+        # Arc lookup: sorted keys u * N + v -> arc index.
+        order = np.argsort(keys, kind="stable")
+        self._sorted_keys = keys[order]
+        self._sorted_arcs = order
+        self._check_reachable()
+        self._topo = self._topological_order()
+        # Acyclic graphs are solved exactly for any real costs; graphs with cycles need
+        # non-negative costs (a negative cycle would make the path problem unbounded).
+        self.requires_nonnegative = self._topo is None
+        if self._topo is not None:
+            self._prepare_dag()
+        else:
+            self._prepare_dijkstra()
+        self._lp_cache: dict[int, object] = {}
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def grid(cls, h: int = 5, w: int = 5) -> ShortestPath:
+        """The h x w grid from the top-left to the bottom-right node, arcs going right or down.
+
+        Arcs are listed in PyEPO's order (per row: the row's rightward arcs, then the
+        downward arcs leaving that row), so costs from ``pyepo.data.shortestpath.genData``
+        can be used directly.
+        """
+        if h < 1 or w < 1 or h * w < 2:
+            raise ValueError(f"ShortestPath.grid: need h, w >= 1 and at least 2 nodes; got ({h}, {w}).")
+        arcs: list[tuple[int, int]] = []
+        for i in range(h):
+            for j in range(w - 1):
+                v = i * w + j
+                arcs.append((v, v + 1))
+            if i == h - 1:
+                continue
+            for j in range(w):
+                v = i * w + j
+                arcs.append((v, v + w))
+        return cls(h * w, arcs, 0, h * w - 1)
+
+    # ------------------------------------------------------------------ preparation
+    def _check_reachable(self) -> None:
+        adj = sp.csr_matrix((np.ones(self.d), (self.edges[:, 0], self.edges[:, 1])), shape=(self.num_nodes,) * 2)
+        sources = np.unique(self.pairs[:, 0])
+        reach = {}
+        for s in sources:
+            order = sp.csgraph.breadth_first_order(adj, int(s), directed=True, return_predecessors=False)
+            reach[int(s)] = set(order.tolist())
+        for k, (s, t) in enumerate(self.pairs):
+            if int(t) not in reach[int(s)]:
+                raise ValueError(
+                    f"ShortestPath: target {int(t)} is not reachable from source {int(s)} (pair {k}); "
+                    "check the edge directions or the pair."
+                )
+
+    def _topological_order(self) -> np.ndarray | None:
+        indeg = np.bincount(self.edges[:, 1], minlength=self.num_nodes)
+        out: list[list[int]] = [[] for _ in range(self.num_nodes)]
+        for u, v in self.edges:
+            out[u].append(v)
+        stack = [v for v in range(self.num_nodes) if indeg[v] == 0][::-1]
+        order: list[int] = []
+        indeg = indeg.copy()
+        while stack:
+            u = stack.pop()
+            order.append(u)
+            for v in out[u]:
+                indeg[v] -= 1
+                if indeg[v] == 0:
+                    stack.append(v)
+        return np.asarray(order) if len(order) == self.num_nodes else None
+
+    def _prepare_dag(self) -> None:
+        heads = self.edges[:, 1]
+        self._in_arcs = [np.flatnonzero(heads == v) for v in range(self.num_nodes)]
+        self._sources = np.unique(self.pairs[:, 0])
+
+    def _prepare_dijkstra(self) -> None:
+        order = np.lexsort((self.edges[:, 1], self.edges[:, 0]))
+        self._csr_perm = order  # arc index of each CSR entry
+        self._csr_indices = self.edges[order, 1]
+        counts = np.bincount(self.edges[:, 0], minlength=self.num_nodes)
+        self._csr_indptr = np.concatenate([[0], np.cumsum(counts)])
+        self._sources = np.unique(self.pairs[:, 0])
+
+    # ------------------------------------------------------------------ solving
+    def _arc_of(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(self._sorted_keys, u * self.num_nodes + v)
+        return self._sorted_arcs[pos]
+
+    def _solve(self, C: np.ndarray) -> np.ndarray:
+        n = C.shape[0]
+        W = np.zeros((n, self.d))
+        if n == 0:
+            return W
+        if self._topo is not None:
+            pred_arc = {int(s): self._dag_predecessors(C, int(s)) for s in self._sources}
+        else:
+            pred_arc = self._dijkstra_predecessors(C)
+        rows = np.arange(n)
+        tails = self.edges[:, 0]
+        for (s, t), dem in zip(self.pairs, self.demand, strict=True):
+            if s == t or dem == 0:
+                continue
+            pa = pred_arc[int(s)]
+            cur = np.full(n, t)
+            active = np.ones(n, dtype=bool)
+            for _ in range(self.num_nodes):
+                idx = rows[active]
+                arcs = pa[idx, cur[idx]]
+                W[idx, arcs] += dem
+                cur[idx] = tails[arcs]
+                active[idx] = cur[idx] != s
+                if not active.any():
+                    break
+        return W
+
+    def solve_surrogate(self, C: np.ndarray) -> np.ndarray:
+        """Like :meth:`solve`, but rows with negative costs on a graph with cycles are solved
+        over the bounded unit-flow polytope (``0 <= w <= 1`` per pair, an LP that stays bounded
+        with negative cycles) instead of over simple paths. Non-negative rows and acyclic
+        graphs give exactly :meth:`solve`'s answer.
+        """
+        C = np.atleast_2d(np.asarray(C, dtype=np.float64))
+        if self._topo is not None:
+            return self.solve(C)
+        if C.ndim != 2 or C.shape[1] != self.d or not np.isfinite(C).all():
+            return self.solve(C)  # raises the usual message
+        neg = (C < 0).any(axis=1)
+        W = np.zeros_like(C)
+        if (~neg).any():
+            W[~neg] = self._solve(C[~neg])
+        for i in np.flatnonzero(neg):
+            W[i] = self._solve_flow_lp(C[i])
+        return W
+
+    def _solve_flow_lp(self, c: np.ndarray) -> np.ndarray:
+        from dff_core.problems._lp import BoundedFlowLP
+
+        w = np.zeros(self.d)
+        for k, ((s, t), dem) in enumerate(zip(self.pairs, self.demand, strict=True)):
+            if s == t or dem == 0:
+                continue
+            lp = self._lp_cache.get(k)
+            if lp is None:
+                lp = self._lp_cache[k] = BoundedFlowLP(self.num_nodes, self.edges, int(s), int(t))
+            w += dem * lp.solve(c)
+        return w
+
+    def _dag_predecessors(self, C: np.ndarray, s: int) -> np.ndarray:
+        """Predecessor arc of every node on a shortest path tree from ``s`` (DAG DP)."""
+        n = C.shape[0]
+        dist = np.full((n, self.num_nodes), np.inf)
+        dist[:, s] = 0.0
+        pred = np.full((n, self.num_nodes), -1, dtype=np.int64)
+        rows = np.arange(n)
+        tails = self.edges[:, 0]
+        started = False
+        for v in self._topo:
+            if v == s:
+                started = True
+                continue
+            if not started:
+                continue
+            arcs = self._in_arcs[v]
+            if len(arcs) == 0:
+                continue
+            if len(arcs) == 1:
+                dist[:, v] = dist[:, tails[arcs[0]]] + C[:, arcs[0]]
+                pred[:, v] = arcs[0]
+                continue
+            cand = dist[:, tails[arcs]] + C[:, arcs]
+            k = np.argmin(cand, axis=1)  # first minimum: ties go to the lower arc index
+            dist[:, v] = cand[rows, k]
+            pred[:, v] = arcs[k]
+        return pred
+
+    def _dijkstra_predecessors(self, C: np.ndarray) -> dict[int, np.ndarray]:
+        """One scipy Dijkstra over a block-diagonal graph: a copy per (instance, source)."""
+        n = C.shape[0]
+        N = self.num_nodes
+        srcs = self._sources
+        blocks = n * len(srcs)
+        data = np.tile(C[:, self._csr_perm], (len(srcs), 1)).ravel()
+        offs = (np.arange(blocks) * N)[:, None]
+        indices = (self._csr_indices[None, :] + offs).ravel()
+        m = self.d
+        indptr = (self._csr_indptr[None, :-1] + (np.arange(blocks) * m)[:, None]).ravel()
+        indptr = np.concatenate([indptr, [blocks * m]])
+        graph = sp.csr_matrix((data, indices, indptr), shape=(blocks * N, blocks * N))
+        starts = (np.repeat(srcs[:, None], n, axis=1).ravel() + np.arange(blocks) * N).astype(np.int64)
+        # block b = k * n + i holds source srcs[k] for instance i
+        _, pred, _ = dijkstra(graph, directed=True, indices=starts, return_predecessors=True, min_only=True)
+        pred = pred.reshape(blocks, N)
+        node_pred = pred - (np.arange(blocks) * N)[:, None]
+        out: dict[int, np.ndarray] = {}
+        for k, s in enumerate(srcs):
+            npred = node_pred[k * n : (k + 1) * n]
+            valid = pred[k * n : (k + 1) * n] >= 0
+            heads = np.broadcast_to(np.arange(N), npred.shape)
+            arcs = np.full(npred.shape, -1, dtype=np.int64)
+            arcs[valid] = self._arc_of(npred[valid], heads[valid])
+            out[int(s)] = arcs
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"ShortestPath(num_nodes={self.num_nodes}, arcs={self.d}, pairs={len(self.pairs)}, "
+            f"algorithm={'dag-dp' if self._topo is not None else 'dijkstra'})"
+        )

@@ -1,0 +1,149 @@
+"""ShortestPath: exactness against networkx, PyEPO arc order, determinism, bad input."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from dff_core.problems import ShortestPath
+
+
+def _nx_cost(problem: ShortestPath, c: np.ndarray) -> float:
+    G = nx.DiGraph()
+    for j, (u, v) in enumerate(problem.edges):
+        G.add_edge(int(u), int(v), weight=float(c[j]))
+    return sum(
+        dem * nx.shortest_path_length(G, int(s), int(t), weight="weight")
+        for (s, t), dem in zip(problem.pairs, problem.demand)
+    )
+
+
+def _random_cyclic_graph(rng: np.random.Generator, n: int = 30, m: int = 120) -> np.ndarray:
+    ring = [(i, (i + 1) % n) for i in range(n)] + [((i + 1) % n, i) for i in range(n)]
+    extra = set()
+    while len(extra) < m:
+        u, v = rng.integers(0, n, 2)
+        if u != v and (u, v) not in ring:
+            extra.add((int(u), int(v)))
+    return np.array(ring + sorted(extra))
+
+
+def test_grid_matches_pyepo_arc_order() -> None:
+    p = ShortestPath.grid(5, 5)
+    assert p.d == 40 and p.sense == "min"
+    assert tuple(p.edges[0]) == (0, 1) and tuple(p.edges[4]) == (0, 5)
+    assert tuple(p.edges[-1]) == (23, 24)
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (3, 7), (2, 2)])
+def test_grid_paths_are_optimal(shape: tuple[int, int]) -> None:
+    p = ShortestPath.grid(*shape)
+    rng = np.random.default_rng(1)
+    C = rng.random((40, p.d))
+    W = p.solve(C)
+    assert set(np.unique(W)) <= {0.0, 1.0}
+    for i in range(len(C)):
+        assert C[i] @ W[i] == pytest.approx(_nx_cost(p, C[i]), abs=1e-9)
+
+
+def test_cyclic_graph_several_pairs_with_demand_is_optimal() -> None:
+    rng = np.random.default_rng(2)
+    E = _random_cyclic_graph(rng)
+    p = ShortestPath(30, E, pairs=[(0, 15), (3, 22), (0, 7)], demand=[2.0, 1.0, 0.5])
+    C = rng.random((25, p.d))
+    C[:, :10] = 0.0  # zero-cost arcs must still count as arcs
+    W = p.solve(C)
+    for i in range(len(C)):
+        assert C[i] @ W[i] == pytest.approx(_nx_cost(p, C[i]), abs=1e-9)
+
+
+def test_paths_are_flows_from_source_to_target() -> None:
+    rng = np.random.default_rng(3)
+    E = _random_cyclic_graph(rng)
+    p = ShortestPath(30, E, 4, 19)
+    W = p.solve(rng.random((10, p.d)))
+    for w in W:
+        net = np.zeros(30)
+        np.add.at(net, E[:, 0], w)
+        np.subtract.at(net, E[:, 1], w)
+        expected = np.zeros(30)
+        expected[4], expected[19] = 1, -1
+        np.testing.assert_allclose(net, expected)
+
+
+def test_deterministic_under_ties() -> None:
+    p = ShortestPath.grid(4, 4)
+    C = np.ones((5, p.d))
+    W1, W2 = p.solve(C), p.solve(C.copy())
+    np.testing.assert_array_equal(W1, W2)
+    np.testing.assert_array_equal(W1[0], W1[1])
+
+
+def test_single_vector_in_single_decision_out() -> None:
+    p = ShortestPath.grid(3, 3)
+    w = p.solve(np.ones(p.d))
+    assert w.shape == (p.d,)
+
+
+@pytest.mark.parametrize(
+    ("costs", "match"),
+    [
+        (np.ones((2, 39)), r"shape \(n, 40\)"),
+        (np.full((2, 40), np.nan), "non-finite .* instance 0"),
+    ],
+)
+def test_bad_costs_name_argument_and_instance(costs: np.ndarray, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        ShortestPath.grid(5, 5).solve(costs)
+
+
+def test_negative_costs_rejected_on_graphs_with_cycles_only() -> None:
+    rng = np.random.default_rng(4)
+    p = ShortestPath(30, _random_cyclic_graph(rng), 0, 9)
+    C = np.ones((3, p.d))
+    C[2, 7] = -1.0
+    with pytest.raises(ValueError, match="negative cost .* instance 2, coefficient 7"):
+        p.solve(C)
+    # acyclic graphs are exact for any real costs (PyEPO's grid accepts them too)
+    g = ShortestPath.grid(3, 3)
+    c = -rng.random(g.d)
+    assert c @ g.solve(c) == pytest.approx(_nx_cost_neg_dag(g, c))
+
+
+def _nx_cost_neg_dag(problem: ShortestPath, c: np.ndarray) -> float:
+    G = nx.DiGraph()
+    for j, (u, v) in enumerate(problem.edges):
+        G.add_edge(int(u), int(v), weight=float(c[j]))
+    return nx.bellman_ford_path_length(G, int(problem.pairs[0, 0]), int(problem.pairs[0, 1]))
+
+
+def test_surrogate_solve_bounded_flow_lp_with_negative_cycles() -> None:
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(5)
+    E = _random_cyclic_graph(rng, n=12, m=30)
+    p = ShortestPath(12, E, 0, 6)
+    C = rng.random((4, p.d)) - 0.4
+    W = p.solve_surrogate(C)
+    inc = np.zeros((12, p.d))
+    inc[E[:, 0], np.arange(p.d)] = 1
+    inc[E[:, 1], np.arange(p.d)] = -1
+    b = np.zeros(12)
+    b[0], b[6] = 1, -1
+    for i in range(len(C)):
+        ref = linprog(C[i], A_eq=inc, b_eq=b, bounds=(0, 1), method="highs").fun
+        assert C[i] @ W[i] == pytest.approx(ref, abs=1e-8)
+    pos = rng.random((3, p.d))
+    np.testing.assert_array_equal(p.solve_surrogate(pos), p.solve(pos))
+
+
+def test_bad_graphs_are_rejected_clearly() -> None:
+    with pytest.raises(ValueError, match="unknown node"):
+        ShortestPath(3, [(0, 1), (1, 5)], 0, 1)
+    with pytest.raises(ValueError, match="not reachable"):
+        ShortestPath(3, [(0, 1), (2, 1)], 0, 2)
+    with pytest.raises(ValueError, match="appears more than once"):
+        ShortestPath(3, [(0, 1), (0, 1), (1, 2)], 0, 2)
+    with pytest.raises(ValueError, match="unknown target"):
+        ShortestPath(3, [(0, 1)], pairs=[(0, 9)])

@@ -103,7 +103,7 @@ def test_negative_costs_rejected_on_graphs_with_cycles_only() -> None:
     p = ShortestPath(30, _random_cyclic_graph(rng), 0, 9)
     C = np.ones((3, p.d))
     C[2, 7] = -1.0
-    with pytest.raises(ValueError, match="negative cost .* instance 2, coefficient 7"):
+    with pytest.raises(ValueError, match=r"negative cost .* instance 2, coefficient 7"):
         p.solve(C)
     # acyclic graphs are exact for any real costs (PyEPO's grid accepts them too)
     g = ShortestPath.grid(3, 3)

@@ -1,0 +1,70 @@
+"""Experiment grids of the paper-style synthetic benchmark: the full table and a seconds-long quick mode."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskGrid:
+    """Degrees, training sizes and backbones run for one task."""
+
+    degs: tuple[int, ...]
+    n_trains: tuple[int, ...]
+    backbones: tuple[str, ...] = ("linear", "random_forest", "mlp")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines a run; written to ``config.json`` next to the results."""
+
+    grid: dict[str, TaskGrid]
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    n_test: int = 1000
+    epsilons: tuple[float, ...] = (0.1, 0.2, 0.5)
+    val_fraction: float = 0.2
+    dff_epochs: int = 50
+    dfl_epochs: int = 50
+    lr: float = 1e-3
+    batch_size: int = 32
+    patience: int = 10
+    hidden: tuple[int, ...] = (32, 32, 32)
+    #: Extra keyword arguments for ``dff_core.DFF`` (e.g. ``{"use_c_hat": True}``).
+    dff_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Extra keyword arguments for the end-to-end DFL baseline.
+    dfl_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["grid"] = {k: asdict(v) for k, v in self.grid.items()}
+        return d
+
+
+FULL = Config(
+    grid={
+        "shortest_path": TaskGrid(degs=(1, 2, 4, 6), n_trains=(100, 1000)),
+        "portfolio": TaskGrid(degs=(1, 4), n_trains=(100,)),
+        "allocation": TaskGrid(degs=(1, 4), n_trains=(100, 1000)),
+    },
+)
+
+QUICK = Config(
+    grid={
+        "shortest_path": TaskGrid(degs=(1, 6), n_trains=(40,), backbones=("linear", "random_forest")),
+        "portfolio": TaskGrid(degs=(4,), n_trains=(30,), backbones=("linear",)),
+        "allocation": TaskGrid(degs=(4,), n_trains=(40,), backbones=("linear",)),
+    },
+    seeds=(0, 1),
+    n_test=60,
+    epsilons=(0.1, 0.5),
+    dff_epochs=3,
+    dfl_epochs=3,
+    patience=2,
+    hidden=(8,),
+)
+
+
+def with_overrides(cfg: Config, **kw: Any) -> Config:
+    """Copy of ``cfg`` with the non-``None`` keyword arguments replaced."""
+    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})

@@ -1,0 +1,26 @@
+"""Data import and validation: sensor readings, sensor locations, road links, allocation items.
+
+Everything user-supplied goes through :func:`load_dataset` / :func:`load_items`, which return
+validated data plus a :class:`ValidationReport`, or raise :class:`~dff_core.errors.DataError`
+listing every problem with file, line and column.
+"""
+
+from dff_core.data.dataset import MPH_TO_KMH, VALUE_KINDS, Dataset
+from dff_core.data.loaders import DEFAULT_MIN_STEPS, load_dataset
+from dff_core.data.metr_la import load_metr_la, read_restricted_pickle
+from dff_core.data.paths import sample_paths, shared_data_dir
+from dff_core.data.report import Issue, ValidationReport
+
+__all__ = [
+    "DEFAULT_MIN_STEPS",
+    "MPH_TO_KMH",
+    "VALUE_KINDS",
+    "Dataset",
+    "Issue",
+    "ValidationReport",
+    "load_dataset",
+    "load_metr_la",
+    "read_restricted_pickle",
+    "sample_paths",
+    "shared_data_dir",
+]

@@ -1,0 +1,99 @@
+"""The validated traffic dataset shared by scenarios, the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely import linestrings
+
+from dff_core.errors import DataError
+
+__all__ = ["MPH_TO_KMH", "VALUE_KINDS", "Dataset"]
+
+MPH_TO_KMH = 1.609344
+VALUE_KINDS = ("speed_kmh", "speed_mph", "count")
+
+
+@dataclass
+class Dataset:
+    """Sensor readings on a regular time grid, sensor locations and a road graph between sensors.
+
+    ``readings`` is wide (index ``timestamp``, one float column per sensor id) without missing
+    values: short gaps are interpolated, timestamps inside long gaps are removed, so the index
+    lies on a grid of step ``freq`` but may have holes (``readings.asfreq(freq)`` restores them as NaN).
+    """
+
+    readings: pd.DataFrame
+    sensors: gpd.GeoDataFrame
+    links: pd.DataFrame
+    value_kind: str
+    freq: pd.Timedelta
+    graph_inferred: bool
+    source: str
+
+    @property
+    def sensor_ids(self) -> list[str]:
+        return [str(c) for c in self.readings.columns]
+
+    @property
+    def is_speed(self) -> bool:
+        return self.value_kind.startswith("speed")
+
+    def speeds_kmh(self) -> pd.DataFrame:
+        """Readings in km/h (mph are converted); raises :class:`DataError` for counts."""
+        if self.value_kind == "speed_kmh":
+            return self.readings.copy()
+        if self.value_kind == "speed_mph":
+            return self.readings * MPH_TO_KMH
+        raise DataError(
+            [
+                f"{self.source}: the readings are vehicle counts, not speeds; travel times need speeds. "
+                "Load speed readings (value='speed_kmh' or 'speed_mph')."
+            ]
+        )
+
+    def links_gdf(self) -> gpd.GeoDataFrame:
+        """Links as straight LineStrings between their sensors (EPSG:4326), for maps."""
+        lon = self.sensors["longitude"]
+        lat = self.sensors["latitude"]
+        f, t = self.links["from_id"], self.links["to_id"]
+        coords = np.stack(
+            [
+                np.column_stack([lon.loc[f].to_numpy(), lat.loc[f].to_numpy()]),
+                np.column_stack([lon.loc[t].to_numpy(), lat.loc[t].to_numpy()]),
+            ],
+            axis=1,
+        )
+        geom = linestrings(coords) if len(coords) else []
+        return gpd.GeoDataFrame(self.links.reset_index(drop=True).copy(), geometry=list(geom), crs="EPSG:4326")
+
+    def complete_index(self) -> pd.DatetimeIndex:
+        """The full regular time grid from the first to the last reading."""
+        return pd.date_range(self.readings.index[0], self.readings.index[-1], freq=self.freq, name="timestamp")
+
+    def digest(self) -> str:
+        """SHA-256 of the content (readings, sensors, links, units, step), stable across runs; for caching."""
+        h = hashlib.sha256()
+        h.update(f"{self.value_kind}|{self.freq.value}|".encode())
+        h.update(np.asarray(self.readings.index.asi8, dtype=np.int64).tobytes())
+        h.update("\x1f".join(map(str, self.readings.columns)).encode())
+        h.update(np.ascontiguousarray(self.readings.to_numpy(dtype=np.float64)).tobytes())
+        h.update("\x1f".join(map(str, self.sensors.index)).encode())
+        h.update(np.ascontiguousarray(self.sensors[["latitude", "longitude"]].to_numpy(np.float64)).tobytes())
+        h.update("\x1f".join(map(str, self.sensors["name"])).encode())
+        h.update("\x1f".join(self.links["from_id"].astype(str) + ">" + self.links["to_id"].astype(str)).encode())
+        h.update(np.ascontiguousarray(self.links[["length_km", "capacity"]].to_numpy(np.float64)).tobytes())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        idx = self.readings.index
+        span = f"{idx[0]} .. {idx[-1]}" if len(idx) else "empty"
+        return (
+            f"Dataset(source={self.source!r}, sensors={self.readings.shape[1]}, steps={len(idx)}, "
+            f"freq={self.freq}, value_kind={self.value_kind!r}, links={len(self.links)}, "
+            f"graph_inferred={self.graph_inferred}, span={span})"
+        )

@@ -1,6 +1,17 @@
-"""Small LP helpers built once and re-solved with a new objective (HiGHS through highspy)."""
+"""LPs built once and re-solved with a new objective (HiGHS through highspy).
+
+Decision losses solve the same feasible set thousands of times with different costs, so the
+model is passed to HiGHS once and only the objective changes. Every solve starts from the
+same stored basis: warm (a feasible vertex, so primal simplex needs few pivots) and
+deterministic (the same costs always end at the same vertex, whatever was solved before).
+"""
 
 from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
 
 import highspy
 import numpy as np
@@ -8,45 +19,126 @@ import scipy.sparse as sp
 
 from dff_core.errors import SolverError
 
+INF = highspy.kHighsInf
+_banner_lock = threading.Lock()
+_banner_shown = False
 
-class BoundedFlowLP:
+
+def new_highs() -> highspy.Highs:
+    """A silent ``Highs`` instance.
+
+    HiGHS prints a copyright banner from C on the first instance of a process, before any
+    option can be set; that first construction runs with file descriptor 1 sent to /dev/null.
+    """
+    global _banner_shown
+    with _banner_lock:
+        if _banner_shown:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 1)
+                h = highspy.Highs()
+                ctypes.CDLL(None).fflush(None)
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(null)
+            _banner_shown = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    return h
+
+
+class StaticLP:
+    """``min c^T x`` s.t. ``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``.
+
+    Only ``c`` changes between solves. ``name`` prefixes error messages (the problem class).
+    Raises :class:`ValueError` at construction when the feasible set is empty, since that
+    does not depend on the costs.
+    """
+
+    def __init__(
+        self,
+        A: sp.spmatrix,
+        row_lower: np.ndarray,
+        row_upper: np.ndarray,
+        col_lower: np.ndarray,
+        col_upper: np.ndarray,
+        name: str,
+    ) -> None:
+        A = sp.csc_matrix(A, dtype=np.float64)
+        self.name = name
+        m, n = A.shape
+        h = new_highs()
+        lp = highspy.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = m
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.asarray(col_lower, dtype=np.float64)
+        lp.col_upper_ = np.where(np.isinf(col_upper), INF, col_upper).astype(np.float64)
+        lp.row_lower_ = np.where(np.isinf(row_lower), -INF, row_lower).astype(np.float64)
+        lp.row_upper_ = np.where(np.isinf(row_upper), INF, row_upper).astype(np.float64)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data
+        h.passModel(lp)
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise ValueError(
+                f"{name}: the constraints admit no feasible decision (HiGHS: {h.modelStatusToString(status)}); "
+                "check capacities, supplies and demands."
+            )
+        # Later solves change only the objective: primal simplex from this feasible vertex,
+        # no presolve (which would discard the basis).
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("simplex_strategy", 4)
+        self._basis0 = h.getBasis()
+        self._h = h
+        self._idx = np.arange(n, dtype=np.int32)
+        self._n = n
+        self._lo = np.asarray(col_lower, dtype=np.float64)
+        self._hi = np.asarray(col_upper, dtype=np.float64)
+
+    def solve(self, c: np.ndarray, instance: int | None = None) -> np.ndarray:
+        """Optimal ``x`` for cost ``c``; :class:`SolverError` naming ``instance`` otherwise."""
+        h = self._h
+        h.changeColsCost(self._n, self._idx, np.asarray(c, dtype=np.float64))
+        h.setBasis(self._basis0)
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            where = "" if instance is None else f" on instance {instance}"
+            hint = (
+                " The costs make the LP unbounded (a negative-cost cycle of arcs without capacity?)."
+                if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
+                else ""
+            )
+            raise SolverError(f"{self.name}: HiGHS ended{where} with status {h.modelStatusToString(status)}.{hint}")
+        return np.clip(np.asarray(h.getSolution().col_value), self._lo, self._hi)
+
+
+def incidence(num_nodes: int, edges: np.ndarray) -> sp.csc_matrix:
+    """Node-arc incidence matrix: +1 at an arc's tail, -1 at its head (out minus in)."""
+    m = len(edges)
+    return sp.csc_matrix(
+        (
+            np.concatenate([np.ones(m), -np.ones(m)]),
+            (np.concatenate([edges[:, 0], edges[:, 1]]), np.concatenate([np.arange(m), np.arange(m)])),
+        ),
+        shape=(num_nodes, m),
+    )
+
+
+class BoundedFlowLP(StaticLP):
     """``min c^T w`` over unit s-t flows with ``0 <= w <= 1``; only the objective changes per solve."""
 
-    def __init__(self, num_nodes: int, edges: np.ndarray, source: int, target: int) -> None:
-        m = len(edges)
-        inc = sp.csc_matrix(
-            (
-                np.concatenate([np.ones(m), -np.ones(m)]),
-                (np.concatenate([edges[:, 0], edges[:, 1]]), np.concatenate([np.arange(m), np.arange(m)])),
-            ),
-            shape=(num_nodes, m),
-        )
+    def __init__(self, num_nodes: int, edges: np.ndarray, source: int, target: int, name: str = "ShortestPath") -> None:
         rhs = np.zeros(num_nodes)
         rhs[source], rhs[target] = 1.0, -1.0
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
-        lp = highspy.HighsLp()
-        lp.num_col_ = m
-        lp.num_row_ = num_nodes
-        lp.col_cost_ = np.zeros(m)
-        lp.col_lower_ = np.zeros(m)
-        lp.col_upper_ = np.ones(m)
-        lp.row_lower_ = rhs
-        lp.row_upper_ = rhs
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = inc.indptr
-        lp.a_matrix_.index_ = inc.indices
-        lp.a_matrix_.value_ = inc.data
-        h.passModel(lp)
-        self._h = h
-        self._idx = np.arange(m, dtype=np.int32)
-        self._m = m
-
-    def solve(self, c: np.ndarray) -> np.ndarray:
-        self._h.changeColsCost(self._m, self._idx, np.asarray(c, dtype=np.float64))
-        self._h.run()
-        status = self._h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"ShortestPath: bounded-flow LP ended with status {self._h.modelStatusToString(status)}.")
-        return np.clip(np.asarray(self._h.getSolution().col_value), 0.0, 1.0)
+        m = len(edges)
+        super().__init__(incidence(num_nodes, edges), rhs, rhs, np.zeros(m), np.ones(m), name)

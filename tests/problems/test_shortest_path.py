@@ -147,3 +147,32 @@ def test_bad_graphs_are_rejected_clearly() -> None:
         ShortestPath(3, [(0, 1), (0, 1), (1, 2)], 0, 2)
     with pytest.raises(ValueError, match="unknown target"):
         ShortestPath(3, [(0, 1)], pairs=[(0, 9)])
+
+
+@pytest.mark.parametrize("backend", ["numba", "scipy"])
+def test_both_backends_exact_on_cyclic_graph(backend: str) -> None:
+    """The compiled kernels and the scipy/HiGHS fallback give optimal paths and surrogate flows."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(6)
+    E = _random_cyclic_graph(rng, n=15, m=40)
+    p = ShortestPath(15, E, pairs=[(0, 7), (3, 11), (0, 12)], demand=[1.0, 2.0, 0.5])
+    assert p.backend == "numba"
+    p.backend = backend
+    C = rng.random((12, p.d))
+    W = p.solve(C)
+    for i in range(len(C)):
+        assert C[i] @ W[i] == pytest.approx(_nx_cost(p, C[i]), abs=1e-9)
+    Q = rng.random((6, p.d)) - 0.35
+    Wq = p.solve_surrogate(Q)
+    inc = np.zeros((15, p.d))
+    inc[E[:, 0], np.arange(p.d)] = 1
+    inc[E[:, 1], np.arange(p.d)] = -1
+    for i in range(len(Q)):
+        ref = 0.0
+        for (s, t), dem in zip(p.pairs, p.demand):
+            b = np.zeros(15)
+            b[s], b[t] = 1, -1
+            ref += dem * linprog(Q[i], A_eq=inc, b_eq=b, bounds=(0, 1), method="highs").fun
+        assert Q[i] @ Wq[i] == pytest.approx(ref, abs=1e-8)
+    np.testing.assert_array_equal(p.solve_surrogate(Q), Wq)  # deterministic

@@ -2,6 +2,7 @@
 
 from dff_core.errors import DataError, SolverError
 from dff_core.problems import Allocation, LinearMapped, OptProblem, ShortestPath
+from dff_core.scenarios.compare import compare
 
 __version__ = "0.1.0"
 
@@ -13,4 +14,5 @@ __all__ = [
     "ShortestPath",
     "SolverError",
     "__version__",
+    "compare",
 ]

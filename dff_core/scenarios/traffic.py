@@ -1,0 +1,316 @@
+"""Traffic routing: route trips through the sensor network on predicted travel times.
+
+Graph nodes are the sensors and arcs the links. The predicted quantity per sensor is its
+*pace* in minutes per km (60 / speed, speeds floored at ``min_speed_kmh`` so paces stay
+finite). A link's travel time is its length times the mean pace of its two end sensors,
+which is linear in the paces, so the problem is
+``LinearMapped(ShortestPath(...), A)`` with ``A[link, sensor] = length_km / 2`` for both ends:
+the correction acts per sensor, and regret is in vehicle-minutes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from dff_core.problems import LinearMapped, ShortestPath
+from dff_core.scenarios.base import Scenario
+from dff_core.scenarios.features import chronological_split, infer_freq, make_features
+
+#: Speeds below this (km/h) are treated as this, so paces (min/km) stay finite.
+MIN_SPEED_KMH = 3.0
+
+
+def paces_min_per_km(speeds_kmh: pd.DataFrame, min_speed_kmh: float = MIN_SPEED_KMH) -> pd.DataFrame:
+    """Minutes per km from km/h, with speeds floored at ``min_speed_kmh`` (NaN stays NaN)."""
+    return 60.0 / speeds_kmh.clip(lower=min_speed_kmh)
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def dataset_digest(dataset: Any) -> str:
+    """The dataset's digest when it has one, else an empty string."""
+    fn = getattr(dataset, "digest", None)
+    try:
+        return str(fn()) if callable(fn) else str(fn or "")
+    except Exception:  # a digest is informative only; never fail a scenario on it
+        return ""
+
+
+def default_every(freq: pd.Timedelta) -> str | None:
+    """Decide every 15 minutes when readings are finer and 15 min is a multiple of them."""
+    q = pd.Timedelta("15min")
+    if freq < q and q % freq == pd.Timedelta(0):
+        return "15min"
+    return None
+
+
+def network_arcs(dataset: Any, node_ids: list[str]) -> pd.DataFrame:
+    """Directed arcs between known sensors: ``from_id, to_id, u, v, length_km, capacity``.
+
+    Self-loops are dropped; duplicate arcs keep the shortest. Missing lengths are filled
+    with the straight-line distance between the sensors.
+    """
+    links = getattr(dataset, "links", None)
+    if links is None or len(links) == 0:
+        raise ValueError(
+            "traffic scenario: the dataset has no links; give a links file (from_id,to_id,length_km) "
+            "or let the loader infer the graph."
+        )
+    links = pd.DataFrame(links).copy()
+    for col in ("from_id", "to_id"):
+        if col not in links.columns:
+            raise ValueError(f"traffic scenario: links need a column {col!r}; found {list(links.columns)}.")
+        links[col] = links[col].astype(str)
+    pos = {s: i for i, s in enumerate(node_ids)}
+    unknown = sorted((set(links["from_id"]) | set(links["to_id"])) - set(pos))
+    if unknown:
+        raise ValueError(
+            f"traffic scenario: links name sensors without readings: {', '.join(unknown[:5])}"
+            f"{' ...' if len(unknown) > 5 else ''}; add their readings or remove those links."
+        )
+    links["u"] = links["from_id"].map(pos).astype(np.int64)
+    links["v"] = links["to_id"].map(pos).astype(np.int64)
+    links = links[links["u"] != links["v"]]
+    if "length_km" not in links.columns:
+        links["length_km"] = np.nan
+    if "capacity" not in links.columns:
+        links["capacity"] = np.nan
+    links["length_km"] = pd.to_numeric(links["length_km"], errors="coerce").astype(float)
+    miss = ~np.isfinite(links["length_km"].to_numpy()) | (links["length_km"].to_numpy() <= 0)
+    if miss.any():
+        s = dataset.sensors
+        lat = s["latitude"].astype(float).reindex(node_ids).to_numpy()
+        lon = s["longitude"].astype(float).reindex(node_ids).to_numpy()
+        u, v = links["u"].to_numpy()[miss], links["v"].to_numpy()[miss]
+        links.loc[miss, "length_km"] = np.maximum(haversine_km(lat[u], lon[u], lat[v], lon[v]), 0.01)
+    links = links.sort_values(["u", "v", "length_km"], kind="stable").drop_duplicates(["u", "v"], keep="first")
+    if links.empty:
+        raise ValueError("traffic scenario: no usable links (all were self-loops).")
+    return links[["from_id", "to_id", "u", "v", "length_km", "capacity"]].reset_index(drop=True)
+
+
+def default_pairs(
+    node_ids: list[str],
+    lat: np.ndarray,
+    lon: np.ndarray,
+    arcs: pd.DataFrame,
+    n_pairs: int = 5,
+    seed: int = 0,
+) -> list[tuple[str, str]]:
+    """Reproducible long trips: far-apart reachable pairs among the sensors on the convex hull.
+
+    Candidates are (origin, destination) pairs of hull sensors ordered by free-flow route
+    length; ``n_pairs`` are drawn (seeded) from the longest quarter, preferring distinct
+    origins and destinations. Falls back to all sensors when the hull gives too few pairs.
+    """
+    n = len(node_ids)
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs must be at least 1; got {n_pairs}.")
+    graph = sp.csr_matrix(
+        (np.maximum(arcs["length_km"].to_numpy(), 1e-6), (arcs["u"].to_numpy(), arcs["v"].to_numpy())), shape=(n, n)
+    )
+    hull = _hull_nodes(lat, lon)
+    cands = _reachable_pairs(graph, hull)
+    if len(cands) < n_pairs:
+        cands = _reachable_pairs(graph, np.arange(n))
+    if not cands:
+        raise ValueError("traffic scenario: no sensor can reach another through the links; check link directions.")
+    cands.sort(key=lambda t: (-t[2], t[0], t[1]))
+    pool = cands[: max(4 * n_pairs, len(cands) // 4)]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(pool))
+    chosen: list[tuple[int, int]] = []
+    used: set[int] = set()
+    for k in order:  # first pass: distinct endpoints
+        s, t, _ = pool[k]
+        if s not in used and t not in used:
+            chosen.append((s, t))
+            used |= {s, t}
+        if len(chosen) == n_pairs:
+            break
+    for k in order:  # second pass: fill up
+        if len(chosen) == n_pairs:
+            break
+        s, t, _ = pool[k]
+        if (s, t) not in chosen:
+            chosen.append((s, t))
+    return [(node_ids[s], node_ids[t]) for s, t in chosen]
+
+
+def _hull_nodes(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    from scipy.spatial import ConvexHull, QhullError
+
+    xy = np.column_stack([np.asarray(lon) * np.cos(np.radians(np.nanmean(lat))), np.asarray(lat)])
+    if len(xy) < 3 or not np.isfinite(xy).all():
+        return np.arange(len(xy))
+    try:
+        return np.sort(ConvexHull(xy).vertices)
+    except (QhullError, ValueError):
+        return np.arange(len(xy))
+
+
+def _reachable_pairs(graph: sp.csr_matrix, nodes: np.ndarray) -> list[tuple[int, int, float]]:
+    dist = dijkstra(graph, directed=True, indices=nodes)
+    out = []
+    for a, s in enumerate(nodes):
+        for t in nodes:
+            if t != s and np.isfinite(dist[a, t]):
+                out.append((int(s), int(t), float(dist[a, t])))
+    return out
+
+
+def build_traffic_scenario(
+    dataset: Any,
+    *,
+    horizon: str = "30min",
+    pairs: Sequence[tuple[str, str]] | None = None,
+    n_pairs: int = 5,
+    demand: float | Sequence[float] | None = None,
+    capacities: bool = False,
+    split: Sequence[Any] = (0.6, 0.2, 0.2),
+    seed: int = 0,
+    every: str | None = "auto",
+    min_speed_kmh: float = MIN_SPEED_KMH,
+) -> Scenario:
+    """Routing of ``pairs`` trips on predicted sensor paces ``horizon`` ahead.
+
+    Parameters
+    ----------
+    dataset:
+        A :class:`dff_core.data.Dataset` of speeds with sensors (coordinates) and links.
+    pairs:
+        Origin-destination sensor ids; default :func:`default_pairs` (``n_pairs`` long trips).
+    demand:
+        Vehicles per pair (a number for all pairs, or one per pair); default 1.
+    capacities:
+        Route flows under link capacities (needs a min-cost-flow problem; not available yet).
+    split:
+        Chronological train/val/test fractions or durations (see :func:`chronological_split`).
+    every:
+        Spacing of decision times; ``"auto"`` = every 15 min when readings are finer.
+    """
+    kind = getattr(dataset, "value_kind", "speed_kmh")
+    if kind == "count":
+        raise ValueError(
+            "traffic scenario needs speeds, but the readings are counts (value=count); "
+            "use --value speed_kmh/speed_mph, or the allocation scenario for counts."
+        )
+    if capacities:
+        raise ValueError(
+            "traffic scenario: capacities=True needs a min-cost-flow problem, which this version does not have; "
+            "run without capacities (trips take their shortest routes)."
+        )
+    speeds = dataset.speeds_kmh() if callable(getattr(dataset, "speeds_kmh", None)) else dataset.readings
+    speeds = speeds.copy()
+    speeds.columns = [str(c) for c in speeds.columns]
+    node_ids = list(speeds.columns)
+    sensors = dataset.sensors
+    sensors_idx = sensors.copy()
+    sensors_idx.index = sensors_idx.index.astype(str)
+    missing = [s for s in node_ids if s not in sensors_idx.index]
+    if missing:
+        raise ValueError(
+            f"traffic scenario: sensors without coordinates: {', '.join(missing[:5])}; add them to the sensors file."
+        )
+    lat = sensors_idx.loc[node_ids, "latitude"].astype(float).to_numpy()
+    lon = sensors_idx.loc[node_ids, "longitude"].astype(float).to_numpy()
+    arcs = network_arcs(dataset, node_ids)
+
+    pos = {s: i for i, s in enumerate(node_ids)}
+    if pairs is None:
+        pairs = default_pairs(node_ids, lat, lon, arcs, n_pairs=n_pairs, seed=seed)
+    pairs = [(str(a), str(b)) for a, b in pairs]
+    if not pairs:
+        raise ValueError("traffic scenario: pairs is empty; give at least one (origin, destination) sensor pair.")
+    for k, (a, b) in enumerate(pairs):
+        for role, s in (("origin", a), ("destination", b)):
+            if s not in pos:
+                raise ValueError(f"traffic scenario: pair {k} {role} {s!r} is not a sensor with readings.")
+    P = np.array([(pos[a], pos[b]) for a, b in pairs], dtype=np.int64)
+    n = len(node_ids)
+    graph = sp.csr_matrix((np.ones(len(arcs)), (arcs["u"], arcs["v"])), shape=(n, n))
+    reach = dijkstra(graph, directed=True, indices=np.unique(P[:, 0]), unweighted=True)
+    row = {int(s): i for i, s in enumerate(np.unique(P[:, 0]))}
+    for k, (s, t) in enumerate(P):
+        if not np.isfinite(reach[row[int(s)], t]):
+            raise ValueError(
+                f"traffic scenario: pair {k} ({pairs[k][0]} -> {pairs[k][1]}) has no route through the links; "
+                "choose another pair or check link directions."
+            )
+    if demand is None:
+        dem = np.ones(len(P))
+    elif np.ndim(demand) == 0:
+        dem = np.full(len(P), float(demand))
+    else:
+        dem = np.asarray(demand, dtype=float)
+        if dem.shape != (len(P),):
+            raise ValueError(f"traffic scenario: demand needs one value per pair ({len(P)}); got {len(dem)}.")
+
+    edges = arcs[["u", "v"]].to_numpy()
+    L = arcs["length_km"].to_numpy()
+    m = len(arcs)
+    A = sp.csr_matrix(
+        (np.concatenate([L / 2, L / 2]), (np.r_[np.arange(m), np.arange(m)], np.r_[edges[:, 0], edges[:, 1]])),
+        shape=(m, n),
+    )
+    problem = LinearMapped(ShortestPath(n, edges, pairs=P, demand=dem), A)
+
+    pace = paces_min_per_km(speeds, min_speed_kmh)
+    freq = getattr(dataset, "freq", None)
+    freq = pd.Timedelta(freq) if freq is not None else infer_freq(pace.index)
+    ev = default_every(freq) if every == "auto" else every
+    t0 = time.perf_counter()
+    fs = make_features(pace, horizon=horizon, freq=freq, every=ev)
+    parts = chronological_split(fs.times, split, target_times=fs.target_times)
+    options = {
+        "horizon": str(horizon),
+        "pairs": [list(p) for p in pairs],
+        "n_pairs": len(pairs),
+        "demand": dem.tolist(),
+        "capacities": bool(capacities),
+        "split": [str(s) for s in split],
+        "seed": int(seed),
+        "every": ev,
+        "min_speed_kmh": float(min_speed_kmh),
+        "value": kind,
+    }
+    extra = {
+        "sensors": sensors_idx.loc[node_ids],
+        "links": arcs,
+        "node_ids": node_ids,
+        "pairs": pairs,
+        "pair_nodes": P.tolist(),
+        "demand": dem.tolist(),
+        "link_sensor_map": A,
+        "quantity": "pace (min/km)",
+        "freq": str(freq),
+    }
+    return Scenario(
+        kind="traffic",
+        problem=problem,
+        X=fs.X,
+        C=fs.C,
+        times=fs.times,
+        feature_names=fs.feature_names,
+        output_names=fs.output_names,
+        split=parts,
+        unit="vehicle-minutes",
+        extra=extra,
+        data_digest=dataset_digest(dataset),
+        options=options,
+        key_column=fs.slot_column,
+        timings={"features": time.perf_counter() - t0},
+    )

@@ -1,0 +1,142 @@
+"""Traffic routing scenario: sensor paces -> link travel times -> routes, regret in vehicle-minutes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from dff_core.metrics import regret
+from dff_core.problems import LinearMapped
+from dff_core.scenarios import build_traffic_scenario
+from dff_core.scenarios.traffic import paces_min_per_km
+from tests.scenarios.conftest import TinyDataset, make_grid_dataset
+
+
+def _diamond(speeds: dict[str, list[float]]) -> TinyDataset:
+    """A -> B -> D and A -> C -> D, 2 km links, readings given per sensor."""
+    ids = ["A", "B", "C", "D"]
+    idx = pd.date_range("2024-03-04", periods=len(speeds["A"]), freq="15min")
+    sensors = pd.DataFrame(
+        {"latitude": [0.0, 0.01, -0.01, 0.0], "longitude": [0.0, 0.01, 0.01, 0.02], "name": ids},
+        index=pd.Index(ids, name="sensor_id"),
+    )
+    links = pd.DataFrame(
+        {"from_id": ["A", "B", "A", "C"], "to_id": ["B", "D", "C", "D"], "length_km": 2.0, "capacity": np.nan}
+    )
+    return TinyDataset(readings=pd.DataFrame(speeds, index=idx), sensors=sensors, links=links)
+
+
+def test_paces_are_minutes_per_km_with_a_speed_floor() -> None:
+    p = paces_min_per_km(pd.DataFrame({"a": [60.0, 30.0, 0.0, np.nan]}))
+    np.testing.assert_allclose(p["a"].to_numpy()[:3], [1.0, 2.0, 20.0])
+    assert np.isnan(p["a"].iloc[3])
+
+
+def test_diamond_route_and_objective_by_hand() -> None:
+    n = 40
+    ds = _diamond({"A": [60.0] * n, "B": [20.0] * n, "C": [60.0] * n, "D": [60.0] * n})
+    sc = build_traffic_scenario(ds, pairs=[("A", "D")], horizon="15min", split=(0.5, 0.25, 0.25))
+    assert isinstance(sc.problem, LinearMapped)
+    assert sc.C.shape[1] == 4
+    np.testing.assert_allclose(sc.C[0], [1.0, 3.0, 1.0, 1.0])  # min/km at 60, 20, 60, 60 km/h
+    W = sc.problem.solve(sc.C[:1])
+    # route A -> C -> D: 2 km x (1+1)/2 + 2 km x (1+1)/2 = 4 minutes
+    np.testing.assert_allclose(sc.problem.objective(sc.C[:1], W), [4.0])
+    links = sc.extra["links"]
+    flows = sc.problem.solve_base(sc.C[:1])[0]
+    used = {(a, b) for a, b, f in zip(links["from_id"], links["to_id"], flows, strict=True) if f > 0}
+    assert used == {("A", "C"), ("C", "D")}
+    # predicting B fast sends the trip via B, which really takes 2*(1+3)/2 + 2*(3+1)/2 = 8 minutes
+    wrong = sc.C[:1].copy()
+    wrong[0, 1] = 0.5
+    np.testing.assert_allclose(regret(sc.problem, sc.C[:1], wrong), [4.0])
+
+
+def test_objective_is_realised_vehicle_minutes_of_chosen_routes() -> None:
+    ds = make_grid_dataset(3, 4, days=2)
+    sc = build_traffic_scenario(ds, n_pairs=3, demand=[1.0, 2.0, 0.5])
+    C = sc.C[:6]
+    W = sc.problem.solve(C)
+    links = sc.extra["links"]
+    u, v, L = links["u"].to_numpy(), links["v"].to_numpy(), links["length_km"].to_numpy()
+    n = len(sc.extra["node_ids"])
+    for i in range(len(C)):
+        minutes = L * (C[i, u] + C[i, v]) / 2  # link travel times from the sensor paces
+        g = sp.csr_matrix((minutes, (u, v)), shape=(n, n))
+        best = sum(
+            dem * dijkstra(g, indices=s)[t]
+            for (s, t), dem in zip(sc.extra["pair_nodes"], sc.extra["demand"], strict=True)
+        )
+        assert sc.problem.objective(C[i : i + 1], W[i : i + 1])[0] == pytest.approx(best, rel=1e-9)
+
+
+def test_default_pairs_are_reproducible_reachable_and_long() -> None:
+    ds = make_grid_dataset(4, 4, days=2)
+    a = build_traffic_scenario(ds, n_pairs=4, seed=3)
+    b = build_traffic_scenario(ds, n_pairs=4, seed=3)
+    assert a.extra["pairs"] == b.extra["pairs"]
+    assert len(set(map(tuple, a.extra["pairs"]))) == 4
+    lat = ds.sensors["latitude"]
+    lon = ds.sensors["longitude"]
+    span = np.hypot(lat.max() - lat.min(), lon.max() - lon.min())
+    for o, d in a.extra["pairs"]:
+        assert o != d
+        assert np.hypot(lat[o] - lat[d], lon[o] - lon[d]) >= 0.3 * span  # trips cross the network
+
+
+def test_mph_readings_are_converted() -> None:
+    kmh = make_grid_dataset(days=2)
+    mph = make_grid_dataset(days=2)
+    mph.readings = kmh.readings / 1.609344
+    mph.value_kind = "speed_mph"
+    a = build_traffic_scenario(kmh, n_pairs=2)
+    b = build_traffic_scenario(mph, n_pairs=2)
+    np.testing.assert_allclose(a.C, b.C)
+
+
+def test_split_is_chronological_and_metadata_complete() -> None:
+    sc = build_traffic_scenario(make_grid_dataset(days=3), n_pairs=2)
+    tr, va, te = (sc.times[sc.split[k]] for k in ("train", "val", "test"))
+    assert tr.max() < va.min() and va.max() < te.min()
+    assert sc.unit == "vehicle-minutes"
+    assert sc.data_digest
+    assert sc.key_column == sc.feature_names.index("slot_of_week")
+    assert {"sensors", "links", "pairs", "node_ids", "link_sensor_map"} <= set(sc.extra)
+    text = sc.describe()
+    assert "traffic" in text and "vehicle-minutes" in text and "test:" in text
+
+
+def test_surrogate_with_negative_costs_stays_bounded() -> None:
+    """SPO+'s 2ĉ - c may have negative link costs on a graph with cycles: the LP keeps flows in [0, 1]."""
+    sc = build_traffic_scenario(make_grid_dataset(days=2), n_pairs=2)
+    q = 2 * 0.2 * sc.C[:2] - sc.C[:2]  # all negative
+    Wq = sc.problem.solve_surrogate(q)
+    assert np.isfinite(Wq).all()
+    base_flows = sc.problem.base.solve_surrogate(sc.problem.base_costs(q))
+    # each pair's unit flow is in [0, 1] per link, so the total is at most the total demand
+    assert base_flows.min() >= -1e-9 and base_flows.max() <= sum(sc.extra["demand"]) + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"pairs": [("S00", "nowhere")]}, "nowhere"),
+        ({"capacities": True}, "capacities"),
+        ({"horizon": "7min"}, "horizon"),
+        ({"demand": [1.0, 2.0]}, "demand"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        build_traffic_scenario(make_grid_dataset(days=2), n_pairs=1, **kwargs)
+
+
+def test_counts_and_unreachable_pairs_are_refused() -> None:
+    with pytest.raises(ValueError, match="counts"):
+        build_traffic_scenario(make_grid_dataset(days=2, value_kind="count"))
+    ds = _diamond({"A": [60.0] * 40, "B": [20.0] * 40, "C": [60.0] * 40, "D": [60.0] * 40})
+    with pytest.raises(ValueError, match="no route"):
+        build_traffic_scenario(ds, pairs=[("D", "A")])

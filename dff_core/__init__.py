@@ -1,5 +1,6 @@
 """DFF Studio engine: decision problems, decision losses, metrics and decision-focused fine-tuning."""
 
+from dff_core.dff import DFF
 from dff_core.errors import DataError, SolverError
 from dff_core.problems import Allocation, LinearMapped, OptProblem, ShortestPath
 from dff_core.scenarios.compare import compare
@@ -7,6 +8,7 @@ from dff_core.scenarios.compare import compare
 __version__ = "0.1.0"
 
 __all__ = [
+    "DFF",
     "Allocation",
     "DataError",
     "LinearMapped",

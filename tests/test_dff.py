@@ -1,0 +1,222 @@
+"""DFF estimator: training contract, best-epoch rule, determinism, persistence, and a PyEPO benchmark check."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dff_core import losses
+from dff_core.dff import DFF
+from dff_core.errors import DataError
+from dff_core.metrics import cosine_similarity, regret
+from dff_core.problems import Allocation, ShortestPath
+
+
+def _grid_data(n: int = 80, seed: int = 0, deg: int = 4):
+    """Small PyEPO-like grid data (features -> costs via a fixed polynomial) and a biased linear backbone."""
+    problem = ShortestPath.grid(3, 3)
+    rng = np.random.default_rng(seed)
+    B = rng.binomial(1, 0.5, (problem.d, 4))
+    X = rng.normal(size=(n, 4))
+    C = ((X @ B.T / 2.0 + 3) ** deg + 1) / 3.5**deg * rng.uniform(0.75, 1.25, (n, problem.d))
+    coef, *_ = np.linalg.lstsq(np.c_[X, np.ones(n)], C, rcond=None)
+    C_hat = np.c_[X, np.ones(n)] @ coef
+    return problem, X, np.abs(C_hat) + 0.05, C
+
+
+class CountingProblem(ShortestPath):
+    """A grid that counts its solve calls (to check the one-batched-solve-per-step contract)."""
+
+    def __init__(self) -> None:
+        g = ShortestPath.grid(3, 3)
+        super().__init__(g.num_nodes, g.edges, 0, g.num_nodes - 1)
+        self.calls: list[int] = []
+
+    def solve(self, C):  # type: ignore[override]
+        self.calls.append(int(np.atleast_2d(C).shape[0]))
+        return super().solve(C)
+
+
+def test_fit_history_and_best_epoch_never_worse_on_validation() -> None:
+    problem, X, C_hat, C = _grid_data()
+    seen: list[tuple[int, dict]] = []
+    m = DFF(problem, epsilon=0.3, epochs=6, lr=1e-2, batch_size=16, callback=lambda e, r: seen.append((e, r)))
+    assert m.fit(X, C_hat, C) is m
+    h = m.history_
+    assert list(h.columns) == ["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
+    assert h["epoch"].tolist()[0] == 0 and m.n_train_ == 64 and m.n_val_ == 16
+    assert m.best_epoch_ == int(h.loc[h["val_regret"].idxmin(), "epoch"])
+    # The restored model's validation regret is the recorded best, and never above the backbone's (epoch 0).
+    Xv, Chv, Cv = X[64:], C_hat[64:], C[64:]
+    r_dff = regret(problem, Cv, m.predict(Xv, Chv)).mean()
+    r_bb = regret(problem, Cv, Chv).mean()
+    assert r_dff == pytest.approx(h["val_regret"].min())
+    assert h["val_regret"].iloc[0] == pytest.approx(r_bb)
+    assert r_dff <= r_bb + 1e-12
+    assert [e for e, _ in seen] == h["epoch"].tolist()
+    assert {"epoch", "epochs", "train_loss", "val_regret", "val_normalized_regret", "best_epoch"} <= set(seen[-1][1])
+
+
+def test_true_costs_solved_once_and_one_batched_solve_per_step() -> None:
+    _, X, C_hat, C = _grid_data(n=50)
+    problem = CountingProblem()
+    epochs, bs = 3, 8
+    DFF(problem, epsilon=0.2, epochs=epochs, batch_size=bs, patience=None).fit(X, C_hat, C)
+    n_tr, n_val = 40, 10
+    steps = epochs * math.ceil(n_tr / bs)
+    # truth (train, val) + epoch-0 train loss + one validation per epoch (incl. 0) + one per step
+    assert len(problem.calls) == 2 + 1 + (epochs + 1) + steps
+    assert problem.calls[:2] == [n_tr, n_val]
+    assert problem.calls.count(n_tr) == 2 and max(problem.calls) == n_tr
+
+
+def test_chronological_holdout_equals_explicit_validation_set() -> None:
+    problem, X, C_hat, C = _grid_data()
+    a = DFF(problem, epsilon=0.3, epochs=3, val_fraction=0.25, seed=3).fit(X, C_hat, C)
+    b = DFF(problem, epsilon=0.3, epochs=3, seed=3).fit(X[:60], C_hat[:60], C[:60], X[60:], C_hat[60:], C[60:])
+    assert (a.n_train_, a.n_val_) == (60, 20)
+    pd.testing.assert_frame_equal(a.history_.drop(columns="seconds"), b.history_.drop(columns="seconds"))
+
+
+def test_deterministic_for_a_seed_and_global_rng_untouched() -> None:
+    problem, X, C_hat, C = _grid_data()
+    state = torch.get_rng_state()
+    kw = dict(epsilon=0.4, epochs=3, lr=1e-2, val_fraction=0.0)  # no validation: the last epoch is kept
+    p1 = DFF(problem, seed=7, **kw).fit(X, C_hat, C).factors(X)
+    assert torch.equal(state, torch.get_rng_state())
+    torch.manual_seed(123)  # global seed must not matter
+    p2 = DFF(problem, seed=7, **kw).fit(X, C_hat, C).factors(X)
+    p3 = DFF(problem, seed=8, **kw).fit(X, C_hat, C).factors(X)
+    np.testing.assert_array_equal(p1, p2)
+    assert not np.array_equal(p1, p3)
+
+
+def test_should_stop_cancels_and_keeps_best_so_far() -> None:
+    problem, X, C_hat, C = _grid_data()
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 7  # two epochs of 4 batches, then cancel mid-epoch 2
+
+    m = DFF(problem, epsilon=0.3, epochs=50, batch_size=16, should_stop=stop).fit(X, C_hat, C)
+    assert m.cancelled_ and m.history_["epoch"].tolist() == [0, 1]
+    assert m.best_epoch_ in (0, 1)
+
+
+def test_patience_stops_early() -> None:
+    problem, X, C_hat, C = _grid_data()
+    m = DFF(problem, epsilon=0.3, epochs=200, lr=1e-5, patience=2).fit(X, C_hat, C)
+    assert len(m.history_) < 201
+    last = int(m.history_["epoch"].iloc[-1])
+    assert last - m.best_epoch_ == 2
+
+
+def test_predict_factors_decide_and_bounds() -> None:
+    problem, X, C_hat, C = _grid_data()
+    eps = 0.25
+    m = DFF(problem, epsilon=eps, epochs=4, lr=5e-2).fit(X, C_hat, C)
+    phi = m.factors(X)
+    assert phi.shape == C_hat.shape and (phi >= 1 - eps - 1e-12).all() and (phi <= 1 + eps + 1e-12).all()
+    Ct = m.predict(X, C_hat)
+    np.testing.assert_allclose(Ct, phi * C_hat)
+    np.testing.assert_array_equal(m.decide(X, C_hat), problem.solve(Ct))
+    with pytest.raises(RuntimeError, match="call fit"):
+        DFF(problem).predict(X, C_hat)
+
+
+def test_save_load_round_trip(tmp_path) -> None:
+    problem, X, C_hat, C = _grid_data()
+    m = DFF(problem, epsilon=0.3, epochs=3, lr=1e-2, hidden=(8, 4), use_c_hat=True).fit(X, C_hat, C)
+    path = m.save(tmp_path / "dff.safetensors")
+    m2 = DFF.load(path, problem)
+    np.testing.assert_array_equal(m.predict(X, C_hat), m2.predict(X, C_hat))
+    assert m2.get_config() == m.get_config() and m2.best_epoch_ == m.best_epoch_
+    pd.testing.assert_frame_equal(m.history_, m2.history_, check_dtype=False)
+    with pytest.raises(ValueError, match="d=12"):
+        DFF.load(path, ShortestPath.grid(4, 4))
+    from safetensors.torch import save_file
+
+    save_file({"a": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(DataError, match="not a DFF model"):
+        DFF.load(tmp_path / "other.safetensors", problem)
+
+
+def test_bad_inputs_get_clear_errors() -> None:
+    problem, X, C_hat, C = _grid_data(n=20)
+    bad = C_hat.copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(DataError, match=r"'C_hat'.*row 3, column 5"):
+        DFF(problem, epochs=1).fit(X, bad, C)
+    with pytest.raises(DataError, match=r"'C' must have 12 columns"):
+        DFF(problem, epochs=1).fit(X, C_hat, C[:, :5])
+    with pytest.raises(DataError, match=r"'C_hat' has 19 rows"):
+        DFF(problem, epochs=1).fit(X, C_hat[:19], C)
+    with pytest.raises(ValueError, match="all of X_val"):
+        DFF(problem, epochs=1).fit(X, C_hat, C, X_val=X)
+    with pytest.raises(ValueError, match="epsilon"):
+        DFF(problem, epsilon=1.2).fit(X, C_hat, C)
+    with pytest.raises(ValueError, match="Unknown loss"):
+        DFF(problem, loss="hinge").fit(X, C_hat, C)
+    with pytest.raises(ValueError, match="batch_size"):
+        DFF(problem, batch_size=0).fit(X, C_hat, C)
+
+
+def test_loss_selected_by_name() -> None:
+    problem, X, C_hat, C = _grid_data()
+    a = DFF(problem, epsilon=0.3, epochs=2, loss="SPO+").fit(X, C_hat, C)
+    b = DFF(problem, epsilon=0.3, epochs=2, loss="spo+").fit(X, C_hat, C)
+    assert a.loss_name_ == "spo+"
+    np.testing.assert_array_equal(a.factors(X), b.factors(X))
+    custom = DFF(problem, epsilon=0.3, epochs=2, loss=losses.spo_plus).fit(X, C_hat, C)
+    np.testing.assert_array_equal(a.factors(X), custom.factors(X))
+
+
+@pytest.mark.parametrize("name", ["pfyl", "nce"])
+def test_other_registered_losses_train(name: str) -> None:
+    if not hasattr(losses, "get_loss"):
+        pytest.skip("dff_core.losses.get_loss is not available in this version")
+    problem, X, C_hat, C = _grid_data()
+    m = DFF(problem, epsilon=0.3, epochs=2, loss=name).fit(X, C_hat, C)
+    assert m.loss_name_ == name and np.isfinite(m.history_["train_loss"]).all()
+    assert m.history_["val_regret"].iloc[m.best_epoch_] <= m.history_["val_regret"].iloc[0]
+
+
+def test_maximisation_problem() -> None:
+    rng = np.random.default_rng(4)
+    problem = Allocation(np.ones(10), 3.0)
+    X = rng.normal(size=(60, 3))
+    C = np.abs(X @ rng.normal(size=(3, 10)) + rng.normal(0, 1, (60, 10))) + 0.1
+    C_hat = np.abs(C + rng.normal(0, 1.0, C.shape)) + 0.1
+    m = DFF(problem, epsilon=0.3, epochs=5, lr=1e-2).fit(X, C_hat, C)
+    h = m.history_
+    assert h["val_regret"].min() <= h["val_regret"].iloc[0]
+    assert regret(problem, C[48:], m.predict(X[48:], C_hat[48:])).mean() == pytest.approx(h["val_regret"].min())
+
+
+def test_pyepo_grid_linear_backbone_regret_drops_and_bound_holds() -> None:
+    pyepo = pytest.importorskip("pyepo")
+    from sklearn.linear_model import LinearRegression
+
+    problem = ShortestPath.grid(5, 5)
+    x, c = pyepo.data.shortestpath.genData(900, 5, (5, 5), deg=6, noise_width=0.5, seed=135)
+    Xtr, Ctr, Xv, Cv, Xte, Cte = x[:300], c[:300], x[300:400], c[300:400], x[400:], c[400:]
+    bb = LinearRegression().fit(Xtr, Ctr)
+    Ch_tr, Ch_v, Ch_te = bb.predict(Xtr), bb.predict(Xv), bb.predict(Xte)
+    eps = 0.5
+    m = DFF(problem, epsilon=eps, epochs=20, lr=1e-3, seed=0).fit(Xtr, Ch_tr, Ctr, Xv, Ch_v, Cv)
+    val_bb, val_dff = regret(problem, Cv, Ch_v).mean(), regret(problem, Cv, m.predict(Xv, Ch_v)).mean()
+    assert val_dff <= val_bb  # by construction (epoch 0 is a candidate)
+    assert val_dff < 0.9 * val_bb  # and here a real gain
+    Ct = m.predict(Xte, Ch_te)
+    test_bb, test_dff = regret(problem, Cte, Ch_te).mean(), regret(problem, Cte, Ct).mean()
+    assert test_dff < 0.9 * test_bb
+    # The trust region holds on every test instance.
+    assert (np.abs(Ct - Ch_te) <= eps * np.abs(Ch_te) + 1e-12).all()
+    assert (cosine_similarity(Ct, Ch_te) >= math.sqrt(1 - eps**2) - 1e-12).all()
+    rmse = lambda A: np.sqrt(((A - Cte) ** 2).mean(axis=1))  # noqa: E731
+    assert (rmse(Ct) - rmse(Ch_te) <= eps * np.linalg.norm(Ch_te, axis=1) / math.sqrt(problem.d) + 1e-12).all()

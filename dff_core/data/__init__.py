@@ -6,10 +6,12 @@ listing every problem with file, line and column.
 """
 
 from dff_core.data.dataset import MPH_TO_KMH, VALUE_KINDS, Dataset
+from dff_core.data.items import load_items
 from dff_core.data.loaders import DEFAULT_MIN_STEPS, load_dataset
 from dff_core.data.metr_la import load_metr_la, read_restricted_pickle
 from dff_core.data.paths import sample_paths, shared_data_dir
 from dff_core.data.report import Issue, ValidationReport
+from dff_core.data.sample import load_sample, load_sample_items
 
 __all__ = [
     "DEFAULT_MIN_STEPS",
@@ -19,7 +21,10 @@ __all__ = [
     "Issue",
     "ValidationReport",
     "load_dataset",
+    "load_items",
     "load_metr_la",
+    "load_sample",
+    "load_sample_items",
     "read_restricted_pickle",
     "sample_paths",
     "shared_data_dir",

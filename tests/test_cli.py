@@ -1,0 +1,131 @@
+"""The command line: exit codes, messages and output files (``python -m dff_core``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dff_core import cli
+from tests.scenarios.conftest import make_grid_dataset
+
+
+@pytest.fixture
+def csv_files(tmp_path: Path) -> dict[str, Path]:
+    """A user's files: long readings (timestamp,sensor_id,value), wide readings, sensors, links."""
+    ds = make_grid_dataset(3, 3, days=2, freq="15min")
+    long = (
+        ds.readings.rename_axis("timestamp")
+        .reset_index()
+        .melt(id_vars="timestamp", var_name="sensor_id", value_name="value")
+    )
+    long["timestamp"] = long["timestamp"].dt.strftime("%Y-%m-%d %H:%M")
+    paths = {
+        "long": tmp_path / "readings_long.csv",
+        "wide": tmp_path / "readings_wide.csv",
+        "sensors": tmp_path / "sensors.csv",
+        "links": tmp_path / "links.csv",
+    }
+    long.round(3).to_csv(paths["long"], index=False)
+    ds.readings.round(3).to_csv(paths["wide"], index=False)  # no timestamp column: needs --start/--freq
+    ds.sensors.reset_index().to_csv(paths["sensors"], index=False)
+    ds.links.drop(columns="capacity").to_csv(paths["links"], index=False)
+    return paths
+
+
+def test_validate_long_csv_is_valid(csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli.main(["validate", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "valid: 9 sensors, 192 time steps every 15 min" in out
+    assert "(inferred)" in out  # no links file: nearest-neighbour graph
+
+
+def test_validate_wide_csv_with_start_and_freq(csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["validate", str(csv_files["wide"]), "--sensors", str(csv_files["sensors"]), "--links"]
+    args += [str(csv_files["links"]), "--start", "2024-03-04 00:00", "--freq", "15min"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "9 sensors" in out and "24 links" in out and "inferred" not in out
+
+
+def test_validate_invalid_file_exit_2_one_line_per_problem(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,sensor_id,value\n2024-03-04 00:00,S00,50\n2024-03-04 00:15,S00,fast\nyesterday,S00,40\n")
+    rc = cli.main(["validate", str(bad), "--sensors", str(csv_files["sensors"])])
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert any("line 3" in ln and "'fast'" in ln for ln in lines)
+    assert any("line 4" in ln and "yesterday" in ln for ln in lines)
+    assert "Traceback" not in err
+
+
+def test_missing_file_and_missing_data_are_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["validate", str(tmp_path / "nope.csv")]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+    assert cli.main(["compare", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--readings" in err and "Traceback" not in err
+
+
+def test_usage_errors_and_help() -> None:
+    assert cli.main(["compare", "--scenario", "nonsense", "--out", "x"]) == 2
+    assert cli.main(["--help"]) == 0
+
+
+def test_unexpected_error_is_one_line_exit_1_traceback_only_with_debug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(args: object) -> int:
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setitem(cli.COMMANDS, "validate", cli.Command("validate", "x", cli._configure_validate, boom))
+    assert cli.main(["validate", "r.csv"]) == 1
+    err = capsys.readouterr().err
+    assert "error: unexpected RuntimeError: disk on fire" in err
+    assert "Traceback" not in err and "second line" not in err
+    assert cli.main(["--debug", "validate", "r.csv"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_compare_counts_for_traffic_is_a_data_error(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    args += ["--value", "count", "--out", str(tmp_path / "o")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "speeds" in err and "Traceback" not in err
+
+
+def test_compare_writes_summary_and_per_instance(tmp_path: Path, csv_files: dict[str, Path]) -> None:
+    pytest.importorskip("dff_core.baselines", reason="comparison engine not installed")
+    out = tmp_path / "run"
+    args = ["compare", "--scenario", "traffic", "--readings", str(csv_files["long"])]
+    args += ["--sensors", str(csv_files["sensors"]), "--links", str(csv_files["links"])]
+    args += ["--epochs", "2", "--n-pairs", "2", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "traffic" and summary["epsilon"] == 0.2
+    assert summary["n_train"] > 0 and summary["n_test"] > 0 and summary["seconds"] > 0
+    for m in ("two_stage", "dff", "dfl"):
+        for k in ("regret_mean", "normalized_regret", "mse", "mae"):
+            assert summary["methods"][m][k] is not None and summary["methods"][m][k] >= 0
+    assert summary["methods"]["dff"]["max_relative_shift"] <= 0.2 + 1e-9
+    assert summary["methods"]["dff"]["min_cosine"] >= (1 - 0.2**2) ** 0.5 - 1e-9
+    per = pd.read_csv(out / "per_instance.csv")
+    assert set(per["method"]) >= {"two_stage", "dff", "dfl"}
+    assert len(per) >= 3 * summary["n_test"]
+
+
+def test_python_dash_m_entry_point() -> None:
+    res = subprocess.run([sys.executable, "-m", "dff_core", "--help"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0
+    assert "validate" in res.stdout and "compare" in res.stdout

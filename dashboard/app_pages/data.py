@@ -1,0 +1,137 @@
+"""Data page: the sample city or uploaded CSVs, the validation report, the sensor map, a time-series preview."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import figures as F
+from dashboard import services as S
+from dff_core.errors import DataError
+
+st.title("Data")
+ss = st.session_state
+
+UPLOAD_HELP = {
+    "readings": "timestamp, sensor_id, value (long) — or one column per sensor (wide).",
+    "sensors": "sensor_id, latitude, longitude (optional: name, corridor).",
+    "links": "from_id, to_id, length_km (optional: capacity). Without it the road graph is inferred.",
+    "allocation": "period, item_id, value (+ feature columns): for the allocation scenario without sensors.",
+}
+
+source = st.segmented_control(
+    "Data source",
+    ["Sample city", "Upload CSV files"],
+    default="Sample city",
+    key="data_source",
+    persist_state="session",
+)
+
+if source == "Upload CSV files":
+    st.caption(
+        f"Each file may be up to **{S.MAX_UPLOAD_MB} MB** (set by `server.maxUploadSize` in .streamlit/config.toml). "
+        "Readings and sensors are needed for maps and routing; an allocation table alone is enough for allocation."
+    )
+    value = st.selectbox(
+        "The readings are",
+        ["speed_kmh", "speed_mph", "count"],
+        format_func={"speed_kmh": "speeds in km/h", "speed_mph": "speeds in mph", "count": "vehicle counts"}.get,
+        key="upload_value",
+        persist_state="session",
+    )
+    cols = st.columns(2)
+    files: dict[str, tuple[str, bytes]] = {}
+    for i, kind in enumerate(S.UPLOAD_KINDS):
+        with cols[i % 2]:
+            up = st.file_uploader(
+                f"{kind.capitalize()} CSV (max {S.MAX_UPLOAD_MB} MB)",
+                type=["csv", "txt"],
+                key=f"upload_{kind}",
+                help=UPLOAD_HELP[kind],
+            )
+            if up is not None:
+                files[kind] = (up.name, up.getvalue())
+    if files:
+        digest = S.digest_bytes({**{k: b for k, (_, b) in files.items()}, "value": value.encode()})
+        if ss.get("upload_tried") != digest:  # validate each new set of files once
+            ss.upload_tried = digest
+            try:
+                new = S.load_uploaded_data(files, value=value)
+                if ss.loaded is None or new.digest != ss.loaded.digest:
+                    ss.loaded = new
+                    ss.result = ss.result_digest = ss.job_id = ss.sweep_job_id = None
+                ss.upload_issues = None
+            except DataError as err:
+                ss.upload_issues = {"errors": list(err.problems), "warnings": list(getattr(err, "warnings", []))}
+            except (ValueError, KeyError) as err:
+                ss.upload_issues = {"errors": [f"{type(err).__name__}: {err}"], "warnings": []}
+    if ss.upload_issues:
+        n = len(ss.upload_issues["errors"])
+        st.error(
+            f"The uploaded files could not be loaded ({n} problem{'s' if n != 1 else ''}); "
+            "the previously loaded data stays active. Fix the listed rows and upload again.",
+            icon=":material/error:",
+        )
+        st.dataframe(
+            S.issues_frame(ss.upload_issues["errors"] + ss.upload_issues["warnings"]),
+            hide_index=True,
+            key="upload_issues_table",
+        )
+elif (
+    ss.loaded is not None
+    and ss.loaded.name != "Sample city"
+    and st.button("Switch back to the sample city", icon=":material/restart_alt:")
+):
+    ss.loaded = S.load_sample_data()
+    ss.result = ss.result_digest = ss.job_id = ss.sweep_job_id = None
+    ss.upload_issues = None
+    st.rerun()
+
+loaded = ss.loaded
+if loaded is None:
+    st.error(ss.get("load_error") or "No data loaded.", icon=":material/error:")
+    st.stop()
+
+st.subheader(f"Loaded: {loaded.name}")
+if loaded.dataset is not None:
+    r = loaded.readings
+    c = st.container(horizontal=True)
+    c.metric("Sensors", r.shape[1], border=True)
+    c.metric("Time steps", f"{len(r):,}", border=True)
+    c.metric("Links", len(loaded.links), border=True)
+    c.metric("Period", f"{r.index[0]:%d %b} – {r.index[-1]:%d %b %Y}", border=True)
+if loaded.items is not None:
+    st.caption(f"Allocation table: {len(loaded.items):,} rows, {loaded.items['item_id'].nunique()} items.")
+
+with st.expander("Validation report", expanded=False, icon=":material/fact_check:"):
+    rep = loaded.report
+    if rep is None:
+        st.caption("No report.")
+    else:
+        st.caption(f"{len(rep.errors)} errors · {len(rep.warnings)} warnings · {len(rep.info)} notes")
+        st.dataframe(rep.to_frame(), hide_index=True, key="report_table")
+
+if loaded.dataset is not None and len(loaded.sensors):
+    ids = list(loaded.sensors["sensor_id"])
+    default = [s for s in ss.get("preview_sensors") or ids[:3] if s in ids]
+    chosen = st.multiselect(
+        "Sensors to preview", ids, default=default, key="preview_sensors", max_selections=8, persist_state="session"
+    )
+    st.plotly_chart(
+        F.sensor_map(
+            loaded.sensors, loaded.links, value="mean_value", value_label=f"Mean {loaded.value_label}", selected=chosen
+        ),
+        key="sensor_map",
+        config={"displaylogo": False, "scrollZoom": True},
+        alt=f"Map of {len(ids)} sensors and {len(loaded.links)} road links",
+    )
+    if chosen:
+        long = loaded.readings[[c for c in loaded.readings.columns if str(c) in chosen]]
+        long = long.rename(columns=str).rename_axis("time").reset_index()
+        long = long.melt(id_vars="time", var_name="sensor_id", value_name="value")
+        st.plotly_chart(
+            F.timeseries(long, value_label=loaded.value_label),
+            key="timeseries",
+            config={"displaylogo": False},
+            alt="Readings over time of the selected sensors",
+        )
+st.page_link("app_pages/train.py", label="Next: train and compare", icon=":material/arrow_forward:")

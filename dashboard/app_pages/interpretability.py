@@ -1,0 +1,101 @@
+"""Interpretability page: where and when DFF corrects, which inputs drive it, what it changed, the ε trade-off."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import figures as F
+from dashboard import services as S
+
+st.title("Interpretability")
+ss = st.session_state
+result = ss.result
+loaded = ss.loaded
+if result is None or loaded is None:
+    st.info("Run a comparison first: DFF's corrections are explained here.")
+    st.page_link("app_pages/train.py", label="Go to Train & compare", icon=":material/model_training:")
+    st.stop()
+if "dff" not in result.methods:
+    st.info("This run has no DFF model; include DFF in the methods on the Train page.")
+    st.stop()
+
+eps = result.config.get("epsilon")
+unit = result.unit
+
+st.subheader("Correction factors")
+table = S.corrections_by_hour(result)
+if table is not None:
+    st.plotly_chart(
+        F.correction_heatmap(table, epsilon=eps),
+        key="correction_heatmap",
+        config={"displaylogo": False},
+        alt="Mean DFF correction factor per sensor and hour of day",
+    )
+    st.caption(f"φ = 1 leaves the prediction unchanged; DFF keeps every φ within [{1 - eps:g}, {1 + eps:g}].")
+
+st.subheader("Which inputs drive the correction")
+attr = S.feature_attribution(result)
+if attr is None or attr.empty:
+    st.caption("Feature attribution is not available for this model.")
+else:
+    st.plotly_chart(
+        F.attribution_bars(attr),
+        key="attribution_chart",
+        config={"displaylogo": False},
+        alt="Feature attribution of the correction",
+    )
+
+st.subheader("Decisions DFF changed")
+diff = S.decision_differences(result)
+if diff is None or diff.empty:
+    st.caption("DFF made the same decisions as plain at every test time.")
+else:
+    st.plotly_chart(
+        F.decision_changes(diff, unit=unit),
+        key="changes_chart",
+        config={"displaylogo": False},
+        alt="Regret saved at each test time where DFF changed the decision",
+    )
+
+st.subheader("ε trade-off")
+st.caption(
+    "Re-trains plain and DFF for several trust-region sizes ε: a larger ε lets DFF move predictions further "
+    "for (possibly) lower regret. Runs in the background."
+)
+cfg = ss.get("result_config") or {k: v for k, v in result.config.items() if k in S.CONFIG_KEYS}
+eps_list = S.SWEEP_EPSILONS
+sweep_job = S.get_job(ss.sweep_job_id, ss.session_id)
+sweeping = sweep_job is not None and sweep_job.running
+table = S.stored_sweep(loaded, cfg, eps_list)
+c1, c2, _ = st.columns([1, 1, 3])
+if c1.button("Run ε sweep", icon=":material/tune:", disabled=sweeping or table is not None, key="start_sweep"):
+    ss.sweep_job_id = S.start_sweep(ss.session_id, loaded, cfg, eps_list).id
+    st.rerun()
+if c2.button("Cancel sweep", icon=":material/stop:", disabled=not sweeping, key="cancel_sweep"):
+    sweep_job.cancel.set()
+
+
+@st.fragment(run_every=1.0 if sweeping else None)
+def sweep_monitor() -> None:
+    job = S.get_job(ss.sweep_job_id, ss.session_id)
+    if job is None:
+        return
+    snap = job.snapshot()
+    if job.running:
+        st.progress(0.0, text=f"sweep: {snap['stage']} · {snap['elapsed']:.0f} s")
+    elif snap["status"] == "error":
+        st.error(f"Sweep failed: {snap['error']}", icon=":material/error:")
+    elif snap["status"] == "cancelled":
+        st.warning("Sweep cancelled.", icon=":material/cancel:")
+    if sweeping and not job.running:
+        st.rerun(scope="app")
+
+
+sweep_monitor()
+if table is not None and len(table):
+    st.plotly_chart(
+        F.epsilon_tradeoff(table, unit=unit),
+        key="tradeoff_chart",
+        config={"displaylogo": False},
+        alt="Regret against prediction shift for each epsilon",
+    )

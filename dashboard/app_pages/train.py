@@ -1,0 +1,263 @@
+"""Train & compare page: choose the scenario and settings, run plain vs DFF vs DFL, read the results."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard import figures as F
+from dashboard import services as S
+
+st.title("Train & compare")
+ss = st.session_state
+loaded = ss.loaded
+if loaded is None:
+    st.error("Load data first.", icon=":material/error:")
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
+    st.stop()
+
+job = S.get_job(ss.job_id, ss.session_id)
+running = job is not None and job.running
+has_readings = loaded.dataset is not None
+scenarios = (["traffic"] if has_readings and loaded.dataset.is_speed and len(loaded.links) else []) + ["allocation"]
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    scenario = c1.radio(
+        "Scenario",
+        scenarios,
+        format_func=S.SCENARIO_LABELS.get,
+        key="cfg_scenario",
+        disabled=running,
+        persist_state="session",
+        help="Traffic routing: trips take the fastest route on predicted travel times. "
+        "Allocation: send a budget of response units to where the predicted delay is highest.",
+    )
+    backbone = c2.selectbox(
+        "Backbone (the trusted predictor)",
+        S.BACKBONES,
+        format_func=S.BACKBONE_LABELS.get,
+        key="cfg_backbone",
+        disabled=running,
+        persist_state="session",
+    )
+    loss = c3.selectbox(
+        "Decision loss",
+        S.LOSSES,
+        format_func=S.LOSS_LABELS.get,
+        key="cfg_loss",
+        disabled=running,
+        persist_state="session",
+        help="The loss DFF and DFL minimise. SPO+ is a convex upper bound of regret.",
+    )
+    c1, c2, c3 = st.columns(3)
+    epsilon = c1.slider(
+        "Trust region ε",
+        0.05,
+        0.5,
+        value=S.DEFAULT_EPSILON,
+        step=0.05,
+        key="cfg_epsilon",
+        disabled=running,
+        persist_state="session",
+        help="Each corrected prediction stays within ±ε·100 % of the backbone's prediction.",
+    )
+    horizon = c2.selectbox(
+        "Forecast horizon",
+        S.HORIZONS,
+        index=S.HORIZONS.index("30min"),
+        key="cfg_horizon",
+        disabled=running or not has_readings,
+        persist_state="session",
+    )
+    epochs = c3.number_input(
+        "Epochs",
+        min_value=1,
+        max_value=200,
+        value=S.DEFAULT_EPOCHS,
+        step=1,
+        key="cfg_epochs",
+        disabled=running,
+        persist_state="session",
+        help="Training epochs of DFF and DFL (the best validation epoch is kept).",
+    )
+    c1, c2 = st.columns([2, 1])
+    methods = c1.multiselect(
+        "Methods",
+        list(F.METHODS),
+        default=list(S.DEFAULT_METHODS),
+        format_func=F.label,
+        key="cfg_methods",
+        disabled=running,
+        persist_state="session",
+    )
+    extra: dict = {}
+    if scenario == "traffic":
+        pairs = c2.multiselect(
+            "Trips (origin → destination)",
+            S.candidate_pairs(loaded),
+            key="cfg_pairs",
+            disabled=running,
+            persist_state="session",
+            placeholder="automatic: 5 long trips",
+            help="Leave empty to route 5 long trips across the network chosen automatically.",
+        )
+        extra["pairs"] = [p.split(" → ") for p in pairs] or None
+    else:
+        extra["budget"] = c2.number_input(
+            "Budget (units)",
+            min_value=1,
+            max_value=100,
+            value=S.DEFAULT_BUDGET,
+            key="cfg_budget",
+            disabled=running,
+            persist_state="session",
+        )
+
+config = S.make_config(
+    scenario=scenario,
+    backbone=backbone,
+    epsilon=float(epsilon),
+    loss=loss,
+    horizon=horizon,
+    epochs=int(epochs),
+    methods=[m for m in F.METHODS if m in methods],
+    **extra,
+)
+
+# A run finished earlier (in this or any session, or before a browser refresh) is loaded, not recomputed.
+if not running and ss.result is None:
+    stored = S.load_stored(loaded, config)
+    if stored is not None:
+        ss.result_digest, ss.result = stored
+        ss.result_config = config
+
+b1, b2, _ = st.columns([1, 1, 3])
+start = b1.button(
+    "Start",
+    type="primary",
+    icon=":material/play_arrow:",
+    disabled=running or "two_stage" not in config["methods"] or len(config["methods"]) < 2,
+    key="start",
+)
+cancel = b2.button("Cancel", icon=":material/stop:", disabled=not running, key="cancel")
+if "two_stage" not in config["methods"] or len(config["methods"]) < 2:
+    st.caption("Choose the plain method and at least one other to compare.")
+if start:
+    job = S.start_job(ss.session_id, loaded, config)
+    ss.job_id = job.id
+    ss.result = ss.result_digest = None
+    st.rerun()
+if cancel and job is not None:
+    job.cancel.set()
+    st.toast("Cancelling after the current batch…", icon=":material/stop:")
+
+
+@st.fragment(run_every=0.5 if running else None)
+def monitor() -> None:
+    """Polls the job record; the worker thread itself never calls Streamlit."""
+    job = S.get_job(ss.job_id, ss.session_id)
+    if job is None:
+        return
+    snap = job.snapshot()
+    if snap["status"] in ("queued", "running"):
+        last = next((e for e in reversed(snap["events"]) if e.get("epoch") is not None), {})
+        text = f"{snap['stage']} · {snap['elapsed']:.0f} s"
+        if last:
+            vr = last.get("val_regret")
+            text += f" · {F.label(str(last.get('method', '')))} epoch {last['epoch']}"
+            text += f" · validation regret {vr:.3f}" if isinstance(vr, float) and np.isfinite(vr) else ""
+        st.progress(job.progress_fraction(), text=text)
+        recs = [e for e in snap["events"] if e.get("val_regret") is not None]
+        if recs:
+            st.plotly_chart(
+                F.progress_curve(recs, unit=loaded.value_label),
+                key="live_curve",
+                config={"displaylogo": False},
+                alt="Validation regret per epoch while training",
+            )
+        return
+    # Finished: hand the result to the session and redraw the whole page once.
+    if snap["status"] == "done" and job.result is not None and ss.result_digest != job.digest:
+        ss.result, ss.result_digest, ss.result_config = job.result, job.digest, job.config
+        st.rerun(scope="app")
+    elif snap["status"] == "error":
+        st.error(f"Training failed: {snap['error']}", icon=":material/error:")
+        tb = next((e["text"] for e in snap["events"] if e.get("stage") == "traceback"), None)
+        if tb:
+            with st.expander("Details"):
+                st.code(tb)
+    elif snap["status"] == "cancelled":
+        st.warning("Training cancelled; nothing was stored.", icon=":material/cancel:")
+    if running:  # the page was drawn with disabled controls: redraw it enabled
+        st.rerun(scope="app")
+
+
+monitor()
+
+result = ss.result
+if result is None:
+    if not running:
+        st.info("Press **Start** to compare the methods on this data.", icon=":material/info:")
+    st.stop()
+
+unit = result.unit
+k = F.kpi_table(result)
+st.subheader("Results on the test period")
+st.caption(
+    f"{result.n_test} test instances · {result.n_train} training · {result.n_val} validation · regret in {unit} · "
+    f"run `{ss.result_digest[:10]}` · {sum(result.timings.values()):.1f} s"
+)
+row = st.container(horizontal=True)
+for r in k.itertuples():
+    delta = None if r.method == "two_stage" or not np.isfinite(r.rel_change) else f"{100 * r.rel_change:+.1f} %"
+    row.metric(
+        f"{r.label} regret",
+        f"{r.regret_mean:.3f}",
+        delta=delta,
+        delta_color="inverse",
+        delta_description="vs plain" if delta else None,
+        border=True,
+        help=f"Mean test regret in {unit}: extra cost of acting on predictions instead of perfect foresight.",
+    )
+if "dff" in set(k["method"]):
+    d = k.set_index("method").loc["dff"]
+    row.metric(
+        "DFF max prediction shift",
+        f"{100 * d.max_relative_shift:.1f} %",
+        delta=f"bound ε = {100 * d.shift_bound:.0f} %",
+        delta_color="off",
+        border=True,
+        help="Largest |c̃−ĉ|/|ĉ| over the test set; DFF guarantees it is at most ε.",
+    )
+    row.metric(
+        "DFF min cosine",
+        f"{d.min_cosine:.4f}",
+        delta=f"bound √(1−ε²) = {d.cosine_bound:.4f}",
+        delta_color="off",
+        border=True,
+        help="Smallest cosine similarity between corrected and backbone predictions; at least √(1−ε²).",
+    )
+
+c1, c2 = st.columns(2)
+with c1:
+    st.plotly_chart(
+        F.regret_distribution(result),
+        key="regret_chart",
+        config={"displaylogo": False},
+        alt="Per-instance regret distribution per method",
+    )
+with c2:
+    if "dff" in result.methods:
+        st.plotly_chart(
+            F.paired_regret_scatter(result),
+            key="paired_chart",
+            config={"displaylogo": False},
+            alt="Plain regret against DFF regret per test instance",
+        )
+st.plotly_chart(
+    F.training_curves(result), key="curves_chart", config={"displaylogo": False}, alt="Validation regret per epoch"
+)
+with st.expander("All metrics"):
+    st.dataframe(result.metrics, key="metrics_table")
+st.page_link("app_pages/decisions.py", label="Next: inspect decisions", icon=":material/arrow_forward:")

@@ -1,0 +1,145 @@
+"""Browser end-to-end test: a real ``streamlit run`` driven by Playwright with the system Chromium.
+
+Skipped when Chromium is absent. Screenshots of every page go to ``test-results/dashboard-e2e/``;
+the times to the first page and to the sample comparison are printed (no timing asserts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "test-results" / "dashboard-e2e"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium); e2e skipped"),
+]
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+expect = playwright_api.expect
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+BAD_CSV = b"timestamp,sensor_id,value\nnot-a-time,S1,abc\n2026-03-02 00:05,,12\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("e2e") / "streamlit.log"
+    env = {**os.environ, "DFF_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _idle(page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def _shot(page, name: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.get_by_test_id("stMain").screenshot(path=str(OUT / f"{name}.png"))
+
+
+def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            t0 = time.perf_counter()
+            page.goto(server)
+            _idle(page)
+            expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible(timeout=60_000)
+            t_first = time.perf_counter() - t0
+            expect(page.get_by_text("Loaded: Sample city")).to_be_visible()
+            _shot(page, "1-data")
+
+            page.get_by_role("link", name="Train & compare").click()
+            _idle(page)
+            t1 = time.perf_counter()
+            page.get_by_role("button", name="Start").click()
+            expect(page.get_by_test_id("stMetric").filter(has_text="DFF regret")).to_be_visible(timeout=300_000)
+            t_compare = time.perf_counter() - t1
+            _idle(page)
+            expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible()
+            expect(page.get_by_text("Per-instance test regret")).to_be_visible()
+            _shot(page, "2-train")
+
+            page.get_by_role("link", name="Decisions").click()
+            _idle(page)
+            expect(page.get_by_text("Routes and realised travel times")).to_be_visible(timeout=60_000)
+            expect(page.get_by_test_id("stMetric").filter(has_text="Hindsight realised")).to_be_visible()
+            _shot(page, "3-decisions")
+
+            page.get_by_role("link", name="Interpretability").click()
+            _idle(page)
+            expect(page.get_by_text("DFF correction factor by sensor and hour")).to_be_visible(timeout=60_000)
+            _shot(page, "4-interpretability")
+
+            page.get_by_role("link", name="Export").click()
+            _idle(page)
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Summary (JSON)").click()
+            assert dl.value.suggested_filename.startswith("dff-summary-")
+            _shot(page, "5-export")
+
+            page.get_by_role("link", name="Data").click()
+            _idle(page)
+            page.get_by_text("Upload CSV files").click()
+            _idle(page)
+            page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
+                files=[{"name": "bad_readings.csv", "mimeType": "text/csv", "buffer": BAD_CSV}]
+            )
+            _idle(page)
+            expect(page.get_by_text("could not be loaded")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Loaded: Sample city")).to_be_visible()  # the good data stays loaded
+            _shot(page, "6-bad-upload")
+            print(f"\n[dashboard e2e] time to first page: {t_first:.1f} s; to sample comparison: {t_compare:.1f} s")
+        finally:
+            browser.close()

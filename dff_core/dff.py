@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dff_core.correction import BiasCorrection, check_epsilon, check_hidden
+from dff_core.correction import BiasCorrection, check_epsilon, check_hidden, torch_threads
 from dff_core.errors import DataError
 from dff_core.losses import true_solutions
 from dff_core.problems.base import OptProblem
@@ -172,6 +172,8 @@ class DFF:
     use_c_hat: also feed ``ĉ`` to ``hθ``.
     callback: ``callback(epoch, metrics)`` after every epoch (epoch 0 included).
     should_stop: ``should_stop() -> bool`` checked before every mini-batch; ``True`` cancels and keeps the best so far.
+    num_threads: torch threads while fitting (restored afterwards; ``None`` keeps torch's setting). One thread is
+        fastest for these small networks.
 
     Attributes after ``fit``: ``module_`` (the trained :class:`BiasCorrection`), ``history_``
     (``epoch``, ``train_loss``, ``val_regret``, ``val_normalized_regret``, ``seconds``),
@@ -194,6 +196,7 @@ class DFF:
         weight_decay: float = 0.0,
         callback: Callable[[int, dict[str, Any]], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        num_threads: int | None = 1,
     ) -> None:
         self.problem = problem
         self.epsilon = epsilon
@@ -209,6 +212,7 @@ class DFF:
         self.weight_decay = weight_decay
         self.callback = callback
         self.should_stop = should_stop
+        self.num_threads = num_threads
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -225,6 +229,18 @@ class DFF:
         Without ``X_val``/``C_hat_val``/``C_val`` the last ``val_fraction`` of the rows (in the
         given, chronological order) is held out for choosing the best epoch.
         """
+        with torch_threads(self.num_threads):
+            return self._fit(X, C_hat, C, X_val, C_hat_val, C_val)
+
+    def _fit(
+        self,
+        X: np.ndarray,
+        C_hat: np.ndarray,
+        C: np.ndarray,
+        X_val: np.ndarray | None,
+        C_hat_val: np.ndarray | None,
+        C_val: np.ndarray | None,
+    ) -> DFF:
         owner = "DFF.fit"
         t_start = time.perf_counter()
         eps = check_epsilon(self.epsilon)
@@ -390,6 +406,7 @@ class DFF:
             "patience": None if self.patience is None else int(self.patience),
             "use_c_hat": bool(self.use_c_hat),
             "weight_decay": float(self.weight_decay),
+            "num_threads": self.num_threads,
         }
 
     def save(self, path: str | Path) -> Path:

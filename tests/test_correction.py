@@ -113,3 +113,19 @@ def test_bad_shapes_and_hidden() -> None:
         BiasCorrection(2, 0, 0.2)
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         BiasCorrection(2, 3, 0.2).fit_scaler(np.zeros((5, 3)))
+
+
+def test_torch_threads_is_scoped_and_nests() -> None:
+    from dff_core.correction import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="num_threads"), torch_threads(0):
+        pass

@@ -1,0 +1,112 @@
+"""Backbones: protocol, registry, exactness of the simple ones, determinism, cross-fitting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dff_core.backbones import (
+    BACKBONES,
+    Backbone,
+    CallableBackbone,
+    HistoricalProfileBackbone,
+    LinearBackbone,
+    cross_fit_predict,
+    make_backbone,
+)
+from dff_core.errors import DataError
+
+
+def _data(n: int = 60, p: int = 3, d: int = 4, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    A = rng.normal(size=(p, d))
+    return X, X @ A + 2.0 + 0.01 * rng.normal(size=(n, d)), A
+
+
+@pytest.mark.parametrize("name", list(BACKBONES))
+def test_every_registered_backbone_fits_and_predicts(name: str) -> None:
+    X, C, _ = _data()
+    X[:, 0] = np.repeat(np.arange(6), 10) if name == "historical_profile" else X[:, 0]
+    kw = {"n_estimators": 10} if name == "random_forest" else {"max_iter": 10} if name == "gradient_boosting" else {}
+    kw = {"epochs": 30} if name == "mlp" else kw
+    bb = make_backbone(name, seed=1, **kw)
+    assert isinstance(bb, Backbone)
+    assert bb.fit(X, C) is bb
+    P = bb.predict(X[:7])
+    assert P.shape == (7, 4) and P.dtype == np.float64 and np.isfinite(P).all()
+    # Deterministic for a seed.
+    np.testing.assert_array_equal(make_backbone(name, seed=1, **kw).fit(X, C).predict(X[:7]), P)
+    with pytest.raises(DataError, match="columns"):
+        bb.predict(X[:, :2])
+
+
+def test_linear_is_ols_and_ridge_shrinks() -> None:
+    X, C, _ = _data()
+    ols = LinearBackbone().fit(X, C)
+    coef, *_ = np.linalg.lstsq(np.c_[X, np.ones(len(X))], C, rcond=None)
+    np.testing.assert_allclose(ols.predict(X), np.c_[X, np.ones(len(X))] @ coef, atol=1e-9)
+    ridge = make_backbone("ridge", alpha=1e4).fit(X, C)
+    assert np.abs(ridge.predict(X) - C.mean(0)).mean() < np.abs(ols.predict(X) - C.mean(0)).mean()
+    with pytest.raises(ValueError, match="alpha"):
+        LinearBackbone(alpha=-1).fit(X, C)
+
+
+def test_mlp_learns_a_smooth_map() -> None:
+    X, C, _ = _data(n=200)
+    bb = make_backbone("mlp", epochs=300).fit(X[:150], C[:150])
+    err = np.mean((bb.predict(X[150:]) - C[150:]) ** 2)
+    assert err < 0.1 * np.var(C[150:])
+
+
+def test_historical_profile_means_and_unseen_fallback() -> None:
+    X = np.array([[0, 1.0], [0, 2.0], [1, 3.0], [1, 4.0], [2, 0.0]])
+    C = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 0.0], [7.0, 0.0], [9.0, 5.0]])
+    bb = HistoricalProfileBackbone(key_column=0).fit(X, C)
+    P = bb.predict(np.array([[1, 0.0], [0, 9.0], [7, 0.0], [2, 1.0]]))
+    np.testing.assert_allclose(P, [[6.0, 0.0], [2.0, 20.0], C.mean(0), [9.0, 5.0]])
+    with pytest.raises(ValueError, match="key_column=5"):
+        HistoricalProfileBackbone(key_column=5).fit(X, C)
+
+
+def test_callable_backbone_checks_shape() -> None:
+    X, C, A = _data()
+    bb = CallableBackbone(lambda Z: Z @ A + 2.0).fit(X, C)
+    np.testing.assert_allclose(bb.predict(X), X @ A + 2.0)
+    with pytest.raises(DataError, match="returned shape"):
+        CallableBackbone(lambda Z: Z).fit(X, C)
+    with pytest.raises(ValueError, match="callable"):
+        CallableBackbone(3)  # type: ignore[arg-type]
+
+
+def test_unknown_name_lists_valid_names() -> None:
+    with pytest.raises(ValueError, match="random_forest, gradient_boosting"):
+        make_backbone("xgboost")
+
+
+def test_cross_fit_is_out_of_fold() -> None:
+    X, C, _ = _data(n=40)
+    C_oof = cross_fit_predict(LinearBackbone(), X, C, n_splits=2)
+    # First half is predicted by a model fitted on the second half only, and vice versa.
+    np.testing.assert_allclose(C_oof[:20], LinearBackbone().fit(X[20:], C[20:]).predict(X[:20]))
+    np.testing.assert_allclose(C_oof[20:], LinearBackbone().fit(X[:20], C[:20]).predict(X[20:]))
+    # A forest's out-of-fold error is honest: much larger than its in-sample error.
+    rf = make_backbone("random_forest", n_estimators=20)
+    rng = np.random.default_rng(3)
+    Cn = C + rng.normal(0, 1.0, C.shape)
+    in_sample = np.mean((rf.fit(X, Cn).predict(X) - Cn) ** 2)
+    oof = np.mean((cross_fit_predict(make_backbone("random_forest", n_estimators=20), X, Cn) - Cn) ** 2)
+    assert oof > 2 * in_sample
+    shuffled = cross_fit_predict(LinearBackbone(), X, C, n_splits=4, time_ordered=False, seed=1)
+    assert shuffled.shape == C.shape and not np.allclose(shuffled, C_oof)
+    with pytest.raises(ValueError, match="n_splits"):
+        cross_fit_predict(LinearBackbone(), X, C, n_splits=1)
+
+
+def test_bad_training_data() -> None:
+    X, C, _ = _data(n=10)
+    C[4, 2] = np.inf
+    with pytest.raises(DataError, match=r"'C'.*row 4, column 2"):
+        LinearBackbone().fit(X, C)
+    with pytest.raises(RuntimeError, match="call fit"):
+        LinearBackbone().predict(X)

@@ -259,6 +259,11 @@ def _layout(table: Table, known: set[str] | None, start: Any) -> str:
     return "long"
 
 
+def _first_lines(long: pd.DataFrame) -> dict[str, int]:
+    first = long.drop_duplicates("sensor")
+    return dict(zip(first["sensor"].astype(str), first["line"].astype(int)))
+
+
 def _long_from_table(
     table: Table, layout: str, start: Any, freq: pd.Timedelta | None, issues: IssueCollector
 ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
@@ -317,6 +322,7 @@ def _long_from_table(
         for ln in long.loc[long["sensor"] == "", "line"]:
             issues.error(name, int(ln), cols["sensor_id"], "the sensor id is empty. Fill it in.", kind="empty id")
         long = long[long["sensor"] != ""]
+        meta["first_line"] = _first_lines(long)
         return long, meta
     # wide layouts
     df = table.frame()
@@ -356,6 +362,7 @@ def _long_from_table(
         }
     )
     meta["ts_col"] = ts_col or "timestamp"
+    meta["first_line"] = dict.fromkeys(meta["wide_cols"], 1)
     return long, meta
 
 
@@ -371,7 +378,6 @@ def _readings_frame(
     """Validate timestamps and values of the long frame; pivot to a regular wide grid (NaN = missing)."""
     ok = True
     ts_col = meta.get("ts_col") or meta.get("cols", {}).get("timestamp", "timestamp")
-    wide_layout = "wide_cols" in meta
     if meta.get("synthetic_time"):
         ts = pd.to_datetime(long["ts_raw"]).astype("datetime64[ns]")
     else:
@@ -513,10 +519,7 @@ def _readings_frame(
     wide = wide.astype(float)
     wide.index.name = "timestamp"
     wide.columns = pd.Index([str(c) for c in wide.columns], dtype=object, name=None)
-    first_line = long.drop_duplicates("sensor").set_index("sensor")["line"].astype(int).to_dict()
-    if wide_layout:
-        first_line = dict.fromkeys(sensor_order, 1)
-    return wide, step, first_line
+    return wide, step
 
 
 def _fill_gaps(
@@ -771,7 +774,7 @@ def load_dataset(
     sraw = _sensor_table_frame(st, issues) if st is not None else None
     known = set(sraw["sensor_id"]) if sraw is not None else None
 
-    wide = first_line = None
+    wide = None
     meta: dict[str, Any] = {}
     if rt is not None and rt.rows:
         layout = _layout(rt, known, start)
@@ -782,13 +785,13 @@ def load_dataset(
             long, meta = parsed
             res = _readings_frame(long, meta, rname, value, step, issues, report)
             if res is not None:
-                wide, step, first_line = res
+                wide, step = res
 
     if sraw is None and st is None and "coords" in meta:
         sraw = meta["coords"]
         report.info.append(f"sensor locations were taken from the latitude/longitude columns of {rname}")
         sname = rname
-    elif st is None and rt is not None and wide is not None:
+    elif st is None and "first_line" in meta:
         issues.error(
             sname,
             None,
@@ -798,21 +801,23 @@ def load_dataset(
         )
     sgdf = _parse_sensors(sraw, sname, issues, report) if sraw is not None else None
 
-    if wide is not None and sgdf is not None:
+    # cross-file checks run whenever both sides could be read, even if other problems were found
+    reading_ids: list[str] | None = list(meta["first_line"]) if "first_line" in meta else None
+    if reading_ids is not None and sgdf is not None:
         all_ids = sgdf.attrs["all_ids"]
-        unknown = [c for c in wide.columns if c not in all_ids]
         wide_cols = meta.get("wide_cols")
-        for sid in unknown:
+        for sid in [c for c in reading_ids if c not in all_ids]:
             col = wide_cols[sid] if wide_cols else meta.get("cols", {}).get("sensor_id", "sensor_id")
             issues.error(
                 rname,
-                first_line.get(sid),
+                meta["first_line"][sid],
                 col,
                 f"sensor '{sid}' has readings but is not in {sname}. Add it (with coordinates) to {sname}, "
                 "or remove its readings.",
                 kind="unknown sensor",
             )
-        unused = [s for s in sgdf.index if s not in set(wide.columns)]
+        have = set(reading_ids)
+        unused = [sid for sid in sgdf.index if sid not in have]
         if unused:
             issues.warn(
                 sname,
@@ -821,53 +826,52 @@ def load_dataset(
                 f"{len(unused)} sensor(s) have no readings in {rname} and were left out: "
                 f"{', '.join(unused[:20])}{', ...' if len(unused) > 20 else ''}.",
             )
-        dropped_coord = [c for c in wide.columns if c in all_ids and c not in sgdf.index]
-        if dropped_coord:
-            wide = wide.drop(columns=dropped_coord)
-        if not issues.has_errors():
-            wide = _fill_gaps(wide, int(max_gap_steps), rname, step, issues, report)
-            if wide.shape[1] < 2:
-                issues.error(
-                    rname,
-                    None,
-                    None,
-                    f"only {wide.shape[1]} usable sensor(s) remain; a road network needs at least 2. "
-                    "Check the warnings above.",
-                )
-            elif len(wide) < min_steps:
-                issues.error(
-                    rname,
-                    None,
-                    meta.get("ts_col", "timestamp"),
-                    f"only {len(wide)} complete time step(s) of {_fmt_td(step)}; at least {min_steps} are needed to "
-                    f"build lag features and train/validation/test splits. Give a longer period "
-                    f"(at least {_fmt_td(step * min_steps)}).",
-                )
+        sgdf = sgdf.loc[[sid for sid in sgdf.index if sid in have]]
+    if wide is not None and sgdf is not None and not issues.has_errors():
+        wide = wide[[c for c in wide.columns if c in sgdf.index]]  # drops sensors with bad coordinates
+        wide = _fill_gaps(wide, int(max_gap_steps), rname, step, issues, report)
+        sgdf = sgdf.loc[list(wide.columns)]
+        if wide.shape[1] < 2:
+            issues.error(
+                rname,
+                None,
+                None,
+                f"only {wide.shape[1]} usable sensor(s) remain; a road network needs at least 2. "
+                "Check the warnings above.",
+            )
+        elif len(wide) < min_steps:
+            issues.error(
+                rname,
+                None,
+                meta.get("ts_col", "timestamp"),
+                f"only {len(wide)} complete time step(s) of {_fmt_td(step)}; at least {min_steps} are needed to "
+                f"build lag features and train/validation/test splits. Give a longer period "
+                f"(at least {_fmt_td(step * min_steps)}).",
+            )
     links_df = None
     graph_inferred = False
-    if wide is not None and sgdf is not None and not issues.has_errors():
-        sgdf = sgdf.loc[[c for c in wide.columns]]
-        if lt is not None:
-            links_df = _parse_links(lt, sgdf, sgdf.attrs["all_ids"] | set(report.dropped_sensors), issues, report)
-            if links_df is not None:
-                parts = n_components(list(sgdf.index), links_df)
-                if parts > 1:
-                    issues.warn(
-                        lname,
-                        None,
-                        None,
-                        f"the links form {parts} separate parts; no route exists between sensors in different parts. "
-                        "Add links that join them.",
-                    )
-        else:
-            links_df, added = knn_links(sgdf, int(k_neighbours))
-            graph_inferred = True
-            extra = f", plus {added} link(s) joining separate clusters" if added else ""
-            report.info.append(
-                f"built a {min(k_neighbours, len(sgdf) - 1)}-nearest-neighbour road graph ({len(links_df)} links, "
-                f"both directions{extra}) because no links file was given; lengths are straight-line distance "
-                f"x {DETOUR_FACTOR}"
-            )
+    if lt is not None and sgdf is not None:
+        all_ids = sgdf.attrs["all_ids"]
+        links_df = _parse_links(lt, sgdf, all_ids, issues, report)
+        if links_df is not None and not issues.has_errors():
+            parts = n_components(list(sgdf.index), links_df)
+            if parts > 1:
+                issues.warn(
+                    lname,
+                    None,
+                    None,
+                    f"the links form {parts} separate parts; no route exists between sensors in different parts. "
+                    "Add links that join them.",
+                )
+    elif lt is None and wide is not None and sgdf is not None and not issues.has_errors():
+        links_df, added = knn_links(sgdf, int(k_neighbours))
+        graph_inferred = True
+        extra = f", plus {added} link(s) joining separate clusters" if added else ""
+        report.info.append(
+            f"built a {min(k_neighbours, len(sgdf) - 1)}-nearest-neighbour road graph ({len(links_df)} links, "
+            f"both directions{extra}) because no links file was given; lengths are straight-line distance "
+            f"x {DETOUR_FACTOR}"
+        )
     issues.flush()
     if not report.ok or wide is None or sgdf is None or links_df is None:
         if report.ok:  # defensive: every failure path above records an error

@@ -55,7 +55,10 @@ DEFAULT_BUDGET = 5
 
 
 #: Keys of a run configuration (as stored in a result's ``config``) that identify the run.
-CONFIG_KEYS = ("scenario", "backbone", "epsilon", "loss", "horizon", "epochs", "methods", "seed", "pairs", "budget")
+CONFIG_KEYS = (
+    "scenario", "backbone", "epsilon", "loss", "horizon", "epochs", "methods", "seed", "pairs", "budget", "source"
+)  # fmt: skip
+ALLOCATION_SOURCES = {"readings": "sensors (predicted delay)", "items": "allocation table items (predicted value)"}
 
 
 def make_config(
@@ -69,6 +72,7 @@ def make_config(
     methods: list[str],
     pairs: list | None = None,
     budget: float | None = None,
+    source: str | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """The JSON-able run configuration the digest and the store are keyed on."""
@@ -86,6 +90,7 @@ def make_config(
         cfg["pairs"] = [[str(a), str(b)] for a, b in pairs] if pairs else None
     else:
         cfg["budget"] = float(budget if budget is not None else DEFAULT_BUDGET)
+        cfg["source"] = source or "readings"
     return cfg
 
 
@@ -195,20 +200,14 @@ def sample_files() -> dict[str, bytes]:
 def _sample(digest: str) -> Loaded:
     from dff_core import data as D
 
-    if hasattr(D, "load_sample"):
-        out = D.load_sample()
-    else:
-        paths = sample_paths()
-        out = D.load_dataset(paths["readings"], paths["sensors"], paths["links"], value="speed_kmh", source="sample")
-    dataset, report = out if isinstance(out, tuple) else (out, getattr(out, "report", None))
+    paths = sample_paths()
+    # The same call as dff_core.data.load_sample, keeping the validation report for the Data page.
+    dataset, report = D.load_dataset(
+        paths["readings"], paths["sensors"], paths["links"], value="speed_kmh", source="sample"
+    )
     items = None
-    p_items = sample_paths().get("items")
-    if p_items is not None and p_items.is_file():
-        if hasattr(D, "load_items"):
-            got = D.load_items(p_items)
-            items = got[0] if isinstance(got, tuple) else got
-        else:  # the bundled sample is trusted; uploads always go through the validating loader
-            items = pd.read_csv(p_items)
+    if paths.get("items") is not None and paths["items"].is_file():
+        items, _ = D.load_items(paths["items"])
     return _wrap("Sample city", digest, dataset, report, items)
 
 
@@ -295,7 +294,8 @@ def _scenario(data_digest: str, options_json: str, _loaded: Loaded) -> Any:
 
     if kind == "traffic":
         return build_traffic_scenario(_loaded.dataset, **opts)
-    if _loaded.dataset is None or opts.pop("source", "readings") == "items":
+    source = opts.pop("source", "readings")
+    if _loaded.dataset is None or source == "items":
         opts.pop("horizon", None)
         return build_allocation_scenario(items=_loaded.items, **opts)
     return build_allocation_scenario(_loaded.dataset, **opts)
@@ -444,7 +444,7 @@ def has_result(digest: str) -> bool:
     return (_run_dir(digest) / "meta.json").is_file()
 
 
-def save_result(digest: str, result: ComparisonResult) -> Path:
+def save_result(digest: str, result: ComparisonResult, run_config: Mapping[str, Any] | None = None) -> Path:
     """Write ``result`` as npz (arrays) + JSON/CSV (tables) + safetensors (DFF model); atomic rename."""
     final = _run_dir(digest)
     tmp = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex[:8]}")
@@ -474,6 +474,7 @@ def save_result(digest: str, result: ComparisonResult) -> Path:
     result.per_instance.to_csv(tmp / "per_instance.csv", index=False)
     meta = {
         "store_version": STORE_VERSION,
+        "run_config": dict(run_config) if run_config is not None else None,
         "config": result.config,
         "timings": result.timings,
         "feature_names": list(result.feature_names),
@@ -656,7 +657,10 @@ def _work(job: Job, compare_fn: Callable[[], Any], save: Callable[[str, Any], An
             return
         with job.lock:
             job.stage = "saving"
-        (save or save_result)(job.digest, result)
+        if save is None:
+            save_result(job.digest, result, job.config)
+        else:
+            save(job.digest, result)
         with job.lock:
             job.result, job.status, job.stage = result, "done", "done"
     except Exception as exc:
@@ -756,7 +760,8 @@ def _load_cached_inner(digest: str, options_json: str, _loaded: Loaded) -> Compa
 
 def _load_cached(digest: str, loaded: Loaded) -> ComparisonResult:
     meta = json.loads((_run_dir(digest) / "meta.json").read_text())
-    return _load_cached_inner(digest, json.dumps(scenario_options(meta["config"]), sort_keys=True), loaded)
+    cfg = meta.get("run_config") or meta["config"]
+    return _load_cached_inner(digest, json.dumps(scenario_options(cfg), sort_keys=True), loaded)
 
 
 def clear_caches() -> None:

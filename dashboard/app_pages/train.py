@@ -104,6 +104,16 @@ with st.container(border=True):
         )
         extra["pairs"] = [p.split(" → ") for p in pairs] or None
     else:
+        sources = (["readings"] if has_readings else []) + (["items"] if loaded.items is not None else [])
+        extra["source"] = c2.radio(
+            "Allocate to",
+            sources,
+            format_func=S.ALLOCATION_SOURCES.get,
+            key="cfg_source",
+            disabled=running,
+            persist_state="session",
+            horizontal=True,
+        )
         extra["budget"] = c2.number_input(
             "Budget (units)",
             min_value=1,

@@ -1,0 +1,155 @@
+"""The dashboard driven headlessly with streamlit.testing.v1.AppTest on the sample city."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services as S
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "dashboard" / "app.py")
+PAGES = ["app_pages/train.py", "app_pages/decisions.py", "app_pages/interpretability.py", "app_pages/export.py"]
+SAMPLE = REPO / "sample_data"
+
+pytestmark = pytest.mark.skipif(not (SAMPLE / "readings.csv").is_file(), reason="sample_data/ is missing")
+
+
+@pytest.fixture(autouse=True)
+def fresh(tmp_path, monkeypatch):
+    """Empty Streamlit caches and a private result store for every test."""
+    monkeypatch.setenv("DFF_CACHE_DIR", str(tmp_path / "store"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _upload_mode(at: AppTest) -> AppTest:
+    at.segmented_control(key="data_source").set_value("Upload CSV files").run()
+    assert not at.exception
+    return at
+
+
+def test_every_page_runs_on_the_sample():
+    at = _app()
+    assert at.subheader[0].value == "Loaded: Sample city"
+    assert _metrics(at)["Sensors"] == "50"
+    assert len(at.get("plotly_chart")) == 2  # sensor map + time series
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    assert any("Start" in i.value for i in at.switch_page("app_pages/train.py").run().info)
+
+
+def test_valid_upload_replaces_the_data():
+    readings = pd.read_csv(SAMPLE / "readings.csv", nrows=50 * 96 * 3)
+    readings = readings[readings["timestamp"] < "2025-03-05"]  # the first two days, every sensor
+    at = _upload_mode(_app())
+    buf = io.StringIO()
+    readings.to_csv(buf, index=False)
+    at.file_uploader(key="upload_readings").upload("my_readings.csv", buf.getvalue().encode(), "text/csv")
+    at.file_uploader(key="upload_sensors").upload("s.csv", (SAMPLE / "sensors.csv").read_bytes(), "text/csv")
+    at.file_uploader(key="upload_links").upload("l.csv", (SAMPLE / "links.csv").read_bytes(), "text/csv").run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value == "Loaded: Uploaded data"
+    assert _metrics(at)["Time steps"] == "192"
+
+
+def test_invalid_upload_lists_problems_and_keeps_previous_data():
+    bad = b"timestamp,sensor_id,value\nnot-a-time,S01,40\n2025-03-03 00:15,S01,abc\n"
+    at = _upload_mode(_app())
+    at.file_uploader(key="upload_readings").upload("bad.csv", bad, "text/csv").run()
+    assert not at.exception
+    assert any("could not be loaded" in e.value for e in at.error)
+    issues = next(d.value for d in at.dataframe if "bad.csv" in set(d.value.get("file", pd.Series()).astype(str)))
+    assert list(issues.columns) == ["severity", "file", "row", "column", "message"]
+    assert (issues["file"] == "bad.csv").any()
+    assert issues["row"].notna().any()
+    assert at.subheader[0].value == "Loaded: Sample city"  # the good data stays loaded
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception
+
+
+def _train(at: AppTest, epochs: int = 2, methods=("two_stage", "dff", "dfl"), timeout: float = 180) -> AppTest:
+    at.switch_page("app_pages/train.py").run()
+    at.number_input(key="cfg_epochs").set_value(epochs)
+    at.multiselect(key="cfg_methods").set_value(list(methods))
+    at.button(key="start").click().run()
+    assert not at.exception, at.exception
+    assert at.button(key="start").disabled  # controls locked while the job runs
+    deadline = time.monotonic() + timeout
+    while at.session_state["result"] is None:
+        job = S.get_job(at.session_state["job_id"], at.session_state["session_id"])
+        assert job is not None and job.status != "error", job and job.error
+        assert time.monotonic() < deadline, "training did not finish in time"
+        time.sleep(0.5)
+        at.run()  # what the polling fragment does in the browser
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_short_training_shows_kpis_and_every_page_then_reloads_from_store():
+    at = _train(_app())
+    kpis = _metrics(at)
+    for name in ("Plain (two-stage) regret", "DFF regret", "End-to-end DFL regret", "DFF max prediction shift"):
+        assert name in kpis
+    assert float(kpis["DFF regret"]) >= 0
+    assert len(at.get("plotly_chart")) >= 3  # distribution, paired scatter, curves
+    at.switch_page("app_pages/decisions.py").run()
+    assert not at.exception
+    assert "Hindsight realised" in _metrics(at)
+    for page in ("app_pages/interpretability.py", "app_pages/export.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    assert len(at.download_button) == 4
+    digest = at.session_state["result_digest"]
+
+    # A browser refresh is a new session: the same inputs load the stored run instead of training again.
+    again = _app()
+    again.switch_page("app_pages/train.py").run()
+    again.number_input(key="cfg_epochs").set_value(2).run()
+    assert again.session_state["result_digest"] == digest
+    assert again.session_state["job_id"] is None
+    assert "DFF regret" in _metrics(again)
+    # ... and the other session's job stays invisible to it.
+    assert S.get_job(at.session_state["job_id"], again.session_state["session_id"]) is None
+
+
+def test_cancel_stops_the_job():
+    at = _app()
+    at.switch_page("app_pages/train.py").run()
+    at.number_input(key="cfg_epochs").set_value(200)
+    at.multiselect(key="cfg_methods").set_value(["two_stage", "dff"])
+    at.button(key="start").click().run()
+    at.button(key="cancel").click().run()
+    job = S.get_job(at.session_state["job_id"], at.session_state["session_id"])
+    deadline = time.monotonic() + 120
+    while job.running and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert job.status == "cancelled"
+    at.run()
+    assert not at.exception
+    assert any("cancelled" in w.value for w in at.warning)
+    assert not S.has_result(job.digest)

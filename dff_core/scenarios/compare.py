@@ -24,20 +24,30 @@ def _engine(name: str) -> Any:
     raise ImportError(f"dff_core has no {name}; the comparison engine is not installed in this version.")
 
 
-def resolve_backbone(backbone: Any, scenario: Scenario) -> Any:
-    """A backbone object for ``backbone``; ``"historical_profile"`` is keyed on the slot-of-week column."""
-    if not isinstance(backbone, str) or backbone != "historical_profile":
-        return backbone
-    if scenario.key_column is None:
+def profile_key(scenario: Scenario) -> str:
+    """Key of the historical profile: hour of week when training covers every test hour of week, else hour of day."""
+    names = list(scenario.feature_names)
+    if "slot_of_week" not in names:
         raise ValueError(
             "backbone 'historical_profile' needs a time-of-week column, which this scenario (an items table) "
             "does not have; choose another backbone (e.g. ridge)."
         )
+    k = names.index("slot_of_week")
+    seen = set(scenario.X[scenario.split["train"], k].tolist())
+    needed = set(scenario.X[scenario.split["test"], k].tolist())
+    return "slot_of_week" if needed <= seen or "slot_of_day" not in names else "slot_of_day"
+
+
+def resolve_backbone(backbone: Any, scenario: Scenario) -> Any:
+    """A backbone object for ``backbone``; ``"historical_profile"`` is keyed on :func:`profile_key`."""
+    if not isinstance(backbone, str) or backbone != "historical_profile":
+        return backbone
+    key = scenario.feature_names.index(profile_key(scenario))
     try:
         cls = _engine("HistoricalProfileBackbone")
     except ImportError:
         return backbone
-    return cls(key_column=scenario.key_column)
+    return cls(key_column=key)
 
 
 def compare(
@@ -74,6 +84,7 @@ def compare(
         "scenario": scenario.kind,
         **scenario.options,
         "backbone": backbone if isinstance(backbone, str) else type(backbone).__name__,
+        **({"profile_key": profile_key(scenario)} if backbone == "historical_profile" else {}),
         "epsilon": float(epsilon),
         "methods": list(methods),
         "seed": int(seed),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 #: Calendar columns appended after the per-sensor blocks, in this order.
-CALENDAR_COLUMNS = ("tod_sin", "tod_cos", "dow_sin", "dow_cos", "weekend", "slot_of_week")
+CALENDAR_COLUMNS = ("tod_sin", "tod_cos", "dow_sin", "dow_cos", "weekend", "slot_of_day", "slot_of_week")
 
 
 @dataclass
@@ -60,13 +60,23 @@ def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta:
     return pd.Timedelta(int(vals[np.argmax(counts)]), unit="ns")
 
 
+def fmt_td(td: pd.Timedelta) -> str:
+    """A duration as users write it: ``30min``, ``1h``, ``1d``."""
+    minutes = pd.Timedelta(td).total_seconds() / 60
+    if minutes and minutes % 1440 == 0:
+        return f"{minutes / 1440:g}d"
+    if minutes and minutes % 60 == 0:
+        return f"{minutes / 60:g}h"
+    return f"{minutes:g}min"
+
+
 def steps_of(duration: pd.Timedelta, freq: pd.Timedelta, name: str) -> int:
     """Whole number of ``freq`` steps in ``duration``; raises if it is not a multiple."""
     k = duration / freq
     if k < 0 or abs(k - round(k)) > 1e-9:
         raise ValueError(
-            f"{name} ({duration}) must be a whole multiple of the reading interval ({freq}); "
-            f"use e.g. {freq * max(1, round(k))}."
+            f"{name} ({fmt_td(duration)}) must be a whole multiple of the reading interval ({fmt_td(freq)}); "
+            f"use e.g. {fmt_td(freq * max(1, round(k)))}."
         )
     return round(k)
 
@@ -119,7 +129,7 @@ def make_features(
         raise ValueError(f"freq must be a positive duration; got {freq!r}.")
     h = steps_of(as_timedelta(horizon, "horizon"), freq_td, "horizon")
     if h < 1:
-        raise ValueError(f"horizon must be at least one reading interval ({freq_td}); got {horizon!r}.")
+        raise ValueError(f"horizon must be at least one reading interval ({fmt_td(freq_td)}); got {horizon!r}.")
     # Reindex to a regular grid so that a shift by k rows is a shift by k * freq in time.
     full = pd.date_range(source.index[0], source.index[-1], freq=freq_td)
     src = source.reindex(full).astype(np.float64)
@@ -160,7 +170,7 @@ def make_features(
     if every is not None:
         e = steps_of(as_timedelta(every, "every"), freq_td, "every")
         if e < 1:
-            raise ValueError(f"every must be at least one reading interval ({freq_td}); got {every!r}.")
+            raise ValueError(f"every must be at least one reading interval ({fmt_td(freq_td)}); got {every!r}.")
         base &= np.arange(len(full)) % e == 0
     keep = base & np.isfinite(X).all(axis=1) & np.isfinite(C).all(axis=1)
     idx = np.flatnonzero(keep)
@@ -193,14 +203,22 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
 
 
 def calendar_features(index: pd.DatetimeIndex) -> np.ndarray:
-    """Time of day and weekday (sin/cos), weekend flag and integer slot of week (hour-of-week)."""
+    """Time of day and weekday (sin/cos), weekend flag, hour of day and hour of week (integer keys)."""
     minutes = index.hour.to_numpy() * 60 + index.minute.to_numpy()
     dow = index.day_of_week.to_numpy()
     tod = 2 * np.pi * minutes / 1440.0
     wd = 2 * np.pi * (dow + minutes / 1440.0) / 7.0
     slot = dow * 24 + index.hour.to_numpy()
     return np.column_stack(
-        [np.sin(tod), np.cos(tod), np.sin(wd), np.cos(wd), (dow >= 5).astype(float), slot.astype(float)]
+        [
+            np.sin(tod),
+            np.cos(tod),
+            np.sin(wd),
+            np.cos(wd),
+            (dow >= 5).astype(float),
+            index.hour.to_numpy().astype(float),
+            slot.astype(float),
+        ]
     )
 
 

@@ -64,9 +64,16 @@ def test_compare_passes_the_chronological_split_and_labels_the_result(monkeypatc
     assert pd.Timestamp(res.per_instance["time"].iloc[0]) == sc.times[sc.split["test"][0]]
 
 
-def test_historical_profile_backbone_is_keyed_on_slot_of_week() -> None:
+def test_historical_profile_key_is_hour_of_week_when_seen_else_hour_of_day() -> None:
     pytest.importorskip("dff_core.backbones")
-    sc = build_traffic_scenario(make_grid_dataset(days=2), n_pairs=1)
+    # 3 days: the test day's hours of week never occur in training, so the profile is by hour of day
+    sc = build_traffic_scenario(make_grid_dataset(days=3), n_pairs=1)
+    bb = compare_mod.resolve_backbone("historical_profile", sc)
+    assert bb.key_column == sc.feature_names.index("slot_of_day")
+    # 17 days (the first only feeds the lag-1d features), 14 days of training: every test hour of week was seen
+    sc = build_traffic_scenario(
+        make_grid_dataset(days=17, freq="1h"), n_pairs=1, horizon="1h", split=("14D", "0D", None)
+    )
     bb = compare_mod.resolve_backbone("historical_profile", sc)
     assert bb.key_column == sc.feature_names.index("slot_of_week")
     items = pd.DataFrame([{"period": p, "item_id": i, "value": float(p)} for p in range(12) for i in ("a", "b")])

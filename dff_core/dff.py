@@ -35,7 +35,8 @@ _ALIASES = {"spo+": "spo+", "spo_plus": "spo+", "spoplus": "spo+", "spo": "spo+"
 def resolve_loss(loss: str | Callable[..., torch.Tensor]) -> tuple[str, LossFn]:
     """Turn a loss name (``"spo+"``, ``"pfyl"``, ``"nce"``) or callable into ``(name, fn)``.
 
-    ``fn(problem, c_pred, c_true, w_true, z_true, generator)`` returns the mean loss of a batch.
+    ``fn(problem, c_pred, c_true, w_true, z_true, generator, **state)`` returns the mean loss of a batch;
+    keyword arguments the underlying loss does not take are dropped.
     Names are looked up in ``dff_core.losses.get_loss`` when that registry exists, so every
     registered decision loss works; SPO+ is always available.
     """
@@ -72,8 +73,8 @@ def _adapt(raw: Callable[..., Any]) -> LossFn:
     def accepts(key: str) -> bool:
         return takes_var_kw or key in params
 
-    def fn(problem, c_pred, c_true, w_true, z_true, generator=None):
-        kw: dict[str, Any] = {}
+    def fn(problem, c_pred, c_true, w_true, z_true, generator=None, **extra):
+        kw: dict[str, Any] = {k: v for k, v in extra.items() if accepts(k)}
         for key, val in (("c_true", c_true), ("w_true", w_true), ("z_true", z_true), ("reduction", "mean")):
             if accepts(key):
                 kw[key] = val
@@ -82,7 +83,19 @@ def _adapt(raw: Callable[..., Any]) -> LossFn:
         out = raw(problem, c_pred, **kw)
         return out.mean() if out.ndim > 0 else out
 
+    fn.accepts = accepts  # type: ignore[attr-defined]
     return fn
+
+
+def _loss_state(loss_fn: LossFn, W_train: np.ndarray) -> dict[str, Any]:
+    """Per-fit state some losses keep across batches (NCE's solution pool, seeded with the true decisions)."""
+    from dff_core import losses
+
+    accepts = getattr(loss_fn, "accepts", lambda key: False)
+    pool_cls = getattr(losses, "SolutionPool", None)
+    if pool_cls is not None and accepts("pool"):
+        return {"pool": pool_cls(W_train)}
+    return {}
 
 
 def as_2d(name: str, A: Any, n_cols: int | None = None, n_rows: int | None = None, *, owner: str) -> np.ndarray:
@@ -149,6 +162,105 @@ def check_training_params(owner: str, epochs: int, lr: float, batch_size: int, p
         raise ValueError(f"{owner}: batch_size must be a positive integer; got {batch_size!r}.")
     if patience is not None and (int(patience) != patience or patience < 1):
         raise ValueError(f"{owner}: patience must be a positive integer or None (no early stopping); got {patience!r}.")
+
+
+HISTORY_COLUMNS = ["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
+
+
+def train_on_decision_loss(
+    problem: OptProblem,
+    module: torch.nn.Module,
+    train_inputs: tuple[torch.Tensor, ...],
+    C_train: np.ndarray,
+    val_inputs: tuple[torch.Tensor, ...],
+    C_val: np.ndarray,
+    *,
+    loss_fn: LossFn,
+    generator: torch.Generator,
+    W_train: np.ndarray | None = None,
+    z_train: np.ndarray | None = None,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    weight_decay: float = 0.0,
+    patience: int | None = None,
+    callback: Callable[[int, dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    t_start: float | None = None,
+) -> tuple[pd.DataFrame, int, bool]:
+    """Mini-batch Adam on a decision loss, keeping the epoch with the lowest validation regret.
+
+    ``module(*inputs)`` must return cost predictions. Epoch 0 is the untrained module and is a
+    candidate for the best epoch. The true costs are solved once here (unless ``W_train``/``z_train``
+    are given); each step then makes exactly one batched solve inside the loss, and each epoch
+    one batched validation solve. Without validation rows the last epoch is kept. Returns
+    ``(history, best_epoch, cancelled)`` and leaves ``module`` at its best state, in eval mode.
+    """
+    t_start = time.perf_counter() if t_start is None else t_start
+    if W_train is None or z_train is None:
+        W_train, z_train = true_solutions(problem, C_train)
+    has_val = C_val.shape[0] > 0
+    if has_val:
+        W_val, z_val = true_solutions(problem, C_val)
+    n_tr = C_train.shape[0]
+    extra = _loss_state(loss_fn, W_train)
+    opt = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    rows: list[dict[str, Any]] = []
+
+    def record(epoch: int, train_loss: float, t0: float) -> dict[str, Any]:
+        vr = vnr = float("nan")
+        if has_val:
+            module.eval()
+            with torch.no_grad():
+                Cp = module(*val_inputs).numpy()
+            module.train()
+            vr, vnr = score_decisions(problem, C_val, W_val, z_val, Cp)
+        row = dict(zip(HISTORY_COLUMNS, (epoch, train_loss, vr, vnr, time.perf_counter() - t0), strict=True))
+        rows.append(row)
+        return row
+
+    def notify(epoch: int, row: dict[str, Any], best: int) -> None:
+        if callback is not None:
+            callback(epoch, {**row, "epochs": int(epochs), "best_epoch": int(best)})
+
+    module.train()
+    with torch.no_grad():
+        loss0 = float(loss_fn(problem, module(*train_inputs), C_train, W_train, z_train, generator=generator, **extra))
+    row = record(0, loss0, t_start)
+    best_val, best_epoch, best_state = row["val_regret"], 0, snapshot(module)
+    notify(0, row, best_epoch)
+    wait, cancelled = 0, False
+    for epoch in range(1, int(epochs) + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n_tr, generator=generator).numpy()
+        total = 0.0
+        for start in range(0, n_tr, batch_size):
+            if should_stop is not None and should_stop():
+                cancelled = True
+                break
+            idx = perm[start : start + batch_size]
+            pred = module(*(t[idx] for t in train_inputs))
+            loss = loss_fn(problem, pred, C_train[idx], W_train[idx], z_train[idx], generator=generator, **extra)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        if cancelled:
+            break
+        row = record(epoch, total / n_tr, t0)
+        if not has_val:
+            best_epoch, best_state = epoch, None
+        elif row["val_regret"] < best_val - 1e-12 * max(1.0, abs(best_val)):
+            best_val, best_epoch, best_state, wait = row["val_regret"], epoch, snapshot(module), 0
+        else:
+            wait += 1
+        notify(epoch, row, best_epoch)
+        if has_val and patience is not None and wait >= int(patience):
+            break
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS), int(best_epoch), cancelled
 
 
 class DFF:
@@ -273,90 +385,36 @@ class DFF:
         module.fit_scaler(Xt, Cht)
         # True costs are solved once per fit; every batch and every validation pass reuses them.
         Wt, zt = true_solutions(problem, Ct)
-        has_val = Xv.shape[0] > 0
-        if has_val:
-            Wv, zv = true_solutions(problem, Cv)
-            Xv_t, Chv_t = torch.from_numpy(Xv), torch.from_numpy(Chv)
-        X_t, Ch_t = torch.from_numpy(np.ascontiguousarray(Xt)), torch.from_numpy(np.ascontiguousarray(Cht))
-        n_tr = Xt.shape[0]
-        opt = torch.optim.Adam(module.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
-
-        def validate() -> tuple[float, float]:
-            if not has_val:
-                return float("nan"), float("nan")
-            module.eval()
-            with torch.no_grad():
-                Cp = module(Xv_t, Chv_t).numpy()
-            module.train()
-            return score_decisions(problem, Cv, Wv, zv, Cp)
-
-        rows: list[dict[str, Any]] = []
-        self.cancelled_ = False
-
-        def record(epoch: int, train_loss: float, t0: float) -> dict[str, Any]:
-            vr, vnr = validate()
-            row = {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "val_regret": vr,
-                "val_normalized_regret": vnr,
-                "seconds": time.perf_counter() - t0,
-            }
-            rows.append(row)
-            return row
-
-        # Epoch 0: the backbone itself (φ ≡ 1), the first candidate for the best epoch.
-        with torch.no_grad():
-            loss0 = float(loss_fn(problem, module(X_t, Ch_t), Ct, Wt, zt, generator=gen))
-        row = record(0, loss0, t_start)
-        best_val, best_epoch, best_state = row["val_regret"], 0, snapshot(module)
-        self._notify(0, row, best_epoch)
-        wait = 0
-        bs = int(self.batch_size)
-        for epoch in range(1, int(self.epochs) + 1):
-            t0 = time.perf_counter()
-            perm = torch.randperm(n_tr, generator=gen).numpy()
-            total = 0.0
-            for start in range(0, n_tr, bs):
-                if self.should_stop is not None and self.should_stop():
-                    self.cancelled_ = True
-                    break
-                idx = perm[start : start + bs]
-                c_tilde = module(X_t[idx], Ch_t[idx])
-                loss = loss_fn(problem, c_tilde, Ct[idx], Wt[idx], zt[idx], generator=gen)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-            if self.cancelled_:
-                break
-            row = record(epoch, total / n_tr, t0)
-            if not has_val:
-                best_epoch, best_state = epoch, None
-            elif row["val_regret"] < best_val - 1e-12 * max(1.0, abs(best_val)):
-                best_val, best_epoch, best_state, wait = row["val_regret"], epoch, snapshot(module), 0
-            else:
-                wait += 1
-            self._notify(epoch, row, best_epoch)
-            if has_val and self.patience is not None and wait >= int(self.patience):
-                break
-        if best_state is not None:
-            module.load_state_dict(best_state)
-        module.eval()
-        self.module_ = module
-        self.history_ = pd.DataFrame(
-            rows, columns=["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
+        train_inputs = (torch.from_numpy(np.ascontiguousarray(Xt)), torch.from_numpy(np.ascontiguousarray(Cht)))
+        val_inputs = (torch.from_numpy(Xv), torch.from_numpy(Chv))
+        self.history_, best_epoch, self.cancelled_ = train_on_decision_loss(
+            problem,
+            module,
+            train_inputs,
+            Ct,
+            val_inputs,
+            Cv,
+            loss_fn=loss_fn,
+            generator=gen,
+            W_train=Wt,
+            z_train=zt,
+            epochs=int(self.epochs),
+            lr=float(self.lr),
+            batch_size=int(self.batch_size),
+            weight_decay=float(self.weight_decay),
+            patience=self.patience,
+            callback=self.callback,
+            should_stop=self.should_stop,
+            t_start=t_start,
         )
+        n_tr = Xt.shape[0]
+        self.module_ = module
         self.best_epoch_ = int(best_epoch)
         self.n_features_in_ = p
         self.n_train_ = int(n_tr)
         self.n_val_ = int(Xv.shape[0])
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
-
-    def _notify(self, epoch: int, row: dict[str, Any], best_epoch: int) -> None:
-        if self.callback is not None:
-            self.callback(epoch, {**row, "epochs": int(self.epochs), "best_epoch": int(best_epoch)})
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:

@@ -42,8 +42,13 @@ _SAFE_NUMPY = {
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),  # protocol 5
+    ("numpy._core.numeric", "_frombuffer"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    # protocol-2 pickles written by Python 3 store an array's raw bytes via _codecs.encode(str, "latin1"),
+    # a pure function that only builds a bytes object
+    ("_codecs", "encode"),
 }
 
 

@@ -73,13 +73,10 @@ RunFn = Callable[..., Any]
 
 
 def known_backbones() -> tuple[str, ...]:
-    """Backbone names ``compare`` accepts."""
-    try:  # pragma: no cover - depends on the engine version
-        from dff_core.backbones import BACKBONES  # type: ignore[attr-defined]
+    """Backbone names ``compare`` accepts (the engine's registry)."""
+    from dff_core.backbones import BACKBONES
 
-        return tuple(BACKBONES)
-    except ImportError:
-        return ("ridge",)
+    return tuple(BACKBONES)
 
 
 def check_loss(name: str) -> str:
@@ -226,13 +223,15 @@ _PATH_KEYS = ("readings", "sensors", "links", "items")
 
 
 class ScenarioSpec(BaseModel):
-    """How to build the sweep's scenario (the same options as the ``compare`` command).
+    """How to build the sweep's scenario: the options of the ``compare`` command, as TOML keys.
 
     ``kind = "traffic"`` routes trips on predicted paces from ``readings`` (+ ``sensors``,
-    ``links``); ``kind = "allocation"`` allocates ``budget`` units over an ``items`` table or over
-    the sensors of ``readings``. Without data files the bundled sample data is used. Relative
-    paths are looked up in ``base_dir`` (the config file's folder) first, then in the current
-    directory. ``value`` says what the readings measure (``speed_kmh``, ``speed_mph``, ``count``).
+    ``links``; or ``metr_la = ""`` for the METR-LA week); ``kind = "allocation"`` allocates
+    ``budget`` units over an ``items`` table (``"sample"`` = bundled) or over the sensors of the
+    readings. With no data option the bundled sample city is used. Relative paths are looked up in
+    ``base_dir`` (the config file's folder) first, then in the current directory. ``value`` says
+    what the readings measure (``speed_kmh``, ``speed_mph``, ``count``). ``seed`` seeds the scenario
+    (default trips); the grid's seeds seed the training.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -242,11 +241,19 @@ class ScenarioSpec(BaseModel):
     sensors: str | None = None
     links: str | None = None
     items: str | None = None
-    value: str | None = None
-    horizon: str | None = None
-    budget: float | None = Field(default=None, gt=0)
+    metr_la: str | None = None
+    value: Literal["speed_kmh", "speed_mph", "count"] | None = None
     start: str | None = None
     freq: str | None = None
+    horizon: str | None = None
+    split: list[float | str] | None = Field(default=None, min_length=3, max_length=3)
+    pairs: list[str] | None = Field(default=None, min_length=1)
+    n_pairs: int = Field(default=5, ge=1)
+    every: str = "auto"
+    budget: float = Field(default=5, gt=0)
+    alloc_value: Literal["delay", "count"] | None = None
+    corridor_cap: float | None = Field(default=None, gt=0)
+    seed: int = Field(default=0, ge=0)
     base_dir: str | None = Field(default=None, exclude=True)
 
     @field_validator("horizon", "freq")
@@ -254,19 +261,19 @@ class ScenarioSpec(BaseModel):
     def _check_durations(cls, v: str | None, info: Any) -> str | None:
         return None if v is None else check_duration(v, info.field_name)
 
-    @field_validator("value")
+    @field_validator("pairs")
     @classmethod
-    def _check_value(cls, v: str | None) -> str | None:
-        from dff_core.data import VALUE_KINDS
-
-        if v is not None and v not in VALUE_KINDS:
-            raise ValueError(f"unknown value kind {v!r}; choose from {', '.join(VALUE_KINDS)}")
+    def _check_pairs(cls, v: list[str] | None) -> list[str] | None:
+        for p in v or []:
+            a, sep, b = p.partition(":")
+            if not (sep and a and b):
+                raise ValueError(f"pairs are 'ORIGIN:DESTINATION' sensor ids, e.g. 'S1:S9'; got {p!r}")
         return v
 
     def resolve(self, key: str) -> Path | None:
         """Absolute path of file option ``key`` (``None`` when unset); raises if not found."""
         raw = getattr(self, key)
-        if raw is None:
+        if raw is None or (key == "items" and raw == "sample"):
             return None
         p = Path(raw).expanduser()
         candidates = [p] if p.is_absolute() else [Path(self.base_dir or ".") / p, Path.cwd() / p]
@@ -276,44 +283,63 @@ class ScenarioSpec(BaseModel):
         where = " or ".join(dict.fromkeys(str(c.parent.resolve()) for c in candidates))
         raise FileNotFoundError(f"scenario.{key}: file {raw!r} not found (looked in {where})")
 
-    def missing_files(self) -> list[str]:
-        """One problem line per file option that points to no file."""
-        problems = []
+    def problems(self) -> list[str]:
+        """Missing files and contradicting options, one line each."""
+        out = []
         for key in _PATH_KEYS:
             try:
                 self.resolve(key)
             except FileNotFoundError as exc:
-                problems.append(str(exc))
-        return problems
+                out.append(str(exc))
+        if self.metr_la:
+            folder = Path(self.metr_la).expanduser()
+            if not folder.is_absolute():
+                folder = Path(self.base_dir or ".") / folder
+            if not folder.is_dir():
+                out.append(f"scenario.metr_la: folder {self.metr_la!r} not found")
+        if self.readings is not None and self.metr_la is not None:
+            out.append("scenario.metr_la: give either readings or metr_la, not both")
+        if self.kind == "traffic" and self.items is not None:
+            out.append("scenario.items: only used by kind = 'allocation' (traffic routing needs speed readings)")
+        if self.items is not None and (self.readings is not None or self.metr_la is not None):
+            out.append("scenario.items: give either items or readings/metr_la for an allocation scenario, not both")
+        return out
 
     def options(self) -> dict[str, Any]:
         """The non-file options (part of every run's key; file contents enter through the data digest)."""
         return {k: v for k, v in self.model_dump(exclude_none=True).items() if k not in _PATH_KEYS}
 
     def build(self, horizon: str | None = None) -> Any:
-        """Load the data and build the scenario (``horizon`` overrides the spec's)."""
-        from dff_core import data as data_mod
-        from dff_core import scenarios
+        """Load the data and build the scenario exactly as ``compare`` does (``horizon`` overrides the spec's)."""
+        from dff_core.cli import build_scenario
 
-        h = horizon if horizon is not None else self.horizon
-        kw: dict[str, Any] = {"horizon": h} if h is not None else {}
         files = {k: self.resolve(k) for k in _PATH_KEYS}
-        if self.kind == "allocation" and files["items"] is not None:
-            if self.budget is not None:
-                kw["budget"] = self.budget
-            return scenarios.build_allocation_scenario(items=files["items"], **kw)
-        if files["readings"] is None:
-            sample = data_mod.sample_paths()
-            files.update({k: sample[k] for k in ("readings", "sensors", "links") if files[k] is None})
-        load_kw = {k: getattr(self, k) for k in ("value", "start", "freq") if getattr(self, k) is not None}
-        dataset, _report = data_mod.load_dataset(files["readings"], files["sensors"], files["links"], **load_kw)
-        if self.kind == "traffic":
-            return scenarios.build_traffic_scenario(dataset, **kw)
-        if self.budget is not None:
-            kw["budget"] = self.budget
-        if self.value == "count":
-            kw["value"] = "count"
-        return scenarios.build_allocation_scenario(dataset, **kw)
+        metr_la = self.metr_la
+        if metr_la and not Path(metr_la).expanduser().is_absolute():
+            metr_la = str((Path(self.base_dir or ".") / metr_la).resolve())
+        has_data = files["readings"] is not None or metr_la is not None or self.items is not None
+        args = argparse.Namespace(
+            scenario=self.kind,
+            readings=str(files["readings"]) if files["readings"] else None,
+            sample=not has_data,
+            metr_la=metr_la,
+            items="sample" if self.items == "sample" else (str(files["items"]) if files["items"] else None),
+            sensors=str(files["sensors"]) if files["sensors"] else None,
+            links=str(files["links"]) if files["links"] else None,
+            value=self.value,
+            start=self.start,
+            freq=self.freq,
+            horizon=horizon or self.horizon or "30min",
+            split=tuple(self.split) if self.split else (0.6, 0.2, 0.2),
+            pairs=[tuple(p.split(":", 1)) for p in self.pairs] if self.pairs else None,
+            n_pairs=self.n_pairs,
+            every=self.every,
+            budget=self.budget,
+            alloc_value=self.alloc_value,
+            corridor_cap=self.corridor_cap,
+            seed=self.seed,
+        )
+        return build_scenario(args)
 
 
 class SweepConfig(BaseModel):
@@ -362,13 +388,11 @@ def parse_config(data: Mapping[str, Any], base_dir: str | Path | None = None) ->
         cfg = SweepConfig.model_validate(data)
     except ValidationError as exc:
         raise SweepConfigError(_pydantic_problems(exc, SweepConfig)) from None
-    problems = cfg.scenario.missing_files()
+    problems = cfg.scenario.problems()
     if cfg.grid.horizon is not None and cfg.scenario.horizon is not None:
         problems.append("grid.horizon: also set in [scenario]; set the horizon in one place only")
-    if cfg.scenario.kind == "traffic" and cfg.scenario.items is not None:
-        problems.append("scenario.items: only used by kind = 'allocation'")
-    if cfg.scenario.kind == "allocation" and cfg.scenario.items is not None and cfg.scenario.readings is not None:
-        problems.append("scenario.items: give either items or readings for an allocation scenario, not both")
+    if cfg.grid.horizon is not None and cfg.scenario.kind == "allocation" and cfg.scenario.items is not None:
+        problems.append("grid.horizon: an items table has no horizon; remove horizon from the grid")
     if problems:
         raise SweepConfigError(problems)
     return cfg
@@ -831,7 +855,7 @@ def _scenarios_for(scenario: Any, grid: GridConfig) -> tuple[dict[str | None, An
             raise SweepConfigError(
                 [f"scenario.{p}" if not p.startswith("scenario") else p for p in _pydantic_problems(exc, ScenarioSpec)]
             ) from None
-        if problems := spec.missing_files():
+        if problems := spec.problems():
             raise SweepConfigError(problems)
     horizons = grid.horizon if grid.horizon is not None else [None]
     if spec is not None:

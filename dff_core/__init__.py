@@ -2,7 +2,15 @@
 
 from dff_core.dff import DFF
 from dff_core.errors import DataError, SolverError
-from dff_core.problems import Allocation, LinearMapped, OptProblem, ShortestPath
+from dff_core.problems import (
+    Allocation,
+    CvxpyProblem,
+    LinearMapped,
+    MinCostFlow,
+    OptProblem,
+    Portfolio,
+    ShortestPath,
+)
 from dff_core.scenarios.compare import compare
 
 __version__ = "0.1.0"
@@ -10,9 +18,12 @@ __version__ = "0.1.0"
 __all__ = [
     "DFF",
     "Allocation",
+    "CvxpyProblem",
     "DataError",
     "LinearMapped",
+    "MinCostFlow",
     "OptProblem",
+    "Portfolio",
     "ShortestPath",
     "SolverError",
     "__version__",

@@ -1,12 +1,16 @@
 """Decision losses, differentiable with respect to the predicted costs.
 
-Each loss makes exactly one batched ``problem.solve`` call per forward pass (PFYL: one
-per perturbation sample, all stacked into a single call), and its backward pass is closed
-form, so no solver is ever differentiated.
+Each loss makes at most one batched solver call per forward pass (PFYL stacks all its
+perturbed cost vectors into a single ``problem.solve_surrogate`` call), and its backward pass
+is closed form, so no solver is ever differentiated.
+
+All decision losses share one call style, ``loss(problem, c_pred, c_true, w_true=None,
+z_true=None, reduction="mean", **options)``, and are registered in :data:`LOSSES`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -98,3 +102,210 @@ def mse(c_pred: torch.Tensor, c_true: torch.Tensor | np.ndarray, reduction: Redu
     c_t = torch.as_tensor(_as_numpy(c_true), dtype=c_pred.dtype)
     loss = ((c_pred - c_t) ** 2).mean(dim=1)
     return _reduce(loss, reduction)
+
+
+def _check_pred(name: str, problem: OptProblem, c_pred: torch.Tensor | np.ndarray) -> torch.Tensor:
+    c_pred = c_pred if isinstance(c_pred, torch.Tensor) else torch.as_tensor(c_pred, dtype=torch.float64)
+    if c_pred.ndim != 2 or c_pred.shape[1] != problem.d:
+        raise ValueError(
+            f"{name}: c_pred must have shape (n, {problem.d}) for {type(problem).__name__}; got {tuple(c_pred.shape)}."
+        )
+    if not torch.isfinite(c_pred).all():
+        i, j = (~torch.isfinite(c_pred)).nonzero()[0].tolist()
+        raise ValueError(f"{name}: c_pred has a non-finite value at instance {i}, coefficient {j}.")
+    return c_pred
+
+
+def _true_decisions(
+    name: str,
+    problem: OptProblem,
+    c_pred: torch.Tensor,
+    c_true: torch.Tensor | np.ndarray | None,
+    w_true: torch.Tensor | np.ndarray | None,
+) -> np.ndarray:
+    if w_true is not None:
+        W = _as_numpy(w_true)
+        if W.shape != tuple(c_pred.shape):
+            raise ValueError(f"{name}: w_true has shape {W.shape}, expected {tuple(c_pred.shape)}.")
+        return W
+    if c_true is None:
+        raise ValueError(f"{name}: give c_true (or the true decisions w_true).")
+    C = _as_numpy(c_true)
+    if C.shape != tuple(c_pred.shape):
+        raise ValueError(f"{name}: c_true has shape {C.shape}, expected {tuple(c_pred.shape)}.")
+    return problem.solve(C)
+
+
+class _PFYL(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, c_pred, w_true, noise, sigma, problem):  # type: ignore[override]
+        cp = c_pred.detach().cpu().numpy().astype(np.float64, copy=False)
+        w = w_true.detach().cpu().numpy()
+        z = noise.detach().cpu().numpy().astype(np.float64, copy=False)  # (n, K, d)
+        n, K, d = z.shape
+        ptb = cp[:, None, :] + sigma * z
+        W = problem.solve_surrogate(ptb.reshape(n * K, d)).reshape(n, K, d)
+        # per sample: <ptb, w*> - <ptb, w(ptb)> >= 0 (min); the mean over samples is an unbiased
+        # estimate of the exact Fenchel-Young loss F(-ĉ) + Ω(w*) + ĉ^T w*, with Ω(w*) = 0 for a
+        # vertex w*, and never negative.
+        gap = np.einsum("bkd,bd->bk", ptb, w) - np.einsum("bkd,bkd->bk", ptb, W)
+        if problem.sense == "min":
+            loss, grad = gap.mean(axis=1), w - W.mean(axis=1)
+        else:
+            loss, grad = -gap.mean(axis=1), W.mean(axis=1) - w
+        ctx.save_for_backward(torch.as_tensor(grad, dtype=c_pred.dtype, device=c_pred.device))
+        return torch.as_tensor(loss, dtype=c_pred.dtype, device=c_pred.device)
+
+    @staticmethod
+    def backward(ctx, grad_output):  # type: ignore[override]
+        (grad,) = ctx.saved_tensors
+        return grad_output.unsqueeze(1) * grad, None, None, None, None
+
+
+def pfyl(
+    problem: OptProblem,
+    c_pred: torch.Tensor,
+    c_true: torch.Tensor | np.ndarray | None = None,
+    w_true: torch.Tensor | np.ndarray | None = None,
+    z_true: torch.Tensor | np.ndarray | None = None,
+    reduction: Reduction = "mean",
+    n_samples: int = 10,
+    sigma: float = 1.0,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Perturbed Fenchel-Young loss (Berthet et al. 2020), additive Gaussian noise.
+
+    The ``n * n_samples`` perturbed costs ``ĉ + σZ`` are solved in one batched
+    :meth:`~dff_core.problems.base.OptProblem.solve_surrogate` call. The value is a Monte-Carlo
+    estimate of the *true* Fenchel-Young loss (min): ``mean_k [(ĉ+σz_k)^T w* - min_w (ĉ+σz_k)^T w]``,
+    non-negative and unbiased (the regulariser Ω(w*) vanishes at a vertex ``w*``); PyEPO's
+    ``perturbedFenchelYoung`` reports the same quantity without the zero-mean term
+    ``σ z̄^T w*``. The gradient is ``w* - mean_k w(ĉ+σz_k)`` (signs flipped for max), as PyEPO's.
+
+    Noise: ``seed`` draws ``torch.randn((n, n_samples, d))`` from a fresh generator seeded
+    with it (the same draw as PyEPO's module with that seed on its first call); ``generator``
+    uses and advances a caller's generator; neither uses torch's global generator.
+    ``z_true`` is accepted for the common call style and not needed.
+    """
+    c_pred = _check_pred("pfyl", problem, c_pred)
+    if isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 1:
+        raise ValueError(f"pfyl: n_samples must be a positive integer; got {n_samples!r}.")
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"pfyl: sigma must be a positive number; got {sigma!r}.")
+    W = _true_decisions("pfyl", problem, c_pred, c_true, w_true)
+    if generator is None and seed is not None:
+        generator = torch.Generator().manual_seed(int(seed))
+    n, d = c_pred.shape
+    noise = torch.randn((n, int(n_samples), d), generator=generator, dtype=torch.float64)
+    loss = _PFYL.apply(c_pred, torch.as_tensor(W), noise, float(sigma), problem)
+    return _reduce(loss, reduction)
+
+
+class SolutionPool:
+    """Distinct feasible decisions seen so far (NCE's negatives), grown in place.
+
+    Start it from the training set's true decisions (PyEPO seeds its pool the same way) and
+    pass it to every :func:`nce` call. Decisions equal after rounding to ``decimals`` count
+    as one.
+    """
+
+    def __init__(self, W: np.ndarray | torch.Tensor | None = None, decimals: int = 8) -> None:
+        self.decimals = decimals
+        self.solutions: np.ndarray | None = None
+        self._seen: set[bytes] = set()
+        if W is not None:
+            self.add(W)
+
+    def add(self, W: np.ndarray | torch.Tensor) -> SolutionPool:
+        """Add the rows of ``W`` not already in the pool; returns the pool."""
+        W = np.atleast_2d(_as_numpy(W))
+        if self.solutions is not None and W.shape[1] != self.solutions.shape[1]:
+            raise ValueError(
+                f"SolutionPool.add: decisions have {W.shape[1]} entries, the pool's {self.solutions.shape[1]}."
+            )
+        R = np.round(W, self.decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+        new = []
+        for i, row in enumerate(R):
+            key = row.tobytes()
+            if key not in self._seen:
+                self._seen.add(key)
+                new.append(i)
+        if new:
+            rows = R[new]
+            self.solutions = rows if self.solutions is None else np.vstack([self.solutions, rows])
+        return self
+
+    def __len__(self) -> int:
+        return 0 if self.solutions is None else len(self.solutions)
+
+
+def nce(
+    problem: OptProblem,
+    c_pred: torch.Tensor,
+    c_true: torch.Tensor | np.ndarray | None = None,
+    w_true: torch.Tensor | np.ndarray | None = None,
+    z_true: torch.Tensor | np.ndarray | None = None,
+    reduction: Reduction = "mean",
+    pool: SolutionPool | np.ndarray | None = None,
+    solve_ratio: float = 1.0,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Noise-contrastive estimation (Mulamba et al. 2021), as PyEPO's ``NCE``.
+
+    ``mean_{w in pool} (ĉ^T w* - ĉ^T w)`` per instance for min (sign flipped for max). With
+    probability ``solve_ratio`` the predicted costs are solved (one batched
+    ``solve_surrogate`` call) and their decisions added to ``pool``. ``pool`` may be a
+    :class:`SolutionPool` (grown in place; seed it with the training decisions), a fixed array
+    of decisions, or None (this batch's true and predicted decisions only).
+    """
+    c_pred = _check_pred("nce", problem, c_pred)
+    if not 0.0 <= solve_ratio <= 1.0:
+        raise ValueError(f"nce: solve_ratio must lie in [0, 1]; got {solve_ratio!r}.")
+    W = _true_decisions("nce", problem, c_pred, c_true, w_true)
+    if pool is None:
+        pool = SolutionPool(W)
+        solve = True
+    else:
+        solve = solve_ratio >= 1.0 or np.random.default_rng(seed).random() < solve_ratio
+    if isinstance(pool, SolutionPool):
+        if solve:
+            pool.add(problem.solve_surrogate(c_pred.detach().cpu().numpy().astype(np.float64)))
+        sols = pool.solutions
+    else:
+        sols = _as_numpy(pool)
+        if sols.ndim != 2 or sols.shape[1] != problem.d:
+            raise ValueError(f"nce: pool must have shape (k, {problem.d}); got {sols.shape}.")
+    if sols is None or len(sols) == 0:
+        raise ValueError("nce: the solution pool is empty; seed it with the training decisions.")
+    P = torch.as_tensor(sols, dtype=c_pred.dtype, device=c_pred.device)
+    w = torch.as_tensor(W, dtype=c_pred.dtype, device=c_pred.device)
+    obj_true = (c_pred * w).sum(dim=1, keepdim=True)
+    obj_pool = c_pred @ P.T
+    loss = (obj_true - obj_pool).mean(dim=1) if problem.sense == "min" else (obj_pool - obj_true).mean(dim=1)
+    return _reduce(loss, reduction)
+
+
+def mse_loss(
+    problem: OptProblem,
+    c_pred: torch.Tensor,
+    c_true: torch.Tensor | np.ndarray,
+    w_true: torch.Tensor | np.ndarray | None = None,
+    z_true: torch.Tensor | np.ndarray | None = None,
+    reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """:func:`mse` in the decision losses' call style (two-stage baseline; ignores the problem)."""
+    c_pred = _check_pred("mse", problem, c_pred)
+    return mse(c_pred, c_true, reduction=reduction)
+
+
+#: Decision losses by name, all with the call style of :func:`spo_plus`.
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {"spo+": spo_plus, "pfyl": pfyl, "nce": nce, "mse": mse_loss}
+
+
+def get_loss(name: str) -> Callable[..., torch.Tensor]:
+    """The loss registered under ``name`` (case-insensitive); ``ValueError`` lists the valid names."""
+    key = str(name).strip().lower()
+    if key not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; valid names: {', '.join(repr(k) for k in LOSSES)}.")
+    return LOSSES[key]

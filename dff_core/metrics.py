@@ -60,10 +60,39 @@ def normalized_regret(
     return float(r.sum() / (np.abs(z_star).sum() + 1e-7))
 
 
+def unambiguous_regret(
+    problem: OptProblem,
+    C_true: np.ndarray,
+    C_pred: np.ndarray,
+    W_true: np.ndarray | None = None,
+    rel_tol: float = 1e-7,
+) -> np.ndarray:
+    """Per-instance regret of the *worst* decision among those optimal for ``C_pred`` (PyEPO's
+    ``unambRegret``): a prediction with ties (e.g. all zeros) cannot look good by luck.
+
+    The worst tie is found by solving ``ĉ - δ c`` (min; ``ĉ + δ c`` for max) with
+    ``δ = rel_tol * max|ĉ| / max|c|``: among ``ĉ``-optimal decisions this prefers the worst one
+    for the true costs. The perturbed costs go through ``solve_surrogate`` (they may turn
+    slightly negative).
+    """
+    C_true, C_pred = _pair(C_true, C_pred, "unambiguous_regret")
+    scale_pred = np.abs(C_pred).max(axis=1, keepdims=True)
+    scale_true = np.abs(C_true).max(axis=1, keepdims=True)
+    delta = rel_tol * np.where(scale_pred > 0, scale_pred, 1.0) / np.where(scale_true > 0, scale_true, 1.0)
+    Q = C_pred - delta * C_true if problem.sense == "min" else C_pred + delta * C_true
+    W_worst = problem.solve_surrogate(Q)
+    return regret(problem, C_true, C_pred, W_true=W_true, W_pred=W_worst)
+
+
 def mse(C_true: np.ndarray, C_pred: np.ndarray) -> float:
     """Mean squared error over all instances and coefficients."""
     A, B = _pair(C_true, C_pred, "mse")
     return float(np.mean((A - B) ** 2))
+
+
+def rmse(C_true: np.ndarray, C_pred: np.ndarray) -> float:
+    """Root mean squared error over all instances and coefficients (the paper reports MSE/RMSE)."""
+    return float(np.sqrt(mse(C_true, C_pred)))
 
 
 def mae(C_true: np.ndarray, C_pred: np.ndarray) -> float:
@@ -88,6 +117,15 @@ def relative_shift(C_ref: np.ndarray, C_new: np.ndarray, eps: float = 1e-12) -> 
     denom = np.abs(A)
     out = np.divide(diff, denom, out=np.zeros_like(diff), where=denom > eps)
     return np.where((denom <= eps) & (diff > eps), np.inf, out)
+
+
+def relative_l2_shift(C_ref: np.ndarray, C_new: np.ndarray) -> np.ndarray:
+    """Per-instance ``||c̃ - ĉ||_2 / ||ĉ||_2``, shape ``(n,)`` (0 for two zero rows, inf if only ``ĉ`` is 0)."""
+    A, B = _pair(C_ref, C_new, "relative_l2_shift")
+    num = np.linalg.norm(B - A, axis=1)
+    den = np.linalg.norm(A, axis=1)
+    out = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return np.where((den == 0) & (num > 0), np.inf, out)
 
 
 def cosine_similarity(C_a: np.ndarray, C_b: np.ndarray) -> np.ndarray:

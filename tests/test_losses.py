@@ -50,3 +50,124 @@ def test_spo_plus_reductions_and_bad_shapes() -> None:
 def test_mse_loss() -> None:
     a = torch.zeros((2, 3))
     assert mse(a, np.ones((2, 3))).item() == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- PFYL, NCE, registry
+from dff_core import losses as L  # noqa: E402
+from dff_core.problems import MinCostFlow  # noqa: E402
+
+
+def _noise(n: int, k: int, d: int, seed: int) -> np.ndarray:
+    return torch.randn((n, k, d), generator=torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
+
+
+@pytest.mark.parametrize("problem", [ShortestPath.grid(4, 4), Allocation(np.ones(15), 4.0)])
+def test_pfyl_value_and_gradient_definitions(problem) -> None:
+    rng = np.random.default_rng(3)
+    C = rng.random((6, problem.d)) + 0.1
+    P = C + rng.normal(0, 0.2, C.shape)
+    W, _ = true_solutions(problem, C)
+    pred = torch.tensor(P, requires_grad=True)
+    loss = L.pfyl(problem, pred, C, W, n_samples=5, sigma=0.5, seed=9, reduction="none")
+    loss.sum().backward()
+    Z = _noise(6, 5, problem.d, 9)
+    ptb = P[:, None, :] + 0.5 * Z
+    Wk = problem.solve(ptb.reshape(-1, problem.d)).reshape(6, 5, problem.d)
+    gap = np.einsum("bkd,bd->bk", ptb, W) - np.einsum("bkd,bkd->bk", ptb, Wk)
+    if problem.sense == "min":
+        exp_loss, exp_grad = gap.mean(1), W - Wk.mean(1)
+    else:
+        exp_loss, exp_grad = -gap.mean(1), Wk.mean(1) - W
+    np.testing.assert_allclose(loss.detach().numpy(), exp_loss, atol=1e-12)
+    np.testing.assert_allclose(pred.grad.numpy(), exp_grad, atol=1e-12)
+    assert (loss.detach().numpy() >= -1e-12).all()
+
+
+def test_pfyl_seed_generator_and_bad_arguments() -> None:
+    p = ShortestPath.grid(3, 3)
+    rng = np.random.default_rng(4)
+    C = rng.random((4, p.d))
+    pred = torch.as_tensor(C + 0.1)
+    a = L.pfyl(p, pred, C, seed=1)
+    assert a.item() == pytest.approx(L.pfyl(p, pred, C, seed=1).item())
+    g = torch.Generator().manual_seed(1)
+    assert L.pfyl(p, pred, C, generator=g).item() == pytest.approx(a.item())
+    assert L.pfyl(p, pred, C, generator=g).item() != pytest.approx(a.item())  # generator advanced
+    with pytest.raises(ValueError, match="n_samples"):
+        L.pfyl(p, pred, C, n_samples=0)
+    with pytest.raises(ValueError, match="sigma"):
+        L.pfyl(p, pred, C, sigma=-1.0)
+    with pytest.raises(ValueError, match=r"pfyl: c_pred must have shape \(n, 12\)"):
+        L.pfyl(p, pred[:, :5], C)
+    with pytest.raises(ValueError, match="pfyl: c_pred has a non-finite value at instance 2"):
+        L.pfyl(p, torch.where(torch.arange(4)[:, None] == 2, torch.nan, pred), C)
+    with pytest.raises(ValueError, match="give c_true"):
+        L.pfyl(p, pred)
+
+
+def test_pfyl_on_road_graph_uses_the_surrogate_for_negative_perturbations() -> None:
+    E = [(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 3), (3, 2)]
+    p = ShortestPath(4, E, 0, 3)
+    C = np.full((3, p.d), 0.2)
+    loss = L.pfyl(p, torch.as_tensor(C), C, sigma=2.0, n_samples=8, seed=0)  # perturbations go negative
+    assert np.isfinite(loss.item()) and loss.item() >= 0
+
+
+def test_nce_pool_grows_and_matches_formula() -> None:
+    p = ShortestPath.grid(3, 3)
+    rng = np.random.default_rng(5)
+    C = rng.random((8, p.d))
+    W, _ = true_solutions(p, C)
+    pool = L.SolutionPool(W)
+    n0 = len(pool)
+    assert 1 <= n0 <= 6  # 6 monotone paths in a 3x3 grid
+    pred = torch.tensor(rng.random((8, p.d)), requires_grad=True)
+    loss = L.nce(p, pred, C, W, pool=pool, reduction="none")
+    assert len(pool) >= n0
+    S = pool.solutions
+    exp = (pred.detach().numpy() * W).sum(1) - (pred.detach().numpy() @ S.T).mean(1)
+    np.testing.assert_allclose(loss.detach().numpy(), exp, atol=1e-12)
+    loss.sum().backward()
+    np.testing.assert_allclose(pred.grad.numpy(), W - S.mean(0), atol=1e-12)
+    pool.add(S)  # duplicates are ignored
+    assert len(pool) == len(S)
+    # pool=None: the batch's true and predicted decisions; at the truth every pool member costs >= w*
+    assert (L.nce(p, torch.as_tensor(C), C, W, reduction="none") <= 1e-12).all()
+    with pytest.raises(ValueError, match=r"pool must have shape \(k, 12\)"):
+        L.nce(p, pred, C, W, pool=np.ones((2, 3)))
+
+
+def test_nce_max_sense_sign() -> None:
+    p = Allocation(np.ones(5), 2.0)
+    C = np.array([[1.0, 2.0, 3.0, 0.5, 0.1]])
+    W, _ = true_solutions(p, C)
+    pool = np.array([[1.0, 1.0, 0, 0, 0]])
+    loss = L.nce(p, torch.as_tensor(C), C, W, pool=pool)
+    assert loss.item() == pytest.approx(3.0 - 5.0)  # pool value minus true value (lower is better)
+
+
+def test_registry() -> None:
+    assert set(L.LOSSES) == {"spo+", "pfyl", "nce", "mse"}
+    assert L.get_loss("SPO+") is L.spo_plus
+    assert L.get_loss(" pfyl ") is L.pfyl
+    with pytest.raises(ValueError, match=r"valid names: 'spo\+', 'pfyl', 'nce', 'mse'"):
+        L.get_loss("dbb")
+    p = ShortestPath.grid(3, 3)
+    C = torch.ones((2, p.d))
+    for name, fn in L.LOSSES.items():
+        out = fn(p, C + 0.5, C, reduction="none")
+        assert out.shape == (2,), name
+
+
+def test_spo_plus_on_min_cost_flow() -> None:
+    rng = np.random.default_rng(7)
+    E = np.array([(0, 1), (1, 2), (0, 2), (2, 3), (1, 3), (3, 0)])
+    p = MinCostFlow(4, E, np.full(6, 2.0), [2.0, 0.0, 0.0, -2.0])
+    C = rng.random((5, 6))
+    pred = torch.tensor(rng.random((5, 6)), requires_grad=True)
+    loss = spo_plus(p, pred, C, reduction="sum")
+    loss.backward()
+    W = p.solve(C)
+    Wq = p.solve(2 * pred.detach().numpy() - C)
+    np.testing.assert_allclose(pred.grad.numpy(), 2 * (W - Wq), atol=1e-9)
+    assert (spo_plus(p, pred.detach(), C, reduction="none") >= -1e-9).all()

@@ -109,12 +109,15 @@ def default_pairs(
     arcs: pd.DataFrame,
     n_pairs: int = 5,
     seed: int = 0,
+    common_origin: bool = False,
 ) -> list[tuple[str, str]]:
     """Reproducible long trips: far-apart reachable pairs among the sensors on the convex hull.
 
     Candidates are (origin, destination) pairs of hull sensors ordered by free-flow route
     length; ``n_pairs`` are drawn (seeded) from the longest quarter, preferring distinct
     origins and destinations. Falls back to all sensors when the hull gives too few pairs.
+    With ``common_origin`` every trip leaves from the origin of the first drawn trip (to the
+    sensors farthest from it), as a single-commodity capacitated flow needs.
     """
     n = len(node_ids)
     if n_pairs < 1:
@@ -131,6 +134,14 @@ def default_pairs(
     cands.sort(key=lambda t: (-t[2], t[0], t[1]))
     pool = cands[: max(4 * n_pairs, len(cands) // 4)]
     rng = np.random.default_rng(seed)
+    if common_origin:
+        origin = pool[int(rng.integers(len(pool)))][0]
+        dist = dijkstra(graph, directed=True, indices=origin)
+        far = [
+            int(t) for t in np.argsort(-np.where(np.isfinite(dist), dist, -1), kind="stable") if np.isfinite(dist[t])
+        ]
+        far = [t for t in far if t != origin][:n_pairs]
+        return [(node_ids[origin], node_ids[t]) for t in far]
     order = rng.permutation(len(pool))
     chosen: list[tuple[int, int]] = []
     used: set[int] = set()
@@ -172,6 +183,54 @@ def _reachable_pairs(graph: sp.csr_matrix, nodes: np.ndarray) -> list[tuple[int,
     return out
 
 
+def _capacitated_flow(
+    n: int,
+    arcs: pd.DataFrame,
+    P: np.ndarray,
+    dem: np.ndarray,
+    pairs: list[tuple[str, str]],
+    *,
+    demand_given: bool,
+) -> Any:
+    """Single-commodity min-cost flow of the trips under link capacities (exact when trips share
+    an origin or a destination). Uncapacitated links get the total demand as capacity, which
+    no optimal flow exceeds and which keeps the surrogate LP bounded for negative costs."""
+    from dff_core import problems
+
+    mcf = getattr(problems, "MinCostFlow", None)
+    if mcf is None:
+        raise ValueError("traffic scenario: capacities=True needs dff_core.problems.MinCostFlow, not in this version.")
+    if not demand_given:
+        raise ValueError(
+            "traffic scenario: capacities=True needs demand (vehicles per pair, in the unit of the link "
+            "capacities, e.g. vehicles per hour); with 1 vehicle per trip no capacity ever binds."
+        )
+    if len(set(P[:, 0].tolist())) > 1 and len(set(P[:, 1].tolist())) > 1:
+        raise ValueError(
+            "traffic scenario: with capacities all trips must share one origin or one destination (a single "
+            f"flow of vehicles); got {len(set(P[:, 0].tolist()))} origins and {len(set(P[:, 1].tolist()))} "
+            "destinations. Give such pairs, or leave pairs unset."
+        )
+    total = float(dem.sum())
+    cap = pd.to_numeric(arcs["capacity"], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(cap).any():
+        raise ValueError("traffic scenario: capacities=True, but no link has a capacity; add a capacity column.")
+    cap = np.where(np.isfinite(cap), np.minimum(cap, total), total)
+    supplies = np.zeros(n)
+    np.add.at(supplies, P[:, 0], dem)
+    np.add.at(supplies, P[:, 1], -dem)
+    try:
+        problem = mcf(n, arcs[["u", "v"]].to_numpy(), cap, supplies)
+        problem.solve(np.ones((1, problem.d)))
+    except Exception as exc:  # infeasible: the capacities cannot carry the demand
+        trips = ", ".join(f"{a}->{b}" for a, b in pairs)
+        raise ValueError(
+            f"traffic scenario: the link capacities cannot carry the demand of the trips ({trips}, "
+            f"{total:g} vehicles in total): {exc}. Lower the demand or raise capacities."
+        ) from exc
+    return problem
+
+
 def build_traffic_scenario(
     dataset: Any,
     *,
@@ -196,7 +255,8 @@ def build_traffic_scenario(
     demand:
         Vehicles per pair (a number for all pairs, or one per pair); default 1.
     capacities:
-        Route flows under link capacities (needs a min-cost-flow problem; not available yet).
+        Route the trips as one flow under the links' ``capacity`` (a min-cost flow; all trips
+        share an origin or a destination, and ``demand`` is needed in the capacities' unit).
     split:
         Chronological train/val/test fractions or durations (see :func:`chronological_split`).
     every:
@@ -207,11 +267,6 @@ def build_traffic_scenario(
         raise ValueError(
             "traffic scenario needs speeds, but the readings are counts (value=count); "
             "use --value speed_kmh/speed_mph, or the allocation scenario for counts."
-        )
-    if capacities:
-        raise ValueError(
-            "traffic scenario: capacities=True needs a min-cost-flow problem, which this version does not have; "
-            "run without capacities (trips take their shortest routes)."
         )
     speeds = dataset.speeds_kmh() if callable(getattr(dataset, "speeds_kmh", None)) else dataset.readings
     speeds = speeds.copy()
@@ -231,7 +286,7 @@ def build_traffic_scenario(
 
     pos = {s: i for i, s in enumerate(node_ids)}
     if pairs is None:
-        pairs = default_pairs(node_ids, lat, lon, arcs, n_pairs=n_pairs, seed=seed)
+        pairs = default_pairs(node_ids, lat, lon, arcs, n_pairs=n_pairs, seed=seed, common_origin=capacities)
     pairs = [(str(a), str(b)) for a, b in pairs]
     if not pairs:
         raise ValueError("traffic scenario: pairs is empty; give at least one (origin, destination) sensor pair.")
@@ -266,7 +321,11 @@ def build_traffic_scenario(
         (np.concatenate([L / 2, L / 2]), (np.r_[np.arange(m), np.arange(m)], np.r_[edges[:, 0], edges[:, 1]])),
         shape=(m, n),
     )
-    problem = LinearMapped(ShortestPath(n, edges, pairs=P, demand=dem), A)
+    if capacities:
+        base = _capacitated_flow(n, arcs, P, dem, pairs, demand_given=demand is not None)
+    else:
+        base = ShortestPath(n, edges, pairs=P, demand=dem)
+    problem = LinearMapped(base, A)
 
     pace = paces_min_per_km(speeds, min_speed_kmh)
     freq = getattr(dataset, "freq", None)

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from dff_core import problems
 from dff_core.metrics import regret
 from dff_core.problems import LinearMapped
 from dff_core.scenarios import build_traffic_scenario
@@ -124,7 +125,7 @@ def test_surrogate_with_negative_costs_stays_bounded() -> None:
     ("kwargs", "match"),
     [
         ({"pairs": [("S00", "nowhere")]}, "nowhere"),
-        ({"capacities": True}, "capacities"),
+        ({"capacities": True}, "demand|MinCostFlow"),
         ({"horizon": "7min"}, "horizon"),
         ({"demand": [1.0, 2.0]}, "demand"),
     ],
@@ -140,3 +141,32 @@ def test_counts_and_unreachable_pairs_are_refused() -> None:
     ds = _diamond({"A": [60.0] * 40, "B": [20.0] * 40, "C": [60.0] * 40, "D": [60.0] * 40})
     with pytest.raises(ValueError, match="no route"):
         build_traffic_scenario(ds, pairs=[("D", "A")])
+
+
+needs_mcf = pytest.mark.skipif(not hasattr(problems, "MinCostFlow"), reason="no MinCostFlow in dff_core.problems")
+
+
+@needs_mcf
+def test_capacities_split_the_flow_when_the_fast_route_is_full() -> None:
+    n = 40
+    ds = _diamond({"A": [60.0] * n, "B": [20.0] * n, "C": [60.0] * n, "D": [60.0] * n})
+    ds.links["capacity"] = [10.0, 10.0, 1.0, np.nan]  # A->C carries at most 1 vehicle
+    sc = build_traffic_scenario(ds, pairs=[("A", "D")], demand=3, capacities=True, split=(0.5, 0.25, 0.25))
+    flows = sc.problem.solve_base(sc.C[:1])[0]
+    used = dict(zip(zip(sc.extra["links"]["from_id"], sc.extra["links"]["to_id"], strict=True), flows, strict=True))
+    assert used[("A", "C")] == pytest.approx(1) and used[("A", "B")] == pytest.approx(2)
+    # 1 vehicle x 4 min via C + 2 vehicles x 8 min via B
+    assert sc.problem.objective(sc.C[:1], sc.problem.solve(sc.C[:1]))[0] == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="cannot carry"):
+        ds.links["capacity"] = [1.0, 1.0, 1.0, 1.0]
+        build_traffic_scenario(ds, pairs=[("A", "D")], demand=3, capacities=True)
+
+
+@needs_mcf
+def test_capacities_need_one_origin_or_destination() -> None:
+    ds = make_grid_dataset(days=2)
+    ds.links["capacity"] = 5.0
+    with pytest.raises(ValueError, match="share one origin"):
+        build_traffic_scenario(ds, pairs=[("S00", "S08"), ("S02", "S06")], demand=1, capacities=True)
+    sc = build_traffic_scenario(ds, n_pairs=3, demand=2, capacities=True)
+    assert len({o for o, _ in sc.extra["pairs"]}) == 1 and len(sc.extra["pairs"]) == 3

@@ -1,5 +1,6 @@
 """DFF Studio engine: decision problems, decision losses, metrics and decision-focused fine-tuning."""
 
+from dff_core.baselines import run_comparison
 from dff_core.dff import DFF
 from dff_core.errors import DataError, SolverError
 from dff_core.problems import (
@@ -28,4 +29,5 @@ __all__ = [
     "SolverError",
     "__version__",
     "compare",
+    "run_comparison",
 ]

@@ -15,7 +15,7 @@ import difflib
 import gzip
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ class Table:
     rows: list[list[str]]
     lines: list[int]
     delimiter: str = ","
-    notes: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> list[str]:
         j = self.columns.index(name)
@@ -186,10 +185,8 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
     if text is None:
         return None
     delim = _sniff_delimiter(text)
-    notes = []
     if delim != ",":
         label = {";": "';' (semicolon)", "\t": "tab", "|": "'|'"}[delim]
-        notes.append(f"{name} uses {label} as the delimiter; it was read that way")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, skipinitialspace=True)
     header: list[str] | None = None
     header_line = 1
@@ -221,9 +218,24 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
         header = header[:-1]
     n = len(header)
     good_rows, good_lines = [], []
-    for cells, ln in zip(rows, lines):
+    counts: dict[int, int] = {}
+    trimmed = []
+    for cells in rows:
         while len(cells) > n and cells[-1] == "":
             cells = cells[:-1]
+        trimmed.append(cells)
+        counts[len(cells)] = counts.get(len(cells), 0) + 1
+    common = max(counts, key=lambda k: counts[k]) if counts else n
+    if common != n and counts[common] >= 0.9 * len(rows):
+        issues.error(
+            name,
+            header_line,
+            None,
+            f"the header names {n} column(s) but the rows have {common} fields. Add the missing column "
+            "name(s) to the header or remove the extra separators.",
+        )
+        return Table(name, header, [], [], delim)
+    for cells, ln in zip(trimmed, lines):
         if len(cells) != n:
             issues.error(
                 name,
@@ -247,7 +259,7 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
         issues.error(name, header_line, c, "this column name appears more than once. Keep one column per name.")
     if not good_rows and not issues.has_errors():
         issues.error(name, None, None, "has a header line but no data rows.")
-    return Table(name, header, good_rows, good_lines, delim, notes)
+    return Table(name, header, good_rows, good_lines, delim)
 
 
 def _is_decimal_comma(cell: str) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.optimize import linprog
+import scipy.sparse as sp
 
-from dff_core.errors import SolverError
+from dff_core.problems._lp import StaticLP
 from dff_core.problems.base import OptProblem
 
 
@@ -28,7 +28,8 @@ class Allocation(OptProblem):
         Cap on the (weighted) units per group label; groups not listed are uncapped.
 
     Without groups the LP has a closed-form solution (greedy by value per weight, stable
-    ties by item index), vectorised over the batch; with groups it is solved by HiGHS.
+    ties by item index), vectorised over the batch; with groups it is an LP passed to HiGHS
+    once and re-solved per instance with a new objective.
     Items whose predicted value is not positive receive nothing.
     """
 
@@ -72,6 +73,11 @@ class Allocation(OptProblem):
             if not np.isfinite(c) or c < 0:
                 raise ValueError(f"Allocation: cap of group {g!r} must be finite and non-negative; got {c!r}.")
         self._A_ub, self._b_ub = self._constraints()
+        self._lp: StaticLP | None = None
+        if self.group_caps:
+            k = len(self._b_ub)
+            A = sp.csc_matrix(self._A_ub)
+            self._lp = StaticLP(A, np.full(k, -np.inf), self._b_ub, np.zeros(self.d), self.capacity, "Allocation")
 
     def _constraints(self) -> tuple[np.ndarray, np.ndarray]:
         rows = [self.weights]
@@ -85,12 +91,8 @@ class Allocation(OptProblem):
         if not self.group_caps:
             return self._greedy(C)
         W = np.empty_like(C)
-        bounds = list(zip(np.zeros(self.d), self.capacity, strict=True))
         for i, c in enumerate(C):
-            res = linprog(-c, A_ub=self._A_ub, b_ub=self._b_ub, bounds=bounds, method="highs")
-            if res.status != 0:
-                raise SolverError(f"Allocation: HiGHS failed on instance {i}: {res.message}")
-            W[i] = np.clip(res.x, 0.0, self.capacity)
+            W[i] = self._lp.solve(-c, i)
         return W
 
     def _greedy(self, C: np.ndarray) -> np.ndarray:

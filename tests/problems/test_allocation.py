@@ -59,3 +59,32 @@ def test_bad_arguments() -> None:
         Allocation([1, 1], 1, weights=[1, 0])
     with pytest.raises(ValueError, match="group_caps names group"):
         Allocation([1, 1], 1, groups=["a", "a"], group_caps={"b": 1})
+
+
+def test_agrees_with_direct_cvxpy_solve_with_and_without_groups() -> None:
+    import cvxpy as cp
+
+    rng = np.random.default_rng(3)
+    d = 9
+    cap = rng.uniform(0.5, 2.0, d)
+    weights = rng.uniform(0.5, 2.0, d)
+    groups = np.array(list("aaabbbccc"))
+    for group_caps in ({}, {"a": 1.0, "c": 0.7}):
+        p = Allocation(cap, 4.0, weights, groups=groups, group_caps=group_caps)
+        C = rng.normal(size=(5, d))
+        W = p.solve(C)
+        for i in range(len(C)):
+            x = cp.Variable(d)
+            cons = [x >= 0, x <= cap, weights @ x <= 4.0]
+            cons += [weights[groups == g] @ x[groups == g] <= v for g, v in group_caps.items()]
+            prob = cp.Problem(cp.Maximize(C[i] @ x), cons)
+            prob.solve(solver="CLARABEL")
+            assert C[i] @ W[i] == pytest.approx(prob.value, abs=1e-6)
+
+
+def test_bad_costs_name_problem_argument_and_instance() -> None:
+    p = Allocation(np.ones(3), 2.0, groups=["a", "a", "b"], group_caps={"a": 1.0})
+    with pytest.raises(ValueError, match=r"Allocation: argument 'C' must have shape \(n, 3\)"):
+        p.solve(np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"Allocation: .* non-finite .* instance 1, coefficient 2"):
+        p.solve(np.array([[1.0, 1.0, 1.0], [1.0, 1.0, np.inf]]))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -176,3 +179,39 @@ def test_both_backends_exact_on_cyclic_graph(backend: str) -> None:
             ref += dem * linprog(Q[i], A_eq=inc, b_eq=b, bounds=(0, 1), method="highs").fun
         assert Q[i] @ Wq[i] == pytest.approx(ref, abs=1e-8)
     np.testing.assert_array_equal(p.solve_surrogate(Q), Wq)  # deterministic
+
+
+def _shared_data() -> Path:
+    env = os.environ.get("DFF_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def test_metr_la_sensor_graph_paths_and_surrogate_are_exact() -> None:
+    """The real METR-LA sensor graph (207 nodes, 1,515 arcs without self loops)."""
+    f = _shared_data() / "metr-la-week" / "adj_mx.npz"
+    if not f.exists():
+        pytest.skip(f"METR-LA adjacency not found at {f} (set DFF_SHARED_DATA)")
+    from scipy.optimize import linprog
+
+    with np.load(f, allow_pickle=False) as z:
+        adj = z["adj"]
+    u, v = np.nonzero(adj > 0)
+    E = np.stack([u[u != v], v[u != v]], axis=1)
+    assert len(E) == 1515
+    p = ShortestPath(207, E, 92, 8)
+    assert p.backend == "numba"
+    rng = np.random.default_rng(7)
+    C = rng.uniform(1, 2, (6, p.d))
+    W = p.solve(C)
+    for i in range(len(C)):
+        assert C[i] @ W[i] == pytest.approx(_nx_cost(p, C[i]), abs=1e-9)
+    Q = 2 * C * rng.uniform(0.3, 1.5, C.shape) - C  # SPO+ costs, many negative arcs
+    Wq = p.solve_surrogate(Q)
+    inc = np.zeros((207, p.d))
+    inc[E[:, 0], np.arange(p.d)] = 1
+    inc[E[:, 1], np.arange(p.d)] = -1
+    b = np.zeros(207)
+    b[92], b[8] = 1, -1
+    for i in range(3):
+        ref = linprog(Q[i], A_eq=inc, b_eq=b, bounds=(0, 1), method="highs").fun
+        assert Q[i] @ Wq[i] == pytest.approx(ref, abs=1e-7)

@@ -228,7 +228,8 @@ class _Progress:
         if label:
             self.bar.set_description(str(label))
         epoch = ev.get("epoch")
-        if isinstance(epoch, int) and epoch > 0 and self.bar.n < self.bar.total:
+        trained = label in ("dff", "dfl")
+        if trained and isinstance(epoch, int) and epoch > 0 and self.bar.n < self.bar.total:
             self.bar.update(1)
 
     def close(self) -> None:

@@ -20,11 +20,36 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from dff_core.problems import LinearMapped, ShortestPath
+from dff_core.problems.base import OptProblem
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.features import chronological_split, infer_freq, make_features
 
 #: Speeds below this (km/h) are treated as this, so paces (min/km) stay finite.
 MIN_SPEED_KMH = 3.0
+#: Predicted speeds above this (km/h), or negative paces, are routed as this speed.
+MAX_SPEED_KMH = 250.0
+
+
+class PaceRouting(LinearMapped):
+    """Routing on predicted sensor paces: :class:`LinearMapped` that raises predicted paces below
+    ``min_pace`` (a physically possible floor) to it before solving.
+
+    A regression backbone can predict a negative or near-zero pace for a fast sensor; the router
+    would then take that link as free. Every method's predictions go through the same floor, and
+    objectives and regret are computed on the true paces, so the comparison stays fair. The
+    decision-loss surrogate (``solve_surrogate``) is left unclipped: it is defined for any costs.
+    """
+
+    def __init__(self, base: OptProblem, A: Any, min_pace: float = 60.0 / MAX_SPEED_KMH) -> None:
+        super().__init__(base, A)
+        self.min_pace = float(min_pace)
+        self.requires_nonnegative = False  # negatives are floored, not refused
+
+    def _solve(self, C: np.ndarray) -> np.ndarray:
+        return super()._solve(np.maximum(C, self.min_pace))
+
+    def solve_base(self, C: np.ndarray) -> np.ndarray:
+        return super().solve_base(np.maximum(np.atleast_2d(np.asarray(C, dtype=np.float64)), self.min_pace))
 
 
 def paces_min_per_km(speeds_kmh: pd.DataFrame, min_speed_kmh: float = MIN_SPEED_KMH) -> pd.DataFrame:
@@ -325,7 +350,7 @@ def build_traffic_scenario(
         base = _capacitated_flow(n, arcs, P, dem, pairs, demand_given=demand is not None)
     else:
         base = ShortestPath(n, edges, pairs=P, demand=dem)
-    problem = LinearMapped(base, A)
+    problem = PaceRouting(base, A)
 
     pace = paces_min_per_km(speeds, min_speed_kmh)
     freq = getattr(dataset, "freq", None)
@@ -355,6 +380,7 @@ def build_traffic_scenario(
         "demand": dem.tolist(),
         "link_sensor_map": A,
         "quantity": "pace (min/km)",
+        "min_pace": problem.min_pace,
         "freq": str(freq),
     }
     return Scenario(

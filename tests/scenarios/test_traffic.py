@@ -170,3 +170,18 @@ def test_capacities_need_one_origin_or_destination() -> None:
         build_traffic_scenario(ds, pairs=[("S00", "S08"), ("S02", "S06")], demand=1, capacities=True)
     sc = build_traffic_scenario(ds, n_pairs=3, demand=2, capacities=True)
     assert len({o for o, _ in sc.extra["pairs"]}) == 1 and len(sc.extra["pairs"]) == 3
+
+
+def test_negative_predicted_paces_are_floored_not_refused() -> None:
+    """A regression backbone may predict a negative pace; the router treats it as the fastest possible pace."""
+    n = 40
+    ds = _diamond({"A": [60.0] * n, "B": [20.0] * n, "C": [60.0] * n, "D": [60.0] * n})
+    sc = build_traffic_scenario(ds, pairs=[("A", "D")], horizon="15min", split=(0.5, 0.25, 0.25))
+    pred = sc.C[:1].copy()
+    pred[0, 1] = -0.5  # B predicted "faster than instant": floored to 60/250 min/km, route via B
+    floored = pred.copy()
+    floored[0, 1] = sc.problem.min_pace
+    np.testing.assert_array_equal(sc.problem.solve(pred), sc.problem.solve(floored))
+    np.testing.assert_allclose(regret(sc.problem, sc.C[:1], pred), [4.0])
+    with pytest.raises(ValueError, match="non-finite"):
+        sc.problem.solve(np.full((1, 4), np.nan))

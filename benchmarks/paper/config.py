@@ -13,6 +13,13 @@ class TaskGrid:
     degs: tuple[int, ...]
     n_trains: tuple[int, ...]
     backbones: tuple[str, ...] = ("linear", "random_forest", "mlp")
+    #: Per-task overrides of the run-wide settings (``None``: use the run-wide value).
+    n_test: int | None = None
+    epochs: int | None = None
+    patience: int | None = None
+    seeds: tuple[int, ...] | None = None
+    #: Extra keyword arguments for the data generator (e.g. ``{"num_assets": 20}``).
+    data_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,9 @@ class Config:
     dff_kwargs: dict[str, Any] = field(default_factory=dict)
     #: Extra keyword arguments for the end-to-end DFL baseline.
     dfl_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Backbones whose training predictions are out-of-fold (2-fold cross-fitting); flexible models
+    #: nearly memorise their training set, so in-sample residuals would teach DFF the wrong errors.
+    cross_fit: tuple[str, ...] = ("random_forest", "mlp")
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

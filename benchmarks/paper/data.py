@@ -140,8 +140,8 @@ def allocation(
 GENERATORS = {"shortest_path": shortest_path, "portfolio": portfolio, "allocation": allocation}
 
 
-def make_task(task: str, deg: int, n_train: int, n_test: int, seed: int) -> Task:
-    """Build the named task (``shortest_path``, ``portfolio`` or ``allocation``)."""
+def make_task(task: str, deg: int, n_train: int, n_test: int, seed: int, **kwargs: Any) -> Task:
+    """Build the named task (``shortest_path``, ``portfolio`` or ``allocation``); ``kwargs`` go to its generator."""
     if task not in GENERATORS:
         raise ValueError(f"Unknown task {task!r}; choose one of {sorted(GENERATORS)}.")
-    return GENERATORS[task](deg, n_train, n_test, seed)
+    return GENERATORS[task](deg, n_train, n_test, seed, **kwargs)

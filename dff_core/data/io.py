@@ -23,7 +23,10 @@ import pandas as pd
 
 from dff_core.data.report import IssueCollector
 
-__all__ = ["Source", "Table", "display_name", "match_columns", "read_bytes", "read_table"]
+__all__ = ["INDEX_COLUMN", "Source", "Table", "display_name", "match_columns", "read_bytes", "read_table"]
+
+#: Name given to a leading row-number column ('', 'index', 'Unnamed: 0'); loaders ignore it.
+INDEX_COLUMN = "index"
 
 Source = str | os.PathLike | bytes | bytearray | io.IOBase | Any
 
@@ -197,9 +200,9 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
         for rec in reader:
             start = prev_end + 1
             prev_end = reader.line_num
-            if not rec or all(not c.strip() for c in rec):
+            if not rec or not "".join(rec).strip():
                 continue
-            cells = [c.strip() for c in rec]
+            cells = list(map(str.strip, rec))
             if header is None:
                 header, header_line = cells, start
                 continue
@@ -251,6 +254,8 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
     if delim == ";" and any("," in c for r in good_rows[:200] for c in r):
         # decimal commas (European export): 12,5 -> 12.5
         good_rows = [[c.replace(",", ".") if _is_decimal_comma(c) else c for c in r] for r in good_rows]
+    if header[0] == "" or _norm(header[0]) in ("unnamed:_0", "index"):
+        header = [INDEX_COLUMN, *header[1:]]  # a row-number column written by pandas or a spreadsheet
     blank = [c for c in header if c == ""]
     if blank:
         issues.error(name, header_line, None, "the header has an empty column name. Name every column.")

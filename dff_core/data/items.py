@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dff_core.data.io import Source, Table, display_name, match_columns, read_table
+from dff_core.data.io import INDEX_COLUMN, Source, Table, display_name, match_columns, read_table
 from dff_core.data.loaders import _parse_times, _to_float
 from dff_core.data.report import IssueCollector, ValidationReport
 from dff_core.errors import DataError
@@ -50,7 +50,9 @@ def _validate(table: Table, issues: IssueCollector, report: ValidationReport) ->
         return None
     df = table.frame()
     lines = df["_line"].astype(int).to_numpy()
-    features = [c for c in table.columns if c not in cols.values()]
+    features = [c for c in table.columns if c not in cols.values() and c != INDEX_COLUMN]
+    if INDEX_COLUMN in table.columns and INDEX_COLUMN not in cols.values():
+        issues.warn(name, 1, INDEX_COLUMN, "looks like a row-number column and was ignored (not used as a feature).")
     if not features:
         issues.error(
             name,

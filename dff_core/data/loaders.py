@@ -19,7 +19,7 @@ import pandas as pd
 
 from dff_core.data.dataset import MPH_TO_KMH, VALUE_KINDS, Dataset
 from dff_core.data.graph import DETOUR_FACTOR, haversine_km, knn_links, n_components
-from dff_core.data.io import Source, Table, _norm, display_name, match_columns, read_table
+from dff_core.data.io import INDEX_COLUMN, Source, Table, _norm, display_name, match_columns, read_table
 from dff_core.data.report import Issue, IssueCollector, ValidationReport
 from dff_core.errors import DataError
 
@@ -54,6 +54,11 @@ def _norm_id(s: str) -> str:
     s = str(s).strip()
     m = _FLOAT_ID.match(s)
     return m.group(1) if m else s
+
+
+def _norm_ids(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`_norm_id`."""
+    return values.astype(str).str.strip().str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True).astype(object)
 
 
 def _is_missing(values: pd.Series) -> np.ndarray:
@@ -137,7 +142,7 @@ def _sensor_table_frame(table: Table, issues: IssueCollector) -> pd.DataFrame | 
     df = table.frame()
     out = pd.DataFrame(
         {
-            "sensor_id": df[cols["sensor_id"]].map(_norm_id),
+            "sensor_id": _norm_ids(df[cols["sensor_id"]]),
             "lat_raw": df[cols["latitude"]],
             "lon_raw": df[cols["longitude"]],
             "name": df[cols["name"]] if "name" in cols else "",
@@ -247,7 +252,7 @@ def _layout(table: Table, known: set[str] | None, start: Any) -> str:
     has_value = "value" in norm or any(a in norm for a in VALUE_ALIASES)
     if has_ts and has_sensor and has_value:
         return "long"
-    others = [_norm_id(c) for c in table.columns if _norm(c) not in (["timestamp", *TIME_ALIASES])]
+    others = [_norm_id(c) for c in table.columns if _norm(c) not in (["timestamp", INDEX_COLUMN, *TIME_ALIASES])]
     if known and others and sum(c in known for c in others) >= 0.5 * len(others):
         return "wide" if has_ts else ("wide_nots" if start is not None else "wide_missing_ts")
     if start is not None and not has_ts:
@@ -301,7 +306,7 @@ def _long_from_table(
         long = pd.DataFrame(
             {
                 "ts_raw": df[cols["timestamp"]],
-                "sensor": df[cols["sensor_id"]].map(_norm_id),
+                "sensor": _norm_ids(df[cols["sensor_id"]]),
                 "raw": df[cols["value"]],
                 "line": df["_line"].astype(np.int64),
             }
@@ -332,7 +337,9 @@ def _long_from_table(
         ts_col = by.get("timestamp") or next(by[a] for a in TIME_ALIASES if a in by)
         if ts_col != "timestamp" and _norm(ts_col) != "timestamp":
             issues.warn(name, 1, ts_col, "read as the 'timestamp' column. Rename it to 'timestamp'.")
-    sensor_cols = [c for c in table.columns if c != ts_col]
+    sensor_cols = [c for c in table.columns if c != ts_col and c != INDEX_COLUMN]
+    if INDEX_COLUMN in table.columns:
+        issues.warn(name, 1, INDEX_COLUMN, "looks like a row-number column and was ignored.")
     meta["wide_cols"] = {_norm_id(c): c for c in sensor_cols}
     if len(set(meta["wide_cols"])) < len(sensor_cols):
         return None  # duplicate headers already reported
@@ -590,6 +597,28 @@ def _fill_gaps(
     return filled
 
 
+def _unit_hint(column: str | None, value: str, name: str, issues: IssueCollector) -> None:
+    """Warn when the value column's name contradicts the declared unit (e.g. 'speed_mph' read as km/h)."""
+    if not column:
+        return
+    n = _norm(column).replace("/", "")
+    named = None
+    if "mph" in n:
+        named = "speed_mph"
+    elif "kmh" in n or "kph" in n:
+        named = "speed_kmh"
+    elif any(w in n for w in ("count", "flow", "volume")):
+        named = "count"
+    if named and named != value:
+        issues.warn(
+            name,
+            1,
+            column,
+            f"the column name suggests {named!r} but value={value!r} was declared; pass value={named!r} "
+            "if that is what the readings are.",
+        )
+
+
 # ----------------------------------------------------------------------------------------- links
 
 
@@ -617,8 +646,8 @@ def _parse_links(
     if cols is None:
         return None
     df = table.frame()
-    f = df[cols["from_id"]].map(_norm_id)
-    t = df[cols["to_id"]].map(_norm_id)
+    f = _norm_ids(df[cols["from_id"]])
+    t = _norm_ids(df[cols["to_id"]])
     lines = df["_line"].astype(int).to_numpy()
     ok = True
     present = set(map(str, sensors.index))
@@ -783,6 +812,7 @@ def load_dataset(
         parsed = _long_from_table(rt, layout, start, step, issues)
         if parsed is not None:
             long, meta = parsed
+            _unit_hint(meta.get("cols", {}).get("value"), value, rname, issues)
             res = _readings_frame(long, meta, rname, value, step, issues, report)
             if res is not None:
                 wide, step = res

@@ -188,3 +188,43 @@ def test_report_formats():
     assert str(rep).splitlines()[1] == "warning: sensors.csv: dropped 1 sensor."
     with pytest.raises(ValueError):
         Issue("f", None, None, "m", "fatal")
+
+
+def test_unit_in_column_name_contradicting_declaration(rows, sensors_csv):
+    _, rep = load_dataset(to_csv(["timestamp", "sensor_id", "speed_mph"], rows), sensors_csv)
+    w = next(w for w in rep.warnings if w.column == "speed_mph" and "value='speed_mph'" in w.message)
+    assert w.row == 1
+    _, rep = load_dataset(to_csv(["timestamp", "sensor_id", "speed_mph"], rows), sensors_csv, value="speed_mph")
+    assert not [w for w in rep.warnings if "suggests" in w.message]
+
+
+def test_row_number_column_is_ignored(sensors_csv):
+    rows = [[i, (START + i * FREQ).isoformat(), *[speed(i, k) for k in range(4)]] for i in range(N_STEPS)]
+    ds, rep = load_dataset(to_csv(["", "timestamp", "A", "B", "C", "D"], rows), sensors_csv)
+    assert list(ds.readings.columns) == ["A", "B", "C", "D"]
+    assert any(w.column == "index" for w in rep.warnings)
+
+
+def test_blank_lines_keep_editor_line_numbers(rows, sensors_csv):
+    rows[20][2] = "oops"
+    text = to_csv(["timestamp", "sensor_id", "value"], rows).decode().splitlines()
+    text = [*text[:5], "", "  ", *text[5:]]  # two blank lines after line 5
+    with pytest.raises(DataError) as exc:
+        load_dataset("\n".join(text).encode(), sensors_csv)
+    assert exc.value.problems[0].row == 24 and text[23].endswith("oops")
+
+
+def test_time_zone_offsets_keep_local_clock(rows, sensors_csv):
+    for r in rows:
+        r[0] = r[0].replace(" ", "T") + "+01:00"
+    ds, rep = load_dataset(to_csv(["timestamp", "sensor_id", "value"], rows), sensors_csv)
+    assert ds.readings.index[0] == START and ds.readings.index.tz is None
+    assert any("offset" in m for m in rep.info)
+
+
+def test_numeric_ids_from_spreadsheets_match(sensors_csv):
+    coords = [[717 + k, la, lo] for k, (_, la, lo) in enumerate(SENSORS)]
+    sensors = to_csv(["sensor_id", "latitude", "longitude"], coords)
+    rows = [[t, f"{717 + 'ABCD'.index(s)}.0", v] for t, s, v in long_rows()]
+    ds, _ = load_dataset(to_csv(["timestamp", "sensor_id", "value"], rows), sensors)
+    assert list(ds.readings.columns) == ["717", "718", "719", "720"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from dff_core.data import load_dataset, load_items, load_sample, load_sample_items, sample_paths
 from dff_core.data.synthetic import SEED, write_sample
@@ -40,8 +41,13 @@ def test_sample_loads_clean():
     assert v.min() >= 3.0 and v.max() < 100.0
 
 
-def test_sample_has_weekday_peaks_and_quiet_weekends():
-    r = load_sample().readings
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+def test_sample_has_weekday_peaks_and_quiet_weekends(sample):
+    r = sample.readings
     weekday = r[r.index.day_of_week < 5]
     weekend = r[r.index.day_of_week >= 5]
     am = weekday.between_time("07:30", "08:30").mean().mean()
@@ -58,9 +64,9 @@ def test_sample_has_weekday_peaks_and_quiet_weekends():
     assert t_ring < t_local
 
 
-def test_sample_speeds_predictable_but_not_from_time_alone():
+def test_sample_speeds_predictable_but_not_from_time_alone(sample):
     """Recent readings help beyond the time-of-day profile (day-level state and incidents)."""
-    r = load_sample().readings.asfreq("15min").interpolate(limit_direction="both")
+    r = sample.readings.asfreq("15min").interpolate(limit_direction="both")
     key = [r.index.day_of_week >= 5, r.index.time]
     profile = r.groupby(key).transform("mean")
     y, last = r.shift(-1), r

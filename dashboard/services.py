@@ -42,8 +42,25 @@ UPLOAD_KINDS = ("readings", "sensors", "links", "allocation")
 
 #: Choices offered on the Train page.
 SCENARIO_LABELS = {"traffic": "Traffic routing", "allocation": "Allocation of response units"}
-BACKBONES = ("ridge", "historical_profile")
-BACKBONE_LABELS = {"ridge": "Ridge regression", "historical_profile": "Historical profile (time of week)"}
+BACKBONE_LABELS = {
+    "ridge": "Ridge regression",
+    "linear": "Linear regression",
+    "historical_profile": "Historical profile (time of week)",
+    "gradient_boosting": "Gradient boosting",
+    "random_forest": "Random forest",
+    "mlp": "Neural network (MLP)",
+}
+
+
+def _backbones() -> tuple[str, ...]:
+    try:
+        from dff_core.backbones import BACKBONES as engine
+    except ImportError:
+        return ("ridge", "historical_profile")
+    return tuple([b for b in BACKBONE_LABELS if b in engine] + [b for b in engine if b not in BACKBONE_LABELS])
+
+
+BACKBONES = _backbones()
 LOSSES = ("spo+", "pfyl", "nce")
 LOSS_LABELS = {"spo+": "SPO+", "pfyl": "Perturbed Fenchel-Young (PFYL)", "nce": "Noise-contrastive (NCE)"}
 HORIZONS = ("15min", "30min", "60min")

@@ -36,7 +36,7 @@ with st.container(border=True):
     backbone = c2.selectbox(
         "Backbone (the trusted predictor)",
         S.BACKBONES,
-        format_func=S.BACKBONE_LABELS.get,
+        format_func=lambda b: S.BACKBONE_LABELS.get(b, b),
         key="cfg_backbone",
         disabled=running,
         persist_state="session",

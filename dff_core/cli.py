@@ -226,7 +226,7 @@ class _Progress:
         ev.update(kwargs)
         label = ev.get("stage") or ev.get("method")
         if label:
-            self.bar.set_description(str(label))
+            self.bar.set_description(str(label), refresh=False)
         epoch = ev.get("epoch")
         trained = label in ("dff", "dfl")
         if trained and isinstance(epoch, int) and epoch > 0 and self.bar.n < self.bar.total:

@@ -507,19 +507,23 @@ def correction_heatmap(factors: pd.DataFrame, epsilon: float | None = None) -> g
 
 
 def attribution_bars(attr: pd.DataFrame, value_label: str = "Attribution") -> go.Figure:
-    """Horizontal bars, one per feature, sorted by |value|; colour by sign.
+    """Horizontal bars, one per feature (top 25 by |value|), largest on top.
 
-    ``attr`` has ``feature`` and ``value`` (e.g. mean |∂ log φ / ∂ x| or a permutation score).
+    ``attr`` has ``feature`` and ``value``; the colour is the sign of ``signed`` when given
+    (direction in which the feature moves the correction), else of ``value``.
     """
-    df = attr.assign(_abs=attr["value"].abs()).sort_values("_abs").tail(25)
-    colors = np.where(df["value"] >= 0, COLORS["dff"], "#DC2626")
+    df = attr.assign(_abs=attr["value"].abs()).sort_values("_abs", kind="stable").tail(25)
+    sign = df["signed"] if "signed" in df else df["value"]
+    colors = np.where(sign >= 0, COLORS["dff"], "#DC2626")
+    direction = np.where(sign >= 0, "raises predictions", "lowers predictions")
     fig = go.Figure(
         go.Bar(
             x=df["value"],
             y=df["feature"].astype(str),
             orientation="h",
             marker_color=colors,
-            hovertemplate=f"%{{y}}<br>{value_label} %{{x:.4f}}<extra></extra>",
+            customdata=direction,
+            hovertemplate=f"%{{y}}<br>{value_label} %{{x:.4f}}<br>on average %{{customdata}}<extra></extra>",
         )
     )
     fig.add_vline(x=0, line={"color": "#111827", "width": 1})

@@ -386,46 +386,36 @@ def route_decisions(result: ComparisonResult, i: int, pair: int | None = None) -
 
 
 # ============================================================================ interpretability
-def _explain() -> Any | None:
-    try:
-        from dff_core import explain
-    except ImportError:
-        return None
-    return explain
-
-
 def corrections_by_hour(result: ComparisonResult) -> pd.DataFrame | None:
-    """Mean DFF factor φ per predicted value (rows) and hour of day (columns), or ``None`` without DFF."""
+    """Mean DFF factor φ per predicted value (rows, problem order) and hour of day (columns).
+
+    ``None`` when the run has no DFF factors.
+    """
     m = result.methods.get("dff")
     if m is None or m.factors is None:
         return None
-    ex = _explain()
-    if ex is not None and hasattr(ex, "correction_summary"):
-        table = ex.correction_summary(result, by="hour")
-        if isinstance(table, pd.DataFrame) and {"output", "hour", "mean_factor"} <= set(table.columns):
-            return table.pivot(index="output", columns="hour", values="mean_factor")
-        if isinstance(table, pd.DataFrame) and table.shape[1] > 1 and "hour" not in table.columns:
-            return table
-    # Display aggregation of the stored factors (no model evaluation).
-    hours = pd.DatetimeIndex(result.times).hour if result.times is not None else np.zeros(result.n_test, int)
-    f = pd.DataFrame(m.factors, columns=[str(c) for c in result.output_names] or None)
-    return f.groupby(np.asarray(hours)).mean().T.rename_axis(index="output", columns="hour")
+    from dff_core.explain import correction_summary
+
+    by = ("output", "hour") if result.times is not None else "output"
+    table = correction_summary(result, by=by)
+    if by == "output":
+        table = table.assign(hour="all")
+    wide = table.pivot(index="output", columns="hour", values="mean")
+    order = [str(o) for o in result.output_names] or list(wide.index)
+    wide.index = wide.index.astype(str)
+    return wide.reindex([o for o in order if o in wide.index])
 
 
 def decision_differences(result: ComparisonResult) -> pd.DataFrame | None:
-    """Test instances where DFF decided differently from plain, with the regret it saved."""
+    """Test instances where DFF decided differently from plain: ``instance, time, n_changed, saved``."""
     if "dff" not in result.methods or "two_stage" not in result.methods:
         return None
-    ex = _explain()
-    if ex is not None and hasattr(ex, "decision_differences"):
-        out = ex.decision_differences(result)
-        if isinstance(out, pd.DataFrame) and "saved" in out.columns:
-            return out
-    W0, W1 = result.methods["two_stage"].W, result.methods["dff"].W
-    changed = np.flatnonzero(np.abs(W0 - W1).max(axis=1) > 1e-9)
-    times = F_times(result)
-    saved = result.methods["two_stage"].regret[changed] - result.methods["dff"].regret[changed]
-    return pd.DataFrame({"instance": changed, "time": [times[k] for k in changed], "saved": saved})
+    from dff_core.explain import decision_differences as engine_diff
+
+    d = engine_diff(result, level="instance")
+    d = d[d["n_changed"] > 0].rename(columns={"regret_saved": "saved"})
+    labels = F_times(result)
+    return d.assign(time=[labels[int(k)] for k in d["instance"]]).reset_index(drop=True)
 
 
 def F_times(result: ComparisonResult) -> list[str]:
@@ -435,19 +425,24 @@ def F_times(result: ComparisonResult) -> list[str]:
     return [f"instance {k}" for k in range(result.n_test)]
 
 
-def feature_attribution(result: ComparisonResult) -> pd.DataFrame | None:
-    """``feature, value`` table from the engine's attribution of the DFF correction, if available."""
-    ex = _explain()
-    if ex is None or not hasattr(ex, "feature_attribution") or "dff" not in result.methods:
+@st.cache_data(max_entries=8, show_spinner="Attributing the correction to the inputs…")
+def _attribution(run: str, _result: ComparisonResult, n_max: int) -> pd.DataFrame | None:
+    from dff_core.explain import feature_attribution as engine_attr
+
+    model = _result.methods["dff"].model
+    idx = np.linspace(0, _result.n_test - 1, min(n_max, _result.n_test)).astype(int)
+    names = list(_result.feature_names) or None
+    return engine_attr(model, _result.X_test[idx], _result.C_hat[idx], feature_names=names, steps=16)
+
+
+def feature_attribution(result: ComparisonResult, run: str, n_max: int = 64) -> pd.DataFrame | None:
+    """``feature, value, signed``: integrated-gradients importance of each input for DFF's correction
+    (on up to ``n_max`` evenly spread test instances), or ``None`` when the run has no DFF model."""
+    m = result.methods.get("dff")
+    if m is None or m.model is None or not hasattr(m.model, "module_"):
         return None
-    out = ex.feature_attribution(result)
-    if isinstance(out, pd.Series):
-        out = out.rename("value").rename_axis("feature").reset_index()
-    if isinstance(out, pd.DataFrame) and "feature" in out.columns:
-        val = next((c for c in ("value", "importance", "attribution", "score") if c in out.columns), None)
-        if val is not None:
-            return out.rename(columns={val: "value"})[["feature", "value"]]
-    return None
+    out = _attribution(run, result, n_max)
+    return out.rename(columns={"importance": "value"})[["feature", "value", "signed"]]
 
 
 # ============================================================================ result store
@@ -807,33 +802,11 @@ def stored_sweep(loaded: Loaded, config: Mapping[str, Any], epsilons: tuple[floa
     return pd.read_csv(p) if p.is_file() else None
 
 
-def sweep_via_compare(
-    scenario: Any,
-    epsilons: tuple[float, ...],
-    config: Mapping[str, Any],
-    on_progress: Callable[..., Any],
-    should_stop: Callable[[], bool],
-) -> pd.DataFrame:
-    """ε trade-off by calling :func:`dff_core.compare` (plain + DFF) once per ε."""
-    import dff_core
+def _backbone_for(name: str, scenario: Any) -> Any:
+    """The backbone object ``compare`` would use for ``name`` on ``scenario`` (historical profile needs a key)."""
+    from dff_core.scenarios.compare import resolve_backbone
 
-    rows = []
-    for k, eps in enumerate(epsilons):
-        if should_stop():
-            break
-        on_progress({"stage": f"ε = {eps:g} ({k + 1}/{len(epsilons)})", "method": "dff"})
-        kw = {**compare_kwargs(config), "epsilon": float(eps), "methods": ("two_stage", "dff")}
-        res = dff_core.compare(scenario, **kw, should_stop=should_stop)
-        m = res.metrics
-        rows.append(
-            {
-                "epsilon": float(eps),
-                "regret_mean": float(m.loc["dff", "regret_mean"]),
-                "mean_relative_shift": float(m.loc["dff", "mean_relative_shift"]),
-                "plain_regret": float(m.loc["two_stage", "regret_mean"]),
-            }
-        )
-    return pd.DataFrame(rows)
+    return resolve_backbone(name, scenario)
 
 
 def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilons: tuple[float, ...]) -> Job:
@@ -853,20 +826,30 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
     scenario = get_scenario(loaded, config)
 
     def run() -> pd.DataFrame:
-        ex = _explain()
-        if ex is not None and hasattr(ex, "epsilon_sweep"):
-            table = ex.epsilon_sweep(
-                scenario,
-                epsilons=list(epsilons),
-                **{k: v for k, v in compare_kwargs(config).items() if k not in ("epsilon", "methods")},
-                on_progress=on_progress,
-                should_stop=job.cancel.is_set,
-            )
-            if isinstance(table, pd.DataFrame) and {"epsilon", "regret_mean", "mean_relative_shift"} <= set(
-                table.columns
-            ):
-                return table
-        return sweep_via_compare(scenario, epsilons, config, on_progress, job.cancel.is_set)
+        from dff_core.explain import epsilon_sweep
+
+        kw = compare_kwargs(config)
+        Xtr, Ctr, _ = scenario.part("train")
+        Xva, Cva, _ = scenario.part("val")
+        Xte, Cte, _ = scenario.part("test")
+        table = epsilon_sweep(
+            scenario.problem,
+            Xtr,
+            Ctr,
+            Xva,
+            Cva,
+            Xte,
+            Cte,
+            epsilons=[0.0, *epsilons],
+            backbone=_backbone_for(kw["backbone"], scenario),
+            seed=kw["seed"],
+            loss=kw["loss"],
+            epochs=kw["epochs"],
+            callback=lambda epoch, row: on_progress({"method": "dff", "epoch": epoch, **row}),
+            should_stop=job.cancel.is_set,
+        )
+        plain = float(table.loc[table["epsilon"] == 0.0, "regret_mean"].iloc[0])
+        return table[table["epsilon"] > 0].assign(plain_regret=plain).reset_index(drop=True)
 
     threading.Thread(target=_work, args=(job, run, _save_sweep), name=f"dff-sweep-{job.id[:8]}", daemon=True).start()
     return job

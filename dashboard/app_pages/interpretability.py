@@ -34,15 +34,19 @@ if table is not None:
     st.caption(f"φ = 1 leaves the prediction unchanged; DFF keeps every φ within [{1 - eps:g}, {1 + eps:g}].")
 
 st.subheader("Which inputs drive the correction")
-attr = S.feature_attribution(result)
+attr = S.feature_attribution(result, ss.result_digest or "run")
 if attr is None or attr.empty:
-    st.caption("Feature attribution is not available for this model.")
+    st.caption("Feature attribution needs the fitted DFF model, which this run does not have.")
 else:
     st.plotly_chart(
-        F.attribution_bars(attr),
+        F.attribution_bars(attr, value_label="Mean |attribution| (logit units)"),
         key="attribution_chart",
         config={"displaylogo": False},
         alt="Feature attribution of the correction",
+    )
+    st.caption(
+        "Integrated gradients of the correction's logits from the training-mean input; blue: the feature "
+        "pushes predictions up on average, red: down."
     )
 
 st.subheader("Decisions DFF changed")

@@ -153,6 +153,9 @@ def test_attribution_bars_sorted_by_magnitude_and_signed_colours():
     bar = fig.data[0]
     assert list(bar.y) == ["f1", "f3", "f2"]  # largest |value| on top
     assert list(bar.marker.color) == [F.COLORS["dff"], F.COLORS["dff"], "#DC2626"]
+    signed = F.attribution_bars(attr.assign(value=attr["value"].abs(), signed=[-1.0, 1.0, 1.0])).data[0]
+    assert list(signed.y) == ["f1", "f3", "f2"]
+    assert list(signed.marker.color) == ["#DC2626", F.COLORS["dff"], F.COLORS["dff"]]
 
 
 def test_decision_changes_total_in_title():

@@ -106,7 +106,6 @@ def test_compare_counts_for_traffic_is_a_data_error(
 
 
 def test_compare_writes_summary_and_per_instance(tmp_path: Path, csv_files: dict[str, Path]) -> None:
-    pytest.importorskip("dff_core.baselines", reason="comparison engine not installed")
     out = tmp_path / "run"
     args = ["compare", "--scenario", "traffic", "--readings", str(csv_files["long"])]
     args += ["--sensors", str(csv_files["sensors"]), "--links", str(csv_files["links"])]

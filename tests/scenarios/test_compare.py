@@ -65,7 +65,6 @@ def test_compare_passes_the_chronological_split_and_labels_the_result(monkeypatc
 
 
 def test_historical_profile_key_is_hour_of_week_when_seen_else_hour_of_day() -> None:
-    pytest.importorskip("dff_core.backbones")
     # 3 days: the test day's hours of week never occur in training, so the profile is by hour of day
     sc = build_traffic_scenario(make_grid_dataset(days=3), n_pairs=1)
     bb = compare_mod.resolve_backbone("historical_profile", sc)
@@ -87,7 +86,6 @@ def test_compare_is_exported() -> None:
 
 @pytest.mark.slow
 def test_compare_tiny_traffic_end_to_end() -> None:
-    pytest.importorskip("dff_core.baselines", reason="comparison engine not installed")
     sc = build_traffic_scenario(make_grid_dataset(3, 3, days=3), n_pairs=3)
     res = compare(sc, epochs=2, epsilon=0.2)
     assert set(res.methods) == {"two_stage", "dff", "dfl"}
@@ -101,7 +99,6 @@ def test_compare_tiny_traffic_end_to_end() -> None:
 
 @pytest.mark.slow
 def test_compare_tiny_allocation_end_to_end() -> None:
-    pytest.importorskip("dff_core.baselines", reason="comparison engine not installed")
     sc = build_allocation_scenario(make_grid_dataset(3, 3, days=3), budget=2)
     res = compare(sc, epochs=2, methods=("two_stage", "dff"))
     assert res.unit == "minutes of delay per vehicle"

@@ -48,7 +48,8 @@ def new_highs() -> highspy.Highs:
                 os.close(null)
             _banner_shown = True
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    # No "threads" option: once another HiGHS user (e.g. cvxpy) has started the global
+    # scheduler with a different count, HiGHS refuses to run. Dual/primal simplex is serial.
     return h
 
 
@@ -86,7 +87,8 @@ class StaticLP:
         lp.a_matrix_.index_ = A.indices.astype(np.int32)
         lp.a_matrix_.value_ = A.data
         h.passModel(lp)
-        h.run()
+        if h.run() == highspy.HighsStatus.kError:
+            raise SolverError(f"{name}: HiGHS could not run on the model (HighsStatus.kError).")
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise ValueError(
@@ -109,8 +111,10 @@ class StaticLP:
         h = self._h
         h.changeColsCost(self._n, self._idx, np.asarray(c, dtype=np.float64))
         h.setBasis(self._basis0)
-        h.run()
+        ran = h.run()
         status = h.getModelStatus()
+        if ran == highspy.HighsStatus.kError and status == highspy.HighsModelStatus.kOptimal:
+            status = highspy.HighsModelStatus.kSolveError
         if status != highspy.HighsModelStatus.kOptimal:
             where = "" if instance is None else f" on instance {instance}"
             hint = (

@@ -95,3 +95,11 @@ def test_bad_costs_name_instance() -> None:
         p.solve(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"non-finite .* instance 1, coefficient 0"):
         p.solve(np.array([[1.0, 1.0], [np.nan, 1.0]]))
+
+
+def test_works_after_cvxpy_used_highs_in_the_same_process() -> None:
+    """cvxpy's HiGHS run starts HiGHS's global scheduler; our models must still run after it."""
+    x = cp.Variable(2)
+    cp.Problem(cp.Minimize(np.ones(2) @ x), [x >= 0]).solve(solver="HIGHS")
+    p = MinCostFlow(3, [(0, 1), (1, 2), (0, 2)], [2.0, 2.0, 2.0], [1.0, 0.0, -1.0])
+    np.testing.assert_allclose(p.solve(np.array([1.0, 1.0, 3.0])), [1.0, 1.0, 0.0])

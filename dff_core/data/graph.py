@@ -9,11 +9,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["DETOUR_FACTOR", "haversine_km", "knn_links", "n_components"]
+__all__ = ["DETOUR_FACTOR", "MIN_LINK_KM", "haversine_km", "knn_links", "n_components"]
 
 #: Road distance is longer than the straight line; 1.2 is a common urban average detour factor.
 DETOUR_FACTOR = 1.2
 EARTH_RADIUS_KM = 6371.0088
+#: Shortest estimated link (km), so that sensors at the same spot do not get zero-length links.
+MIN_LINK_KM = 0.01
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -68,7 +70,7 @@ def knn_links(sensors: gpd.GeoDataFrame, k: int = 3) -> tuple[pd.DataFrame, int]
         pairs |= {(u, v), (v, u)}
         added += 1
     a = np.array(sorted(pairs))
-    length = np.hypot(*(xy[a[:, 0]] - xy[a[:, 1]]).T) / 1000.0 * DETOUR_FACTOR
+    length = np.maximum(MIN_LINK_KM, np.hypot(*(xy[a[:, 0]] - xy[a[:, 1]]).T) / 1000.0 * DETOUR_FACTOR)
     links = pd.DataFrame(
         {
             "from_id": [ids[i] for i in a[:, 0]],

@@ -9,6 +9,7 @@ become warnings and the data is repaired as the warning says.
 
 from __future__ import annotations
 
+import difflib
 import re
 import warnings
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from dff_core.data.dataset import MPH_TO_KMH, VALUE_KINDS, Dataset
-from dff_core.data.graph import DETOUR_FACTOR, haversine_km, knn_links, n_components
+from dff_core.data.graph import DETOUR_FACTOR, MIN_LINK_KM, haversine_km, knn_links, n_components
 from dff_core.data.io import INDEX_COLUMN, Source, Table, _norm, display_name, match_columns, read_table
 from dff_core.data.report import Issue, IssueCollector, ValidationReport
 from dff_core.errors import DataError
@@ -98,6 +99,8 @@ def _parse_times(strings: pd.Series) -> tuple[pd.Series, str | None]:
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
         note = "timestamps carry a time-zone offset; the local clock time was kept and the offset dropped"
+    years = parsed.dt.year
+    parsed = parsed.where(years.between(1900, 2200))  # outside this range it is a typo, not a reading
     parsed = parsed.astype("datetime64[ns]")
     lookup = dict(zip(uniq, parsed))
     return strings.astype(str).map(lookup).astype("datetime64[ns]"), note
@@ -198,8 +201,12 @@ def _parse_sensors(
             col, why = cols["latitude"], "coordinates are 0/0 (a placeholder, not a location)"
         elif lat_bad[i]:
             col, why = cols["latitude"], f"latitude '{row['lat_raw']}' is not a number between -90 and 90"
+            if not str(row["lat_raw"]).strip():
+                why = "latitude is empty"
         else:
             col, why = cols["longitude"], f"longitude '{row['lon_raw']}' is not a number between -180 and 180"
+            if not str(row["lon_raw"]).strip():
+                why = "longitude is empty"
         if droppable:
             issues.warn(
                 name,
@@ -230,6 +237,20 @@ def _parse_sensors(
     if not ok:
         return None
     keep = ~bad
+    coords = pd.DataFrame({"lat": lat, "lon": lon})[keep]
+    same = coords.duplicated(keep=False).to_numpy()
+    if same.any():
+        groups = raw[keep][same].groupby([coords["lat"][same].to_numpy(), coords["lon"][same].to_numpy()])
+        for _, grp in list(groups)[:10]:
+            ids = grp["sensor_id"].tolist()
+            issues.warn(
+                name,
+                int(grp["_line"].iloc[1]),
+                cols["latitude"],
+                f"sensors {', '.join(repr(i) for i in ids)} have identical coordinates; links between them get "
+                f"the minimum length of {MIN_LINK_KM * 1000:g} m. Check their coordinates.",
+                kind="same coordinates",
+            )
     names = raw["name"].astype(str).where(raw["name"].astype(str).str.strip() != "", raw["sensor_id"])
     gdf = gpd.GeoDataFrame(
         {"latitude": lat[keep], "longitude": lon[keep], "name": names[keep].to_numpy(dtype=object)},
@@ -257,7 +278,9 @@ def _layout(table: Table, known: set[str] | None, start: Any) -> str:
         return "wide" if has_ts else ("wide_nots" if start is not None else "wide_missing_ts")
     if start is not None and not has_ts:
         return "wide_nots"
-    if has_ts and len(table.columns) > 3:
+    long_names = ["sensor_id", "value", *SENSOR_ALIASES, *VALUE_ALIASES]
+    near_long = any(difflib.get_close_matches(_norm(c), long_names, n=1, cutoff=0.75) for c in others)
+    if has_ts and others and (len(table.columns) > 3 or (not near_long and not has_sensor and not has_value)):
         return "wide"
     if not has_ts and all(re.fullmatch(r"[-+0-9.eE]*", v or "") for v in table.rows[0][: min(5, len(table.rows[0]))]):
         return "wide_missing_ts" if len(table.columns) > 3 else "long"
@@ -730,8 +753,12 @@ def _parse_links(
     if nolen.any():
         lat, lon = sensors["latitude"], sensors["longitude"]
         fr, to = links.loc[nolen, "from_id"], links.loc[nolen, "to_id"]
-        links.loc[nolen, "length_km"] = DETOUR_FACTOR * haversine_km(
-            lat.loc[fr].to_numpy(), lon.loc[fr].to_numpy(), lat.loc[to].to_numpy(), lon.loc[to].to_numpy()
+        links.loc[nolen, "length_km"] = np.maximum(
+            MIN_LINK_KM,
+            DETOUR_FACTOR
+            * haversine_km(
+                lat.loc[fr].to_numpy(), lon.loc[fr].to_numpy(), lat.loc[to].to_numpy(), lon.loc[to].to_numpy()
+            ),
         )
         report.info.append(
             f"{name}: {int(nolen.sum())} link length(s) were not given and were estimated as the straight-line "

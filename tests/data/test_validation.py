@@ -310,3 +310,45 @@ def test_bad_arguments_name_the_argument(readings_csv, sensors_csv):
         load_dataset(readings_csv, sensors_csv, max_gap_steps=-1)
     with pytest.raises(ValueError, match="start"):
         load_dataset(readings_csv, sensors_csv, start="someday")
+
+
+def test_out_of_range_year_is_an_issue(rows, sensors_csv):
+    rows[4][0] = "20255-01-06 01:00"
+    assert "'20255-01-06 01:00'" in find(errors_of(to_csv(HEADER, rows), sensors_csv), row=6).message
+
+
+def test_identical_coordinates_warn(readings_csv):
+    sensors = to_csv(["sensor_id", "latitude", "longitude"], [[s, 52.0, 5.0] for s, _, _ in SENSORS])
+    ds, rep = load_dataset(readings_csv, sensors)
+    assert any("identical coordinates" in w.message and w.file == "sensors.csv" for w in rep.warnings)
+    assert (ds.links["length_km"] > 0).all()
+
+
+def test_two_sensor_wide_file_is_recognised_without_sensor_file():
+    rows = [[f"2025-01-06 {i // 4:02d}:{15 * (i % 4):02d}", 50, 51] for i in range(96)]
+    issues = errors_of(to_csv(["timestamp", "A", "B"], rows))
+    assert [i.file for i in issues] == ["sensors.csv"] and "no sensor file" in issues[0].message
+
+
+def test_mutated_files_never_raise_anything_but_data_error(readings_csv, sensors_csv):
+    """Random corruption of valid files gives a DataError (or loads), never a raw exception."""
+    import random
+
+    from dff_core.data import load_items
+
+    rnd = random.Random(7)
+    items = to_csv(["period", "item_id", "value", "f"], [[p, it, 1, 2] for p in range(12) for it in "ab"])
+    for _ in range(60):
+        target = rnd.choice(["readings", "sensors", "items"])
+        data = bytearray({"readings": readings_csv[:4000], "sensors": sensors_csv, "items": items}[target])
+        for _ in range(rnd.randint(1, 8)):
+            data[rnd.randrange(len(data))] = rnd.choice(b',;\n"x0.-: \t\xff')
+        try:
+            if target == "items":
+                load_items(bytes(data))
+            elif target == "sensors":
+                load_dataset(readings_csv, bytes(data))
+            else:
+                load_dataset(bytes(data), sensors_csv, min_steps=2)
+        except DataError as err:
+            assert all(str(p) for p in err.problems)

@@ -164,6 +164,14 @@ def check_training_params(owner: str, epochs: int, lr: float, batch_size: int, p
         raise ValueError(f"{owner}: patience must be a positive integer or None (no early stopping); got {patience!r}.")
 
 
+def _adam(module: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam, fused when this torch build supports it on CPU (3x less per-step overhead for small networks)."""
+    try:
+        return torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # pragma: no cover - older torch builds
+        return torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+
+
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
 
 
@@ -204,7 +212,7 @@ def train_on_decision_loss(
         W_val, z_val = true_solutions(problem, C_val)
     n_tr = C_train.shape[0]
     extra = _loss_state(loss_fn, W_train)
-    opt = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = _adam(module, lr, weight_decay)
     rows: list[dict[str, Any]] = []
 
     def record(epoch: int, train_loss: float, t0: float) -> dict[str, Any]:
@@ -232,19 +240,23 @@ def train_on_decision_loss(
     wait, cancelled = 0, False
     for epoch in range(1, int(epochs) + 1):
         t0 = time.perf_counter()
-        perm = torch.randperm(n_tr, generator=generator).numpy()
+        perm_t = torch.randperm(n_tr, generator=generator)
+        perm = perm_t.numpy()
+        # One gather per epoch into shuffled copies; every batch is then a contiguous slice (a view).
+        inputs = tuple(t.index_select(0, perm_t) for t in train_inputs)
+        Cs, Ws, zs = C_train[perm], W_train[perm], z_train[perm]
         total = 0.0
         for start in range(0, n_tr, batch_size):
             if should_stop is not None and should_stop():
                 cancelled = True
                 break
-            idx = perm[start : start + batch_size]
-            pred = module(*(t[idx] for t in train_inputs))
-            loss = loss_fn(problem, pred, C_train[idx], W_train[idx], z_train[idx], generator=generator, **extra)
+            sl = slice(start, start + batch_size)
+            pred = module(*(t[sl] for t in inputs))
+            loss = loss_fn(problem, pred, Cs[sl], Ws[sl], zs[sl], generator=generator, **extra)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * len(idx)
+            total += float(loss.detach()) * pred.shape[0]
         if cancelled:
             break
         row = record(epoch, total / n_tr, t0)

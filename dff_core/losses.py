@@ -185,7 +185,8 @@ def pfyl(
 
     Noise: ``seed`` draws ``torch.randn((n, n_samples, d))`` from a fresh generator seeded
     with it (the same draw as PyEPO's module with that seed on its first call); ``generator``
-    uses and advances a caller's generator; neither uses torch's global generator.
+    uses and advances a caller's generator; with neither, torch's global generator is used
+    (reproducible under ``torch.manual_seed``).
     ``z_true`` is accepted for the common call style and not needed.
     """
     c_pred = _check_pred("pfyl", problem, c_pred)
@@ -207,11 +208,12 @@ class SolutionPool:
 
     Start it from the training set's true decisions (PyEPO seeds its pool the same way) and
     pass it to every :func:`nce` call. Decisions equal after rounding to ``decimals`` count
-    as one.
+    as one. ``seed`` drives the refresh draws of :func:`nce` with ``solve_ratio < 1``.
     """
 
-    def __init__(self, W: np.ndarray | torch.Tensor | None = None, decimals: int = 8) -> None:
+    def __init__(self, W: np.ndarray | torch.Tensor | None = None, decimals: int = 8, seed: int | None = None) -> None:
         self.decimals = decimals
+        self.rng = np.random.default_rng(seed)
         self.solutions: np.ndarray | None = None
         self._seen: set[bytes] = set()
         if W is not None:
@@ -249,13 +251,12 @@ def nce(
     reduction: Reduction = "mean",
     pool: SolutionPool | np.ndarray | None = None,
     solve_ratio: float = 1.0,
-    seed: int | None = None,
 ) -> torch.Tensor:
     """Noise-contrastive estimation (Mulamba et al. 2021), as PyEPO's ``NCE``.
 
     ``mean_{w in pool} (ĉ^T w* - ĉ^T w)`` per instance for min (sign flipped for max). With
-    probability ``solve_ratio`` the predicted costs are solved (one batched
-    ``solve_surrogate`` call) and their decisions added to ``pool``. ``pool`` may be a
+    probability ``solve_ratio`` (drawn from the pool's ``rng``) the predicted costs are solved
+    (one batched ``solve_surrogate`` call) and their decisions added to a :class:`SolutionPool`. ``pool`` may be a
     :class:`SolutionPool` (grown in place; seed it with the training decisions), a fixed array
     of decisions, or None (this batch's true and predicted decisions only).
     """
@@ -265,11 +266,8 @@ def nce(
     W = _true_decisions("nce", problem, c_pred, c_true, w_true)
     if pool is None:
         pool = SolutionPool(W)
-        solve = True
-    else:
-        solve = solve_ratio >= 1.0 or np.random.default_rng(seed).random() < solve_ratio
     if isinstance(pool, SolutionPool):
-        if solve:
+        if solve_ratio >= 1.0 or pool.rng.random() < solve_ratio:
             pool.add(problem.solve_surrogate(c_pred.detach().cpu().numpy().astype(np.float64)))
         sols = pool.solutions
     else:

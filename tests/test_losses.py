@@ -171,3 +171,21 @@ def test_spo_plus_on_min_cost_flow() -> None:
     Wq = p.solve(2 * pred.detach().numpy() - C)
     np.testing.assert_allclose(pred.grad.numpy(), 2 * (W - Wq), atol=1e-9)
     assert (spo_plus(p, pred.detach(), C, reduction="none") >= -1e-9).all()
+
+
+def test_nce_solve_ratio_controls_pool_refresh() -> None:
+    p = ShortestPath.grid(4, 4)
+    rng = np.random.default_rng(8)
+    C = rng.random((6, p.d))
+    W, _ = true_solutions(p, C)
+    frozen = L.SolutionPool(W, seed=0)
+    n0 = len(frozen)
+    for _ in range(3):
+        L.nce(p, torch.as_tensor(rng.random((6, p.d))), C, W, pool=frozen, solve_ratio=0.0)
+    assert len(frozen) == n0
+    growing = L.SolutionPool(W, seed=0)
+    for _ in range(3):
+        L.nce(p, torch.as_tensor(rng.random((6, p.d))), C, W, pool=growing, solve_ratio=1.0)
+    assert len(growing) > n0
+    with pytest.raises(ValueError, match="solve_ratio"):
+        L.nce(p, torch.as_tensor(C), C, W, solve_ratio=1.5)

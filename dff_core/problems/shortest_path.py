@@ -4,9 +4,10 @@ Two exact batched algorithms, chosen once at construction:
 
 * acyclic graphs (e.g. PyEPO's grid): a dynamic programme in topological order,
   vectorised over the batch (one numpy operation per node);
-* graphs with cycles (road networks): a compiled binary-heap Dijkstra per (instance,
-  origin) that stops once the origin's destinations are settled (numba; without numba,
-  one scipy multi-source Dijkstra on a block-diagonal copy of the network per instance).
+* graphs with cycles (road networks): a compiled Dijkstra per (instance, origin) that
+  stops once the origin's destinations are settled (numba, see ``_graph.py``; without
+  numba, one scipy multi-source Dijkstra on a block-diagonal copy of the network per
+  instance). ``backend`` tells which one a problem uses.
 
 Both break ties deterministically, so the same costs always give the same paths.
 """

@@ -128,3 +128,33 @@ def test_python_dash_m_entry_point() -> None:
     res = subprocess.run([sys.executable, "-m", "dff_core", "--help"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0
     assert "validate" in res.stdout and "compare" in res.stdout
+
+
+def test_metr_la_folder_without_data_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["compare", "--metr-la", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "los_speed.csv" in err and "Traceback" not in err
+
+
+def test_wide_csv_without_start_is_a_data_error(csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli.main(["validate", str(csv_files["wide"]), "--sensors", str(csv_files["sensors"])])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip() and all(ln.startswith(("error:", "warning:")) for ln in err.strip().splitlines())
+
+
+def test_allocation_from_items_file(tmp_path: Path) -> None:
+    rows = [
+        {"period": f"2024-01-01 {h:02d}:00", "item_id": z, "value": (h % 5) + i, "rain": (h * 7 + i) % 3}
+        for h in range(24)
+        for i, z in enumerate(("north", "south", "east"))
+    ]
+    items = tmp_path / "items.csv"
+    pd.DataFrame(rows).to_csv(items, index=False)
+    out = tmp_path / "alloc"
+    args = ["compare", "--scenario", "allocation", "--items", str(items), "--budget", "1"]
+    args += ["--methods", "two_stage,dff", "--epochs", "2", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "allocation" and summary["config"]["source"] == "items"
+    assert set(summary["methods"]) == {"two_stage", "dff"}

@@ -404,7 +404,7 @@ def _readings_frame(
     freq: pd.Timedelta | None,
     issues: IssueCollector,
     report: ValidationReport,
-) -> tuple[pd.DataFrame, pd.Timedelta, dict[str, int]] | None:
+) -> tuple[pd.DataFrame, pd.Timedelta] | None:
     """Validate timestamps and values of the long frame; pivot to a regular wide grid (NaN = missing)."""
     ok = True
     ts_col = meta.get("ts_col") or meta.get("cols", {}).get("timestamp", "timestamp")
@@ -519,14 +519,33 @@ def _readings_frame(
     diffs = pd.Series(np.diff(uniq)).astype("timedelta64[ns]")
     native = pd.Timedelta(diffs.mode().iloc[0])
     step = native if freq is None else freq
-    t0 = pd.Timestamp(uniq[0])
-    if freq is not None and freq > native and freq % native == pd.Timedelta(0):
+    if freq is not None and freq != native and (freq < native or freq % native != pd.Timedelta(0)):
+        finer = freq < native
+        issues.error(
+            name,
+            None,
+            ts_col,
+            f"the readings come every {_fmt_td(native)} but freq={_fmt_td(freq)} was requested; "
+            + (
+                "a finer step would invent readings. Leave freq unset or use a multiple of the data's step."
+                if finer
+                else f"freq must be a whole multiple of {_fmt_td(native)} (e.g. {_fmt_td(native * 2)}) to average."
+            ),
+        )
+        return None
+    # anchor the grid on the most common phase, so one odd first timestamp does not shift the grid
+    uniq_ts = pd.DatetimeIndex(uniq)
+    phase = pd.Series((uniq_ts - pd.Timestamp(0)) % native)
+    t0 = pd.Timestamp(uniq_ts[phase == phase.mode().iloc[0]][0])
+    if freq is not None and freq > native:
         long = long.assign(ts=t0 + ((long["ts"] - t0) // freq) * freq)
         long = long.groupby(["ts", "sensor"], as_index=False, sort=False).agg(
             value=("value", "mean"), line=("line", "first"), col=("col", "first")
         )
         report.info.append(f"{name}: readings every {_fmt_td(native)} were averaged to the requested {_fmt_td(freq)}")
-    off = ((long["ts"] - t0) % step) != pd.Timedelta(0)
+    off = ((long["ts"] - t0) % (native if freq is None or freq <= native else freq)) != pd.Timedelta(0)
+    if freq is not None and freq > native:
+        off[:] = False  # already binned onto the freq grid
     if off.any():
         sub = long[off].drop_duplicates("ts").sort_values("ts")
         prev_of = dict(zip(uniq[1:], uniq[:-1]))
@@ -543,7 +562,8 @@ def _readings_frame(
                 kind="irregular interval",
             )
         return None
-    grid = pd.date_range(t0, pd.Timestamp(uniq[-1]), freq=step, name="timestamp")
+    ts_sorted = long["ts"].sort_values()
+    grid = pd.date_range(ts_sorted.iloc[0], ts_sorted.iloc[-1], freq=step, name="timestamp")
     sensor_order = list(dict.fromkeys(long["sensor"]))
     wide = long.pivot(index="ts", columns="sensor", values="value").reindex(index=grid, columns=sensor_order)
     wide = wide.astype(float)

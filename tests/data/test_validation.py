@@ -352,3 +352,18 @@ def test_mutated_files_never_raise_anything_but_data_error(readings_csv, sensors
                 load_dataset(bytes(data), sensors_csv, min_steps=2)
         except DataError as err:
             assert all(str(p) for p in err.problems)
+
+
+def test_odd_first_timestamp_is_the_one_flagged(rows, sensors_csv):
+    for r in rows[:4]:
+        r[0] = "2025-01-05 23:52"
+    issues = errors_of(to_csv(HEADER, rows), sensors_csv)
+    rows_flagged = {i.row for i in issues}
+    assert rows_flagged == {2}, rows_flagged
+
+
+def test_freq_finer_or_not_a_multiple(readings_csv, sensors_csv):
+    finer = find(errors_of(readings_csv, sensors_csv, freq="5min"), column="timestamp")
+    assert "15 min" in finer.message and "5 min" in finer.message and "invent" in finer.message
+    odd = find(errors_of(readings_csv, sensors_csv, freq="20min"), column="timestamp")
+    assert "multiple of 15 min" in odd.message

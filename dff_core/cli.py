@@ -176,33 +176,59 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+#: Defaults of the scenario options, for callers (e.g. sweeps) that pass a partial namespace.
+SCENARIO_DEFAULTS: dict[str, Any] = {
+    "scenario": "traffic",
+    "readings": None,
+    "sample": False,
+    "metr_la": None,
+    "items": None,
+    "sensors": None,
+    "links": None,
+    "value": None,
+    "start": None,
+    "freq": None,
+    "horizon": "30min",
+    "split": (0.6, 0.2, 0.2),
+    "pairs": None,
+    "n_pairs": 5,
+    "every": "auto",
+    "budget": 5.0,
+    "alloc_value": None,
+    "corridor_cap": None,
+    "seed": 0,
+}
+
+
 def build_scenario(args: argparse.Namespace) -> Any:
-    """The scenario described by compare/sweep arguments."""
+    """The scenario described by compare/sweep arguments (missing ones take :data:`SCENARIO_DEFAULTS`)."""
     from dff_core.scenarios import build_allocation_scenario, build_traffic_scenario
 
-    every = None if args.every in ("none", "all") else args.every
-    if args.scenario == "traffic":
-        if getattr(args, "items", None):
+    a = argparse.Namespace(**{**SCENARIO_DEFAULTS, **vars(args)})
+    every = None if a.every in ("none", "all") else (a.every or "auto")
+    if a.scenario == "traffic":
+        if a.items:
             raise ValueError("--items is for --scenario allocation; traffic routing needs speed readings.")
-        ds = _load(args)
+        ds = _load(a)
         return build_traffic_scenario(
-            ds, horizon=args.horizon, pairs=args.pairs, n_pairs=args.n_pairs, split=args.split, seed=args.seed,
-            every=every,
-        )  # fmt: skip
-    if getattr(args, "items", None):
-        if args.readings or args.metr_la is not None:
+            ds, horizon=a.horizon, pairs=a.pairs, n_pairs=a.n_pairs, split=a.split, seed=a.seed, every=every
+        )
+    if a.scenario != "allocation":
+        raise ValueError(f"--scenario must be traffic or allocation; got {a.scenario!r}.")
+    if a.items:
+        if a.readings or a.metr_la is not None:
             raise ValueError("give either --items or readings (--readings/--metr-la) for the allocation scenario.")
-        items = args.items
+        items = a.items
         if items == "sample":
             from dff_core.data import sample_paths
 
             items = sample_paths()["items"]
-        return build_allocation_scenario(items=items, budget=args.budget, split=args.split)
-    ds = _load(args)
-    value = args.alloc_value or ("count" if ds.value_kind == "count" else "delay")
+        return build_allocation_scenario(items=items, budget=a.budget, split=a.split)
+    ds = _load(a)
+    value = a.alloc_value or ("count" if ds.value_kind == "count" else "delay")
     return build_allocation_scenario(
-        ds, budget=args.budget, value=value, corridor_caps=args.corridor_cap, horizon=args.horizon, split=args.split,
-        seed=args.seed, every=every,
+        ds, budget=a.budget, value=value, corridor_caps=a.corridor_cap, horizon=a.horizon, split=a.split,
+        seed=a.seed, every=every,
     )  # fmt: skip
 
 

@@ -158,3 +158,14 @@ def test_allocation_from_items_file(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "allocation" and summary["config"]["source"] == "items"
     assert set(summary["methods"]) == {"two_stage", "dff"}
+
+
+def test_build_scenario_from_a_partial_namespace(csv_files: dict[str, Path]) -> None:
+    """Sweeps build scenarios through the same builder with only the options they set."""
+    import argparse
+
+    ns = argparse.Namespace(readings=str(csv_files["long"]), sensors=str(csv_files["sensors"]), n_pairs=2)
+    sc = cli.build_scenario(ns)
+    assert sc.kind == "traffic" and len(sc.extra["pairs"]) == 2 and sc.options["every"] is None  # 15-min data
+    ns = argparse.Namespace(scenario="allocation", readings=str(csv_files["long"]), sensors=str(csv_files["sensors"]))
+    assert cli.build_scenario(ns).kind == "allocation"

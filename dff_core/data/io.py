@@ -59,7 +59,8 @@ def display_name(src: Source, given: str | None, default: str) -> str:
     if isinstance(src, pd.DataFrame):
         return default
     if isinstance(src, (str, os.PathLike)) and not _looks_like_text(src):
-        return Path(src).name
+        fname = Path(src).name
+        return fname if len(fname) <= 100 else fname[:60] + "..."
     name = getattr(src, "name", None)
     if isinstance(name, str) and name:
         return Path(name).name
@@ -67,7 +68,13 @@ def display_name(src: Source, given: str | None, default: str) -> str:
 
 
 def _looks_like_text(src: Any) -> bool:
-    return isinstance(src, str) and "\n" in src and not Path(src.splitlines()[0]).exists()
+    """A ``str`` holding CSV content rather than a path (it has a line break and is no existing file)."""
+    if not isinstance(src, str) or "\n" not in src:
+        return False
+    try:
+        return not Path(src.splitlines()[0]).exists()
+    except (OSError, ValueError):  # name too long, NUL byte: not a path
+        return True
 
 
 def read_bytes(src: Source, name: str, issues: IssueCollector) -> bytes | None:

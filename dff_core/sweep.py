@@ -592,6 +592,20 @@ def _ray_run(scenarios: Mapping[str | None, Any], run_fn: RunFn, train: Mapping[
 # --------------------------------------------------------------------------------------------
 
 
+#: Modules the forkserver imports once, so workers start warm: a run's first ``compare`` otherwise
+#: spends seconds importing scikit-learn and ``torch._dynamo`` (pulled in by ``torch.optim``).
+_PRELOAD = (
+    "__main__",
+    "dff_core.sweep",
+    "dff_core.scenarios",
+    "dff_core.backbones",
+    "dff_core.baselines",
+    "sklearn.linear_model",
+    "torch.optim",
+    "torch._dynamo",
+)
+
+
 def _mp_context() -> mp.context.BaseContext:
     """``forkserver`` with the engine preloaded (workers start without re-importing torch), else ``spawn``.
 
@@ -600,7 +614,7 @@ def _mp_context() -> mp.context.BaseContext:
     """
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["__main__", "dff_core.sweep", "dff_core.scenarios"])
+        ctx.set_forkserver_preload(list(_PRELOAD))
         return ctx
     return mp.get_context("spawn")
 

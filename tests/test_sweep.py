@@ -58,7 +58,7 @@ def _engine_available() -> bool:
 
 #: The real ``compare`` when the engine is there, else the test-only stand-in.
 RUN_FN = None if _engine_available() else standin_run
-TRAIN = {"epochs": 2}
+TRAIN = {"epochs": 1}
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_local_and_ray_give_the_same_table(scenario, tmp_path, ray_session):
     b = b.drop(columns=[c for c in b.columns if c.startswith("seconds_")])
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     # Different seeds really give different runs (the comparison above is not trivially true).
-    assert local.runs["regret_dff"].nunique() > 1
+    assert local.runs.groupby("epsilon")["mse_dfl"].nunique().gt(1).all(), local.runs[["seed", "mse_dfl"]]
     # The file on disk holds the same rows as the returned table.
     on_disk = pd.read_csv(tmp_path / "l" / "runs.csv").set_index("run_id").loc[local.runs["run_id"]]
     np.testing.assert_array_equal(on_disk["regret_dff"].to_numpy(), local.runs["regret_dff"].to_numpy())
@@ -127,7 +127,7 @@ def test_local_and_ray_give_the_same_table(scenario, tmp_path, ray_session):
 
 
 def test_stopped_sweep_resumes_without_recomputing(scenario, tmp_path):
-    grid = {**GRID, "seed": [0, 1, 2]}  # 6 runs
+    grid = GRID  # 4 runs
     seen: list[tuple[int, int]] = []
     first = sweep(
         scenario,
@@ -141,7 +141,7 @@ def test_stopped_sweep_resumes_without_recomputing(scenario, tmp_path):
     )
     assert first.stopped and not first.complete
     assert first.n_ran == 2 and len(first.runs) == 2
-    assert seen == [(1, 6), (2, 6)]
+    assert seen == [(1, 4), (2, 4)]
     kept = set(first.runs["run_id"])
 
     calls: list[dict] = []
@@ -155,17 +155,19 @@ def test_stopped_sweep_resumes_without_recomputing(scenario, tmp_path):
         on_progress=lambda d, t, row: calls.append(row),
     )
     assert second.complete and not second.stopped
-    assert second.n_resumed == 2 and second.n_ran == 4
+    assert second.n_resumed == 2 and second.n_ran == 2
     assert kept.isdisjoint(r["run_id"] for r in calls)
     on_disk = pd.read_csv(tmp_path / "runs.csv")
-    assert len(on_disk) == 6 and on_disk["run_id"].is_unique
+    assert len(on_disk) == 4 and on_disk["run_id"].is_unique
     # Resumed rows are the ones computed first, unchanged.
     old = first.runs.set_index("run_id")["regret_dff"]
     new = second.runs.set_index("run_id").loc[old.index, "regret_dff"]
     np.testing.assert_array_equal(old.to_numpy(), new.to_numpy())
 
     # A changed training option is a different run: nothing is reused.
-    third = sweep(scenario, grid, out_dir=tmp_path, train={"epochs": 3}, run_fn=RUN_FN, should_stop=lambda: True)
+    third = sweep(
+        scenario, grid, out_dir=tmp_path, max_workers=1, train={"epochs": 2}, run_fn=RUN_FN, should_stop=lambda: True
+    )
     assert third.n_resumed == 0
 
 

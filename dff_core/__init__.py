@@ -13,6 +13,7 @@ from dff_core.problems import (
     ShortestPath,
 )
 from dff_core.scenarios.compare import compare
+from dff_core.sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -30,4 +31,5 @@ __all__ = [
     "__version__",
     "compare",
     "run_comparison",
+    "sweep",
 ]

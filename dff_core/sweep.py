@@ -995,6 +995,7 @@ def sweep(
             while be.inflight:
                 for spec, row in be.wait_any():
                     if "error" in row:
+                        row = {**spec.params, **row}
                         failed.append({**spec.params, "run_id": spec.run_id, "error": row["error"]})
                         if "traceback" in row:
                             print(f"sweep: run {spec.params} failed:\n{row['traceback']}", file=sys.stderr)

@@ -220,3 +220,14 @@ def test_pyepo_grid_linear_backbone_regret_drops_and_bound_holds() -> None:
     assert (cosine_similarity(Ct, Ch_te) >= math.sqrt(1 - eps**2) - 1e-12).all()
     rmse = lambda A: np.sqrt(((A - Cte) ** 2).mean(axis=1))  # noqa: E731
     assert (rmse(Ct) - rmse(Ch_te) <= eps * np.linalg.norm(Ch_te, axis=1) / math.sqrt(problem.d) + 1e-12).all()
+
+
+def test_without_validation_the_last_epoch_is_kept() -> None:
+    problem, X, C_hat, C = _grid_data()
+    m = DFF(problem, epsilon=0.3, epochs=3, lr=1e-2, val_fraction=0.0).fit(X, C_hat, C)
+    assert m.n_val_ == 0 and m.best_epoch_ == 3
+    assert m.history_["val_regret"].isna().all() and np.isfinite(m.history_["train_loss"]).all()
+    # An explicit but empty validation set behaves the same way.
+    e, ec = np.empty((0, X.shape[1])), np.empty((0, 12))
+    m2 = DFF(problem, epsilon=0.3, epochs=3, lr=1e-2).fit(X, C_hat, C, e, ec, ec)
+    np.testing.assert_array_equal(m.factors(X), m2.factors(X))

@@ -33,7 +33,9 @@ class Config:
     val_fraction: float = 0.2
     dff_epochs: int = 50
     dfl_epochs: int = 50
-    lr: float = 1e-3
+    #: Adam step size of DFF and DFL, chosen on validation regret of separate tuning seeds (lr 1e-3 barely moved
+    #: the 100-instance runs within the patience window; 5e-3 and 2e-2 did about equally well).
+    lr: float = 5e-3
     batch_size: int = 32
     patience: int = 10
     hidden: tuple[int, ...] = (32, 32, 32)
@@ -54,7 +56,10 @@ class Config:
 FULL = Config(
     grid={
         "shortest_path": TaskGrid(degs=(1, 2, 4, 6), n_trains=(100, 1000)),
-        "portfolio": TaskGrid(degs=(1, 4), n_trains=(100,)),
+        # cvxpy solves (~4 ms each at 20 assets, ~17 ms at 50): fewer assets, test instances and epochs.
+        "portfolio": TaskGrid(
+            degs=(1, 4), n_trains=(100,), n_test=200, epochs=20, patience=5, data_kwargs={"num_assets": 20}
+        ),
         "allocation": TaskGrid(degs=(1, 4), n_trains=(100, 1000)),
     },
 )

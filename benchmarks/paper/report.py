@@ -321,6 +321,24 @@ def write_outputs(raw: pd.DataFrame, out: Path) -> None:
     )
 
 
+def tune_table(df: pd.DataFrame) -> str:
+    """Markdown: mean validation regret ratio (vs two-stage) per setting, averaged over seeds, ε and backbones."""
+    df = df.copy()
+    df["setting"] = [
+        f"{m.upper()} lr={lr:g}" + (", ĉ as input" if u else "")
+        for m, lr, u in zip(df["method"], df["lr"], df["use_c_hat"])
+    ]
+    piv = df.pivot_table(index="setting", columns="n_train", values="val_ratio", aggfunc="mean", sort=False)
+    cols = list(piv.columns)
+    lines = [
+        "| setting | " + " | ".join(f"n_train={c}" for c in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for setting, row in piv.iterrows():
+        lines.append(f"| {setting} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------------- RESULTS.md
 def replace_section(text: str, title: str, body: str) -> str:
     """Replace (or append) the ``## title`` section of a markdown document, leaving the others untouched."""
@@ -348,6 +366,18 @@ def results_section(out: Path, notes: str = "") -> str:
     parts.append(targets_table(tg))
     if notes:
         parts.append("\n" + notes.strip())
+    if (out / "tune.csv").exists():
+        tune = pd.read_csv(out / "tune.csv")
+        parts.append(
+            "\n### Tuning (validation data of separate tuning seeds only)\n\n"
+            f"`python -m benchmarks.paper.tune` on the grid shortest path, degree 6, seeds "
+            f"{sorted(tune['seed'].unique().tolist())} (not benchmark seeds): validation normalized regret "
+            "relative to two-stage, averaged over seeds, ε ∈ "
+            f"{sorted(tune['epsilon'].dropna().unique().tolist())} and backbones "
+            f"{sorted(tune.loc[tune['method'] == 'dff', 'backbone'].unique().tolist())} (DFL: vs the linear model). "
+            "Validation regret of the kept epoch is optimistic (the same data chose the epoch).\n"
+        )
+        parts.append(tune_table(tune))
     parts.append("")
     parts.append(tables_markdown(raw))
     return "\n".join(parts)
@@ -355,10 +385,17 @@ def results_section(out: Path, notes: str = "") -> str:
 
 def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
     seeds = sorted(raw["seed"].unique().tolist())
-    wall = cfg.get("wall_seconds")
+    wall, cpu, load = cfg.get("wall_seconds"), cfg.get("cpu_seconds"), cfg.get("load_average_at_end")
+    timing = ""
+    if wall:
+        timing = f" (wall time {wall / 60:.1f} min with {cfg.get('jobs')} worker processes"
+        if cpu:
+            timing += f"; {cpu / 60:.1f} CPU-minutes in the cells"
+        if load:
+            timing += f"; machine load average {load[0]:.1f} when it ended, the machine being shared"
+        timing += ")"
     lines = [
-        f"Command: `{cfg.get('command', 'python -m benchmarks.paper.run')}`"
-        + (f" (wall time {wall / 60:.1f} min with {cfg.get('jobs')} worker processes)." if wall else "."),
+        f"Command: `{cfg.get('command', 'python -m benchmarks.paper.run')}`{timing}.",
         f"Seeds: {len(seeds)} ({', '.join(str(s) for s in seeds)}); each seed redraws the data and the models' "
         f"initial weights. Test instances per run: {cfg.get('n_test')}. The validation split "
         f"({int(100 * cfg.get('val_fraction', 0.2))}% of the training instances) is used for early stopping and "

@@ -112,7 +112,7 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     from dff_core.dff import DFF
 
     torch.set_num_threads(1)
-    t_cell = time.perf_counter()
+    t_cell, cpu_cell = time.perf_counter(), time.process_time()
     seed = int(cell["seed"])
     g = cfg.grid[cell["task"]]
     n_test = g.n_test or cfg.n_test
@@ -196,8 +196,9 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
         # ε chosen on validation regret (ties -> smaller ε, the more conservative correction).
         best = min(dff_rows, key=lambda r: (r["val_normalized_regret"], r["epsilon"]))
         rows.append({**best, "method": "dff@val"})
+    wall, cpu = time.perf_counter() - t_cell, time.process_time() - cpu_cell
     for r in rows:
-        r["cell_seconds"] = time.perf_counter() - t_cell
+        r["cell_seconds"], r["cell_cpu_seconds"] = wall, cpu
     return rows
 
 
@@ -262,7 +263,16 @@ def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print) -> 
         raise RuntimeError("No cell ran; see the skipped-task messages above.")
     raw = raw.sort_values(["task", "deg", "n_train", "backbone", "seed", "method"]).reset_index(drop=True)
     raw.to_csv(out / "raw.csv", index=False)
-    meta = {**cfg.to_json(), "jobs": jobs, "wall_seconds": wall, "command": command, "skipped": skipped}
+    cpu = float(raw.groupby(["task", "deg", "n_train", "seed"])["cell_cpu_seconds"].first().sum())
+    meta = {
+        **cfg.to_json(),
+        "jobs": jobs,
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "command": command,
+        "skipped": skipped,
+    }
     (out / "config.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     report.write_outputs(raw, out)
     return raw

@@ -127,3 +127,19 @@ def test_nce_equals_pyepo_with_the_same_pool(ort_model) -> None:
     ref.sum().backward()
     np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), atol=1e-9)
     np.testing.assert_allclose(ours_in.grad.numpy(), ref_in.grad.numpy(), atol=1e-9)
+
+
+def test_dbb_gradient_equals_pyepo_blackbox_with_regret(ort_model) -> None:
+    _, C = _data(4, 13, n=16)
+    rng = np.random.default_rng(2)
+    P = C * rng.uniform(0.3, 1.7, C.shape)
+    W, z = losses.true_solutions(GRID, C)
+    ours_in = torch.tensor(P, requires_grad=True)
+    ours = losses.dbb(GRID, ours_in, C, W, z, reduction="none", lambd=8.0)
+    ours.sum().backward()
+    ref_in = torch.tensor(P, requires_grad=True)
+    sol = pyepo.func.blackboxOpt(ort_model, lambd=8.0)(ref_in)
+    ref = (sol * torch.as_tensor(C)).sum(dim=1) - torch.as_tensor(z)
+    ref.sum().backward()
+    np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours_in.grad.numpy(), ref_in.grad.numpy(), atol=1e-6)

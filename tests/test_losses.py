@@ -147,11 +147,11 @@ def test_nce_max_sense_sign() -> None:
 
 
 def test_registry() -> None:
-    assert set(L.LOSSES) == {"spo+", "pfyl", "nce", "mse"}
+    assert set(L.LOSSES) == {"spo+", "pfyl", "nce", "dbb", "mse"}
     assert L.get_loss("SPO+") is L.spo_plus
     assert L.get_loss(" pfyl ") is L.pfyl
-    with pytest.raises(ValueError, match=r"valid names: 'spo\+', 'pfyl', 'nce', 'mse'"):
-        L.get_loss("dbb")
+    with pytest.raises(ValueError, match=r"valid names: 'spo\+', 'pfyl', 'nce', 'dbb', 'mse'"):
+        L.get_loss("qpth")
     p = ShortestPath.grid(3, 3)
     C = torch.ones((2, p.d))
     for name, fn in L.LOSSES.items():
@@ -189,3 +189,21 @@ def test_nce_solve_ratio_controls_pool_refresh() -> None:
     assert len(growing) > n0
     with pytest.raises(ValueError, match="solve_ratio"):
         L.nce(p, torch.as_tensor(C), C, W, solve_ratio=1.5)
+
+
+@pytest.mark.parametrize("problem", [ShortestPath.grid(4, 4), Allocation(np.ones(15), 4.0)])
+def test_dbb_value_is_regret_and_gradient_interpolates(problem) -> None:
+    from dff_core import metrics
+
+    rng = np.random.default_rng(9)
+    C = rng.random((5, problem.d)) + 0.1
+    P = C * rng.uniform(0.3, 1.7, C.shape)
+    pred = torch.tensor(P, requires_grad=True)
+    loss = L.dbb(problem, pred, C, reduction="none", lambd=5.0)
+    np.testing.assert_allclose(loss.detach().numpy(), metrics.regret(problem, C, P), atol=1e-12)
+    loss.sum().backward()
+    sign = 1.0 if problem.sense == "min" else -1.0
+    expected = sign * (problem.solve(P + 5.0 * C) - problem.solve(P)) / 5.0
+    np.testing.assert_allclose(pred.grad.numpy(), expected, atol=1e-12)
+    with pytest.raises(ValueError, match="lambd"):
+        L.dbb(problem, pred, C, lambd=0)

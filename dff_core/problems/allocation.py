@@ -77,7 +77,9 @@ class Allocation(OptProblem):
         if self.group_caps:
             k = len(self._b_ub)
             A = sp.csc_matrix(self._A_ub)
-            self._lp = StaticLP(A, np.full(k, -np.inf), self._b_ub, np.zeros(self.d), self.capacity, "Allocation")
+            self._lp = StaticLP(
+                A, np.full(k, -np.inf), self._b_ub, np.zeros(self.d), self.capacity, "Allocation", -np.ones(self.d)
+            )
 
     def _constraints(self) -> tuple[np.ndarray, np.ndarray]:
         rows = [self.weights]

@@ -84,7 +84,7 @@ class MinCostFlow(OptProblem):
                 f"{cls}: supplies sum to {total:.6g}; sources (positive) must balance sinks (negative) exactly."
             )
         self.supplies = sup
-        self._lp = StaticLP(incidence(N, E), sup, sup, np.zeros(self.d), cap, cls)
+        self._lp = StaticLP(incidence(N, E), sup, sup, np.zeros(self.d), cap, cls, warm_cost=np.ones(self.d))
 
     def _solve(self, C: np.ndarray) -> np.ndarray:
         W = np.empty_like(C)

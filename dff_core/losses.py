@@ -184,9 +184,9 @@ def pfyl(
     ``σ z̄^T w*``. The gradient is ``w* - mean_k w(ĉ+σz_k)`` (signs flipped for max), as PyEPO's.
 
     Noise: ``seed`` draws ``torch.randn((n, n_samples, d))`` from a fresh generator seeded
-    with it (the same draw as PyEPO's module with that seed on its first call); ``generator``
-    uses and advances a caller's generator; with neither, torch's global generator is used
-    (reproducible under ``torch.manual_seed``).
+    with it (for float64 predictions, the same draw as PyEPO's module with that seed on its
+    first call); ``generator`` uses and advances a caller's generator; with neither, torch's
+    global generator is used (reproducible under ``torch.manual_seed``).
     ``z_true`` is accepted for the common call style and not needed.
     """
     c_pred = _check_pred("pfyl", problem, c_pred)

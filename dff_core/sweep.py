@@ -558,13 +558,17 @@ def _execute(scenarios: Mapping[str | None, Any], run_fn: RunFn, train: Mapping[
 
 
 def _single_thread() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        import torch
+    """One thread for torch and for BLAS/OpenMP in this worker.
 
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    Parallelism comes from running many runs at once; single-threaded math also makes a run's
+    floating-point results independent of the backend and of how many cores the worker sees.
+    """
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 
 _WORKER_STATE: dict[str, Any] = {}

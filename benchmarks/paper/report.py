@@ -339,6 +339,20 @@ def tune_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def cross_fit_table(df: pd.DataFrame) -> str:
+    """Markdown: mean validation regret ratio of DFF by backbone and cross-fitting folds (0 = in-sample ĉ)."""
+    piv = df.pivot_table(index="backbone", columns="folds", values="val_ratio", aggfunc="mean")
+    cols = list(piv.columns)
+    label = {0: "in-sample ĉ"}
+    lines = [
+        "| backbone | " + " | ".join(label.get(c, f"{c}-fold out-of-fold ĉ") for c in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for bb, row in piv.iterrows():
+        lines.append(f"| {BACKBONE_LABELS.get(bb, bb)} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------------- RESULTS.md
 def replace_section(text: str, title: str, body: str) -> str:
     """Replace (or append) the ``## title`` section of a markdown document, leaving the others untouched."""
@@ -378,6 +392,14 @@ def results_section(out: Path, notes: str = "") -> str:
             "Validation regret of the kept epoch is optimistic (the same data chose the epoch).\n"
         )
         parts.append(tune_table(tune))
+    if (out / "tune_cross_fit.csv").exists():
+        cf = pd.read_csv(out / "tune_cross_fit.csv")
+        parts.append(
+            "\nCross-fitting of the backbone's training predictions (same protocol, seeds "
+            f"{sorted(cf['seed'].unique().tolist())}, degree 6, n_train {int(cf['n_train'].iloc[0])}, "
+            "DFF validation regret / two-stage validation regret, mean over seeds and ε):\n"
+        )
+        parts.append(cross_fit_table(cf))
     parts.append("")
     parts.append(tables_markdown(raw))
     return "\n".join(parts)
@@ -402,7 +424,16 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         "for choosing ε of 'DFF (ε by val.)'; test data is never used for any choice.",
         f"Training: DFF {cfg.get('dff_epochs')} epochs, DFL {cfg.get('dfl_epochs')} epochs (early-stopping patience "
         f"{cfg.get('patience')}), Adam lr {cfg.get('lr')}, batch {cfg.get('batch_size')}, correction net "
-        f"{tuple(cfg.get('hidden', ()))}, loss SPO+.",
+        f"{tuple(cfg.get('hidden', ()))}, loss SPO+. End-to-end DFL: a linear model warm-started from least "
+        "squares (dff_core.baselines.DFL), trained once per data set and listed under every backbone.",
+        "DFF's training ĉ: "
+        + (
+            ", ".join(
+                f"{BACKBONE_LABELS.get(b, b)} out-of-fold ({k}-fold)" for b, k in cfg.get("cross_fit", {}).items()
+            )
+            or "none out-of-fold"
+        )
+        + "; other backbones in-sample. Backbones and DFF see the same training rows (training minus validation).",
     ]
     grid = cfg.get("grid", {})
     for task, spec in grid.items():

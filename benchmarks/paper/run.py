@@ -86,16 +86,16 @@ def _val_regret(task: Task, C_val: np.ndarray, W_val: np.ndarray, C_pred_val: np
     return metrics.normalized_regret(task.problem, C_val, C_pred_val, W_true=W_val)
 
 
-def fit_backbone(name: str, X_fit: np.ndarray, C_fit: np.ndarray, seed: int, cross_fit: bool) -> tuple[Any, np.ndarray]:
+def fit_backbone(name: str, X_fit: np.ndarray, C_fit: np.ndarray, seed: int, folds: int = 0) -> tuple[Any, np.ndarray]:
     """Fit the named backbone on the training rows; return it and its training predictions for DFF
-    (out-of-fold, 2-fold cross-fitting, when ``cross_fit``; in-sample otherwise).
+    (out-of-fold from ``folds``-fold cross-fitting when ``folds >= 2``; in-sample otherwise).
     """
     from dff_core import backbones
 
     model = backbones.make_backbone(name, seed=seed).fit(X_fit, C_fit)
-    if cross_fit:
+    if folds >= 2:
         C_hat_fit = backbones.cross_fit_predict(
-            backbones.make_backbone(name, seed=seed), X_fit, C_fit, n_splits=2, time_ordered=False, seed=seed
+            backbones.make_backbone(name, seed=seed), X_fit, C_fit, n_splits=folds, time_ordered=False, seed=seed
         )
     else:
         C_hat_fit = model.predict(X_fit)
@@ -140,7 +140,7 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     for bb in cell["backbones"]:
         b = {**base, "backbone": bb}
         t0 = time.perf_counter()
-        model, C_hat_fit = fit_backbone(bb, X_fit, C_fit, seed, bb in cfg.cross_fit)
+        model, C_hat_fit = fit_backbone(bb, X_fit, C_fit, seed, cfg.cross_fit.get(bb, 0))
         C_hat_val = np.asarray(model.predict(X_val), dtype=np.float64)
         C_hat_test = np.asarray(model.predict(task.X_test), dtype=np.float64)
         rows.append(

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.paper.data import make_task
-from benchmarks.paper.report import tune_table
+from benchmarks.paper.report import cross_fit_table, tune_table
 from benchmarks.paper.run import fit_backbone
 
 TUNING_SEEDS = (100, 101)
@@ -57,7 +57,7 @@ def tune(
             def val(C_pred: np.ndarray, t=t, Cv=Cv, Wv=Wv) -> float:
                 return metrics.normalized_regret(t.problem, Cv, C_pred, W_true=Wv)
 
-            lin = fit_backbone("linear", Xf, Cf, seed, cross_fit=False)[0]
+            lin = fit_backbone("linear", Xf, Cf, seed)[0]
             lin_val = val(lin.predict(Xv))
             for lr in lrs:
                 t0 = time.perf_counter()
@@ -70,6 +70,7 @@ def tune(
                         "method": "dfl",
                         "lr": lr,
                         "use_c_hat": False,
+                        "folds": 0,
                         "epsilon": np.nan,
                         "val_ratio": val(m.predict(Xv)) / lin_val,
                         "best_epoch": m.best_epoch_,
@@ -77,7 +78,7 @@ def tune(
                     }
                 )
             for bb in backbones:
-                model, Chf = fit_backbone(bb, Xf, Cf, seed, cross_fit=bb != "linear")
+                model, Chf = fit_backbone(bb, Xf, Cf, seed, folds=2 if bb != "linear" else 0)
                 Chv = model.predict(Xv)
                 base = val(Chv)
                 variants = [(lr, False) for lr in lrs] + [(5e-3, True)]
@@ -101,6 +102,7 @@ def tune(
                                 "method": "dff",
                                 "lr": lr,
                                 "use_c_hat": use_c_hat,
+                                "folds": 2 if bb != "linear" else 0,
                                 "epsilon": eps,
                                 "val_ratio": val(m.predict(Xv, Chv)) / base,
                                 "best_epoch": m.best_epoch_,
@@ -108,6 +110,51 @@ def tune(
                             }
                         )
             log(f"tuning seed {seed} n={n} done")
+    return pd.DataFrame(rows)
+
+
+def tune_cross_fit(
+    seeds: tuple[int, ...] = (100, 101, 102),
+    backbones: tuple[str, ...] = ("random_forest", "mlp"),
+    folds: tuple[int, ...] = (0, 2, 5),
+    epsilons: tuple[float, ...] = EPSILONS,
+    n_train: int = 1000,
+    deg: int = 6,
+    lr: float = 5e-3,
+    log=print,
+) -> pd.DataFrame:
+    """Validation regret ratio of DFF when its training ``ĉ`` is in-sample (``folds=0``) or out-of-fold."""
+    import torch
+
+    from dff_core import metrics
+    from dff_core.dff import DFF
+
+    torch.set_num_threads(1)
+    rows: list[dict[str, Any]] = []
+    for seed in seeds:
+        t = make_task("shortest_path", deg, n_train, 1, seed=seed)
+        nv = max(1, round(0.2 * n_train))
+        Xf, Cf, Xv, Cv = t.X_train[:-nv], t.C_train[:-nv], t.X_train[-nv:], t.C_train[-nv:]
+        Wv = t.problem.solve(Cv)
+        for bb in backbones:
+            for k in folds:
+                model, Chf = fit_backbone(bb, Xf, Cf, seed, folds=k)
+                Chv = model.predict(Xv)
+                base = metrics.normalized_regret(t.problem, Cv, Chv, W_true=Wv)
+                for eps in epsilons:
+                    m = DFF(t.problem, epsilon=eps, lr=lr, seed=seed).fit(Xf, Chf, Cf, Xv, Chv, Cv)
+                    v = metrics.normalized_regret(t.problem, Cv, m.predict(Xv, Chv), W_true=Wv)
+                    rows.append(
+                        {
+                            "seed": seed,
+                            "n_train": n_train,
+                            "backbone": bb,
+                            "folds": k,
+                            "epsilon": eps,
+                            "val_ratio": v / base,
+                        }
+                    )
+        log(f"cross-fit study seed {seed} done")
     return pd.DataFrame(rows)
 
 
@@ -119,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     df = tune()
     df.to_csv(args.out / "tune.csv", index=False)
     print(tune_table(df))
+    cf = tune_cross_fit()
+    cf.to_csv(args.out / "tune_cross_fit.csv", index=False)
+    print(cross_fit_table(cf))
     return 0
 
 

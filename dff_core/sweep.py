@@ -653,8 +653,12 @@ class _LocalBackend:
                 out.append((spec, {"run_id": spec.run_id, "error": f"{type(exc).__name__}: {exc}"}))
         return out
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, abort: bool = False) -> None:
+        """Shut the pool down; ``abort`` (an error or Ctrl-C) ends runs in progress instead of waiting."""
+        if abort:
+            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+                proc.terminate()
+        self.pool.shutdown(wait=not abort, cancel_futures=True)
 
 
 def _import_ray() -> Any:
@@ -708,9 +712,9 @@ class _RayBackend:
                 out.append((spec, {"run_id": spec.run_id, "error": f"{type(exc).__name__}: {exc}"}))
         return out
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         for ref in self.inflight:
-            self.ray.cancel(ref)
+            self.ray.cancel(ref, force=abort)
         if self.started:
             self.ray.shutdown()
 
@@ -987,8 +991,10 @@ def sweep(
     cpu = os.cpu_count() or 1
     workers = max(1, min(max_workers or cpu, n_todo or 1))
     be: _LocalBackend | _RayBackend | None = None
+    aborted = False
     try:
         if n_todo:
+            aborted = True  # until the loop ends normally
             if backend == "local":
                 be = _LocalBackend(scenarios, run_fn, train_kw, workers)
             else:
@@ -1016,9 +1022,10 @@ def sweep(
                         nxt = next(todo, None)
                         if nxt is not None:
                             be.submit(nxt)
+            aborted = False
     finally:
         if be is not None:
-            be.close()
+            be.close(abort=aborted)
         if writer is not None:
             writer.close()
 

@@ -188,6 +188,18 @@ def test_killed_sweep_with_a_truncated_line_resumes(scenario, tmp_path):
     assert len(pd.read_csv(tmp_path / "runs.csv")) == 2
 
 
+def test_sweep_interrupted_by_an_error_keeps_finished_runs(scenario, tmp_path):
+    def boom(done, total, row):
+        raise KeyboardInterrupt  # e.g. Ctrl-C while the first result is reported
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(scenario, GRID, max_workers=2, out_dir=tmp_path, train=TRAIN, run_fn=RUN_FN, on_progress=boom)
+    saved = pd.read_csv(tmp_path / "runs.csv")
+    assert len(saved) == 1  # the run in progress was ended, not waited for
+    res = sweep(scenario, GRID, max_workers=2, out_dir=tmp_path, train=TRAIN, run_fn=RUN_FN)
+    assert res.n_resumed == 1 and res.n_ran == 3 and res.complete
+
+
 def test_cli_runs_a_horizon_grid_from_toml(data_dir, tmp_path, capsys, monkeypatch):
     cfg = tmp_path / "sweep.toml"
     rel = Path("..") / data_dir.name  # relative to the config's folder
@@ -263,6 +275,11 @@ def test_cli_lists_every_problem_and_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "scenario.sensors" in err[1] and "scenario.readings" in err[0]
     assert not (tmp_path / "o").exists()
+    # The same through the package's command line (python -m dff_core sweep ...).
+    from dff_core.cli import main as dff_main
+
+    assert dff_main(["sweep", "--config", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2
 
 
 def test_config_paths_resolve_against_config_folder_then_cwd(data_dir, tmp_path, monkeypatch):

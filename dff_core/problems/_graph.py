@@ -243,3 +243,52 @@ def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, pair_s, pai
                 if x[j]:
                     W[i, j] += dem
     return -1
+
+
+@njit(cache=True)
+def dag_paths(C, topo, in_ptr, in_arc, tails, src, tgt_ptr, tgt_node, tgt_dem, W):  # type: ignore[no-untyped-def]
+    """Shortest paths on an acyclic graph for costs of any sign (dynamic programme in
+    topological order), adding ``dem * path(s -> t)`` to ``W[i]`` like :func:`shortest_paths`.
+
+    ``in_arc[in_ptr[v]:in_ptr[v+1]]`` lists the arcs entering ``v`` in increasing arc index;
+    among equally short paths the lowest-index entering arc wins. Returns the first instance
+    with an unreachable destination, or -1.
+    """
+    n = C.shape[0]
+    N = topo.shape[0]
+    dist = np.empty(N)
+    pred = np.empty(N, np.int64)
+    pos = np.empty(N, np.int64)
+    for k in range(N):
+        pos[topo[k]] = k
+    for i in range(n):
+        c = C[i]
+        for k in range(src.shape[0]):
+            s = src[k]
+            for v in range(N):
+                dist[v] = np.inf
+                pred[v] = -1
+            dist[s] = 0.0
+            for q in range(pos[s] + 1, N):
+                v = topo[q]
+                best = np.inf
+                arg = -1
+                for p in range(in_ptr[v], in_ptr[v + 1]):
+                    j = in_arc[p]
+                    cand = dist[tails[j]] + c[j]
+                    if cand < best:
+                        best = cand
+                        arg = j
+                dist[v] = best
+                pred[v] = arg
+            for p in range(tgt_ptr[k], tgt_ptr[k + 1]):
+                t = tgt_node[p]
+                if pred[t] < 0:
+                    return i
+                dem = tgt_dem[p]
+                v = t
+                while v != s:
+                    j = pred[v]
+                    W[i, j] += dem
+                    v = tails[j]
+    return -1

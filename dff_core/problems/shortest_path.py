@@ -2,8 +2,9 @@
 
 Two exact batched algorithms, chosen once at construction:
 
-* acyclic graphs (e.g. PyEPO's grid): a dynamic programme in topological order,
-  vectorised over the batch (one numpy operation per node);
+* acyclic graphs (e.g. PyEPO's grid): a dynamic programme in topological order, exact
+  for costs of any sign (compiled with numba; without numba, vectorised over the batch
+  with one numpy operation per node);
 * graphs with cycles (road networks): a compiled Dijkstra per (instance, origin) that
   stops once the origin's destinations are settled (numba, see ``_graph.py``; without
   numba, one scipy multi-source Dijkstra on a block-diagonal copy of the network per
@@ -179,18 +180,32 @@ class ShortestPath(OptProblem):
         heads = self.edges[:, 1]
         self._in_arcs = [np.flatnonzero(heads == v) for v in range(self.num_nodes)]
         self._sources = np.unique(self.pairs[:, 0])
-        self.backend = "dag-dp"
+        self._prepare_kernels()
+        self._topo_arr = np.ascontiguousarray(self._topo, dtype=np.int64)
+        #: "numba" (compiled DP) or "numpy" (vectorised DP over the batch, one step per node).
+        self.backend = "numba" if _graph.AVAILABLE else "numpy"
 
     def _prepare_dijkstra(self) -> None:
         order = np.lexsort((self.edges[:, 1], self.edges[:, 0]))
+        self._csr_perm = order  # arc index of each CSR entry
+        self._csr_indices = self.edges[order, 1]
+        counts = np.bincount(self.edges[:, 0], minlength=self.num_nodes)
+        self._csr_indptr = np.concatenate([[0], np.cumsum(counts)])
+        self._sources = np.unique(self.pairs[:, 0])
+        self._prepare_kernels()
+        #: "numba" (compiled kernels) or "scipy" (scipy Dijkstra + HiGHS LP fallback).
+        self.backend = "numba" if _graph.AVAILABLE else "scipy"
+
+    def _prepare_kernels(self) -> None:
+        """Adjacency arrays and per-origin destination lists for the compiled kernels."""
         N = self.num_nodes
-        self._out_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.edges[:, 0], minlength=N))]).astype(np.int64)
-        self._out_arc = order.astype(np.int64)
-        in_order = np.lexsort((self.edges[:, 0], self.edges[:, 1]))
-        self._in_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.edges[:, 1], minlength=N))]).astype(np.int64)
-        self._in_arc = in_order.astype(np.int64)
-        self._heads = np.ascontiguousarray(self.edges[:, 1])
-        self._tails = np.ascontiguousarray(self.edges[:, 0])
+        tails, heads = self.edges[:, 0], self.edges[:, 1]
+        self._out_ptr = np.concatenate([[0], np.cumsum(np.bincount(tails, minlength=N))]).astype(np.int64)
+        self._out_arc = np.lexsort((heads, tails)).astype(np.int64)
+        self._in_ptr = np.concatenate([[0], np.cumsum(np.bincount(heads, minlength=N))]).astype(np.int64)
+        self._in_arc = np.argsort(heads, kind="stable").astype(np.int64)  # increasing arc index per head
+        self._heads = np.ascontiguousarray(heads, dtype=np.int64)
+        self._tails = np.ascontiguousarray(tails, dtype=np.int64)
         # Destinations per origin (pairs with s == t or zero demand carry no flow).
         live = (self.pairs[:, 0] != self.pairs[:, 1]) & (self.demand != 0)
         srcs = np.unique(self.pairs[live, 0])
@@ -204,13 +219,6 @@ class ShortestPath(OptProblem):
         self._k_ptr = np.asarray(ptr, dtype=np.int64)
         self._k_tgt = np.asarray(nodes, dtype=np.int64)
         self._k_dem = np.asarray(dems, dtype=np.float64)
-        #: "numba" (compiled kernels) or "scipy" (scipy Dijkstra + HiGHS LP fallback).
-        self.backend = "numba" if _graph.AVAILABLE else "scipy"
-        self._csr_perm = order  # arc index of each CSR entry
-        self._csr_indices = self.edges[order, 1]
-        counts = np.bincount(self.edges[:, 0], minlength=self.num_nodes)
-        self._csr_indptr = np.concatenate([[0], np.cumsum(counts)])
-        self._sources = np.unique(self.pairs[:, 0])
 
     # ------------------------------------------------------------------ solving
     def _arc_of(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -221,6 +229,22 @@ class ShortestPath(OptProblem):
         n = C.shape[0]
         W = np.zeros((n, self.d))
         if n == 0:
+            return W
+        if self._topo is not None and self.backend == "numba":
+            bad = _graph.dag_paths(
+                np.ascontiguousarray(C),
+                self._topo_arr,
+                self._in_ptr,
+                self._in_arc,
+                self._tails,
+                self._k_src,
+                self._k_ptr,
+                self._k_tgt,
+                self._k_dem,
+                W,
+            )
+            if bad >= 0:  # cannot happen after the reachability check; kept as a guard
+                raise SolverError(f"ShortestPath: a destination was not reached on instance {bad}.")
             return W
         if self._topo is not None:
             pred_arc = {int(s): self._dag_predecessors(C, int(s)) for s in self._sources}

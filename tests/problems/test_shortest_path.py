@@ -215,3 +215,15 @@ def test_metr_la_sensor_graph_paths_and_surrogate_are_exact() -> None:
     for i in range(3):
         ref = linprog(Q[i], A_eq=inc, b_eq=b, bounds=(0, 1), method="highs").fun
         assert Q[i] @ Wq[i] == pytest.approx(ref, abs=1e-7)
+
+
+def test_compiled_and_numpy_dag_programmes_agree_exactly_including_ties() -> None:
+    rng = np.random.default_rng(8)
+    small_dag = ShortestPath(4, [(0, 1), (1, 2), (0, 2), (2, 3), (1, 3)], pairs=[(0, 3), (1, 3)], demand=[1.0, 2.0])
+    for p in (ShortestPath.grid(5, 5), small_dag):
+        assert p.backend == "numba"
+        for C in (rng.normal(size=(30, p.d)), np.ones((3, p.d)), rng.integers(0, 3, (30, p.d)).astype(float)):
+            W = p.solve(C)
+            p.backend = "numpy"
+            np.testing.assert_array_equal(p.solve(C), W)
+            p.backend = "numba"

@@ -672,6 +672,12 @@ def _import_ray() -> Any:
     return ray
 
 
+def _pythonpath(first: Path) -> str:
+    """``PYTHONPATH`` for local Ray workers: this package's folder, then the caller's own entries."""
+    parts = [str(first), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    return os.pathsep.join(dict.fromkeys(parts))
+
+
 class _RayBackend:
     def __init__(self, scenarios: Mapping, run_fn: RunFn, train: Mapping, workers: int | None, address: str | None):
         ray = self.ray = _import_ray()
@@ -686,7 +692,7 @@ class _RayBackend:
                     num_cpus=workers or os.cpu_count() or 1,
                     include_dashboard=False,
                     log_to_driver=False,
-                    runtime_env={"env_vars": {"PYTHONPATH": str(Path(package).parent)}},
+                    runtime_env={"env_vars": {"PYTHONPATH": _pythonpath(Path(package).parent)}},
                 )
             self.started = True
         cpus = int(ray.cluster_resources().get("CPU", 1))

@@ -32,8 +32,9 @@ CONTEXT_FILL = "rgba(148, 163, 184, 0.12)"
 DIVERGING = "RdBu_r"
 
 _BASE_LAYOUT = {
-    "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 110},
+    # Legends sit under the plot so they never collide with the title.
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
     "hoverlabel": {"namelength": -1},
 }
 
@@ -259,8 +260,8 @@ def _finish_map(fig: go.Figure, lon: np.ndarray, lat: np.ndarray, title: str, he
     fig.update_layout(
         map={"style": "white-bg", "layers": [_context_layer(*b)], **_map_view(*b)},
         title={"text": title},
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        margin={"l": 0, "r": 0, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0},
         height=height,
     )
     return fig
@@ -495,7 +496,7 @@ def correction_heatmap(factors: pd.DataFrame, epsilon: float | None = None) -> g
             hovertemplate="sensor %{y}<br>hour %{x}:00<br>factor φ %{z:.3f}<extra></extra>",
         )
     )
-    fig.update_yaxes(type="category")
+    fig.update_yaxes(type="category", autorange="reversed")  # first sensor on top
     fig.update_xaxes(type="category")
     return _layout(
         fig,

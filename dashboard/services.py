@@ -418,6 +418,15 @@ def decision_differences(result: ComparisonResult) -> pd.DataFrame | None:
     return d.assign(time=[labels[int(k)] for k in d["instance"]]).reset_index(drop=True)
 
 
+def most_changed_instance(result: ComparisonResult) -> int:
+    """Test instance where DFF's (else DFL's) regret differs most from plain's; 0 when none differs."""
+    other = "dff" if "dff" in result.methods else ("dfl" if "dfl" in result.methods else None)
+    if other is None or "two_stage" not in result.methods:
+        return 0
+    gap = np.abs(np.asarray(result.methods["two_stage"].regret) - np.asarray(result.methods[other].regret))
+    return int(np.argmax(gap)) if gap.size and gap.max() > 0 else 0
+
+
 def F_times(result: ComparisonResult) -> list[str]:
     """Test times as labels (``instance k`` when the result has no times)."""
     if result.times is not None and len(result.times) == result.n_test:
@@ -629,6 +638,13 @@ def _jobs() -> dict[str, Job]:
 
 
 _JOBS_LOCK = threading.Lock()
+#: What the progress bar says for each engine stage.
+STAGE_LABELS = {
+    "backbone": "fitting the backbone",
+    "dff": "training DFF",
+    "dfl": "training end-to-end DFL",
+    "evaluate": "scoring on the test set",
+}
 
 
 def _progress_event(args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -728,7 +744,7 @@ def start_job(session: str, loaded: Loaded, config: Mapping[str, Any]) -> Job:
             if ev.get("stage"):
                 job.stage = str(ev["stage"])
             elif ev.get("method"):
-                job.stage = f"training {ev['method']}"
+                job.stage = STAGE_LABELS.get(str(ev["method"]), str(ev["method"]))
 
     scenario = get_scenario(loaded, config)  # here, in the script thread: cached and Streamlit-aware
 

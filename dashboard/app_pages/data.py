@@ -75,6 +75,7 @@ if source == "Upload CSV files":
             S.issues_frame(ss.upload_issues["errors"] + ss.upload_issues["warnings"]),
             hide_index=True,
             key="upload_issues_table",
+            column_config={"message": st.column_config.TextColumn("message", width="large")},
         )
 elif (
     ss.loaded is not None

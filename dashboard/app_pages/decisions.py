@@ -17,13 +17,16 @@ if result is None:
     st.page_link("app_pages/train.py", label="Go to Train & compare", icon=":material/model_training:")
     st.stop()
 
-times = F._times(result)
+times = S.F_times(result)
+if ss.get("decision_run") != ss.result_digest:  # a new run: open at the time where DFF differed most from plain
+    ss.decision_run = ss.result_digest
+    ss.decision_i = S.most_changed_instance(result)
 i = st.select_slider(
     "Test time",
     options=list(range(result.n_test)),
-    value=min(ss.get("decision_i", 0) or 0, result.n_test - 1),
     format_func=lambda k: times[k],
     key="decision_i",
+    help="Opens at the test time where DFF's regret differs most from plain's.",
 )
 reg = pd.DataFrame({F.label(m): [float(result.methods[m].regret[i])] for m in result.methods}, index=["regret"])
 

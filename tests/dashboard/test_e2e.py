@@ -1,6 +1,7 @@
 """Browser end-to-end test: a real ``streamlit run`` driven by Playwright with the system Chromium.
 
-Skipped when Chromium is absent. Screenshots of every page go to ``test-results/dashboard-e2e/``;
+Skipped when Chromium is absent. Screenshots of every page go to ``test-results/dashboard-e2e/``
+(or ``$DFF_E2E_OUT``);
 the times to the first page and to the sample comparison are printed (no timing asserts).
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-OUT = REPO / "test-results" / "dashboard-e2e"
+OUT = Path(os.environ.get("DFF_E2E_OUT") or REPO / "test-results" / "dashboard-e2e")
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 
 pytestmark = [
@@ -92,6 +93,11 @@ def _idle(page) -> None:
     page.wait_for_selector(IDLE, timeout=120_000)
 
 
+def _nav(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    _idle(page)
+
+
 def _shot(page, name: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     page.get_by_test_id("stMain").screenshot(path=str(OUT / f"{name}.png"))
@@ -113,7 +119,7 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             expect(page.get_by_text("Loaded: Sample city")).to_be_visible()
             _shot(page, "1-data")
 
-            page.get_by_role("link", name="Train & compare").click()
+            _nav(page, "Train & compare")
             _idle(page)
             t1 = time.perf_counter()
             page.get_by_role("button", name="Start").click()
@@ -124,25 +130,25 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             expect(page.get_by_text("Per-instance test regret")).to_be_visible()
             _shot(page, "2-train")
 
-            page.get_by_role("link", name="Decisions").click()
+            _nav(page, "Decisions")
             _idle(page)
             expect(page.get_by_text("Routes and realised travel times")).to_be_visible(timeout=60_000)
             expect(page.get_by_test_id("stMetric").filter(has_text="Hindsight realised")).to_be_visible()
             _shot(page, "3-decisions")
 
-            page.get_by_role("link", name="Interpretability").click()
+            _nav(page, "Interpretability")
             _idle(page)
             expect(page.get_by_text("DFF correction factor by sensor and hour")).to_be_visible(timeout=60_000)
             _shot(page, "4-interpretability")
 
-            page.get_by_role("link", name="Export").click()
+            _nav(page, "Export")
             _idle(page)
             with page.expect_download() as dl:
                 page.get_by_role("button", name="Summary (JSON)").click()
             assert dl.value.suggested_filename.startswith("dff-summary-")
             _shot(page, "5-export")
 
-            page.get_by_role("link", name="Data").click()
+            _nav(page, "Data")
             _idle(page)
             page.get_by_text("Upload CSV files").click()
             _idle(page)
@@ -154,5 +160,8 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             expect(page.get_by_text("Loaded: Sample city")).to_be_visible()  # the good data stays loaded
             _shot(page, "6-bad-upload")
             print(f"\n[dashboard e2e] time to first page: {t_first:.1f} s; to sample comparison: {t_compare:.1f} s")
+        except Exception:
+            _shot(page, "failure")
+            raise
         finally:
             browser.close()

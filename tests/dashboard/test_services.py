@@ -102,3 +102,10 @@ def test_corrections_by_hour_and_decision_differences(traffic_result):
     reg = {m: traffic_result.methods[m].regret for m in ("two_stage", "dff")}
     for row in diff.itertuples():
         assert row.saved == pytest.approx(reg["two_stage"][row.instance] - reg["dff"][row.instance])
+
+
+def test_most_changed_instance_points_at_the_largest_regret_gap(traffic_result):
+    gap = abs(traffic_result.methods["two_stage"].regret - traffic_result.methods["dff"].regret)
+    assert S.most_changed_instance(traffic_result) == int(gap.argmax())
+    traffic_result.methods["dff"].regret = traffic_result.methods["two_stage"].regret.copy()
+    assert S.most_changed_instance(traffic_result) == 0

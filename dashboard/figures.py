@@ -26,6 +26,9 @@ COLORS: dict[str, str] = {
 #: Display order of methods (hindsight last).
 ORDER: tuple[str, ...] = (*METHODS, "hindsight")
 SENSOR_COLOR = "#0F766E"
+#: Colours for individual sensors: none of them is a method colour.
+SENSOR_PALETTE = ("#0F766E", "#7C3AED", "#DB2777", "#65A30D", "#0891B2", "#9F1239", "#A16207", "#4338CA")
+SELECTED_COLOR = "#DB2777"
 LINK_COLOR = "#CBD5E1"
 CONTEXT_FILL = "rgba(148, 163, 184, 0.12)"
 #: Diverging scale for correction factors, centred on 1 (blue = cheaper, red = costlier).
@@ -39,8 +42,14 @@ _BASE_LAYOUT = {
 }
 
 
-def label(method: str) -> str:
+#: Short labels for tight spaces (KPI tiles).
+SHORT_LABELS = {"two_stage": "Plain", "dff": "DFF", "dfl": "DFL", "hindsight": "Hindsight"}
+
+
+def label(method: str, short: bool = False) -> str:
     """Human label of a method key."""
+    if short:
+        return SHORT_LABELS.get(method, method)
     return METHOD_LABELS.get(method, method)
 
 
@@ -189,13 +198,7 @@ def training_curves(result: ComparisonResult) -> go.Figure:
                 meta={"method": name},
             )
         )
-    if "two_stage" in result.metrics.index and "regret_mean" in result.metrics:
-        fig.add_hline(
-            y=float(result.metrics.loc["two_stage", "regret_mean"]),
-            line={"color": COLORS["two_stage"], "dash": "dot"},
-            annotation_text="plain, test",
-        )
-    return _layout(fig, "Training curves", x="Epoch", y=f"Validation regret ({unit})")
+    return _layout(fig, "Training curves (epoch 0 = the plain backbone)", x="Epoch", y=f"Validation regret ({unit})")
 
 
 def progress_curve(records: Sequence[Mapping[str, object]], unit: str = "") -> go.Figure:
@@ -328,7 +331,7 @@ def sensor_map(
                 lon=sel["lon"],
                 lat=sel["lat"],
                 mode="markers",
-                marker={"size": 15, "color": COLORS["dfl"]},
+                marker={"size": 15, "color": SELECTED_COLOR},
                 name="Selected sensors",
                 text=sel["sensor_id"].astype(str),
                 hovertemplate="sensor %{text}<extra>selected</extra>",
@@ -364,8 +367,9 @@ def route_map(
             hovertemplate="link %{text}<extra></extra>",
         )
     )
-    widths = {"hindsight": 11, "two_stage": 7, "dfl": 5, "dff": 3.5}
-    for name in [m for m in ORDER if m in routes]:
+    widths = {"hindsight": 12, "two_stage": 8, "dfl": 5.5, "dff": 3.5}
+    # Widest first, so every route stays visible where they share links (hindsight at the bottom).
+    for name in [m for m in ("hindsight", "two_stage", "dfl", "dff") if m in routes]:
         mask = np.asarray(routes[name]) > 1e-9
         rlon, rlat, rtext = _segments(links, mask)
         tt = travel_times.get(name)
@@ -376,7 +380,7 @@ def route_map(
                 lat=rlat,
                 mode="lines",
                 line={"color": COLORS[name], "width": widths.get(name, 4)},
-                opacity=0.55 if name == "hindsight" else 0.95,
+                opacity=0.35 if name == "hindsight" else 0.95,
                 name=f"{label(name)}: {tt_txt}",
                 text=rtext,
                 hovertemplate=f"{label(name)} route<br>link %{{text}}<br>realised {tt_txt} {time_label}<extra></extra>",
@@ -417,12 +421,13 @@ def route_map(
 def timeseries(readings: pd.DataFrame, value_label: str = "Speed (mph)") -> go.Figure:
     """Readings over time for a few sensors: ``readings`` has ``time``, ``sensor_id``, ``value``."""
     fig = go.Figure()
-    for sid, g in readings.groupby("sensor_id", sort=True):
+    for k, (sid, g) in enumerate(readings.groupby("sensor_id", sort=True)):
         fig.add_trace(
             go.Scatter(
                 x=g["time"],
                 y=g["value"],
                 mode="lines",
+                line={"color": SENSOR_PALETTE[k % len(SENSOR_PALETTE)], "width": 1.2},
                 name=f"sensor {sid}",
                 customdata=np.full(len(g), str(sid), dtype=object),
                 hovertemplate=(

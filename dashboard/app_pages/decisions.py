@@ -56,10 +56,17 @@ if result.config.get("scenario") == "traffic":
         config={"displaylogo": False, "scrollZoom": True},
         alt="Routes of each method on the map with realised travel times",
     )
-    row = st.container(horizontal=True)
-    for m in [m for m in F.ORDER if m in tt]:
+    shown = [m for m in F.ORDER if m in tt]
+    for col, m in zip(st.columns(len(shown)), shown):
         delta = None if m == "hindsight" else f"{tt[m] - tt['hindsight']:+.2f} vs hindsight"
-        row.metric(f"{F.label(m)} realised", f"{tt[m]:.2f} {unit}", delta=delta, delta_color="inverse", border=True)
+        col.metric(
+            f"{F.label(m, short=True)} realised",
+            f"{tt[m]:.1f}",
+            delta=delta,
+            delta_color="inverse",
+            border=True,
+            help=f"Realised travel time in {unit}.",
+        )
     same = [m for m in result.methods if m != "two_stage" and np.allclose(flows[m], flows["two_stage"])]
     if same:
         st.caption("Same route as plain: " + ", ".join(F.label(m) for m in same) + ".")
@@ -74,9 +81,9 @@ else:
         alt="Units allocated by each method against the realised value",
     )
     value = {m: float(result.C_test[i] @ a) for m, a in alloc.items()}
-    row = st.container(horizontal=True)
-    for m in [m for m in F.ORDER if m in value]:
+    shown = [m for m in F.ORDER if m in value]
+    for col, m in zip(st.columns(len(shown)), shown):
         delta = None if m == "hindsight" else f"{value[m] - value['hindsight']:+.2f} vs hindsight"
-        row.metric(f"{F.label(m)} realised value", f"{value[m]:.2f}", delta=delta, border=True)
+        col.metric(f"{F.label(m, short=True)} realised value", f"{value[m]:.2f}", delta=delta, border=True)
 st.caption(f"Regret at this time ({result.unit}):")
 st.dataframe(reg, key="decision_regret")

@@ -33,7 +33,7 @@ if table is not None:
     )
     st.caption(f"φ = 1 leaves the prediction unchanged; DFF keeps every φ within [{1 - eps:g}, {1 + eps:g}].")
 
-st.subheader("Which inputs drive the correction")
+st.subheader("Feature attribution")
 attr = S.feature_attribution(result, ss.result_digest or "run")
 if attr is None or attr.empty:
     st.caption("Feature attribution needs the fitted DFF model, which this run does not have.")

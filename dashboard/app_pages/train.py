@@ -225,18 +225,19 @@ cells = iter(st.columns(len(k) + (2 if has_dff else 0)))
 for r in k.itertuples():
     delta = None if r.method == "two_stage" or not np.isfinite(r.rel_change) else f"{100 * r.rel_change:+.1f} %"
     next(cells).metric(
-        f"{r.label} regret",
+        f"{F.label(r.method, short=True)} regret",
         f"{r.regret_mean:.3f}",
         delta=delta,
         delta_color="inverse",
         delta_description="vs plain" if delta else None,
         border=True,
-        help=f"Mean test regret in {unit}: extra cost of acting on predictions instead of perfect foresight.",
+        help=f"{r.label}: mean test regret in {unit}, the extra cost of acting on its predictions instead of "
+        "perfect foresight.",
     )
 if has_dff:
     d = k.set_index("method").loc["dff"]
     next(cells).metric(
-        "DFF max prediction shift",
+        "DFF max shift",
         f"{100 * d.max_relative_shift:.1f} %",
         delta=f"bound ε = {100 * d.shift_bound:.0f} %",
         delta_color="off",
@@ -247,11 +248,11 @@ if has_dff:
     next(cells).metric(
         "DFF min cosine",
         f"{d.min_cosine:.4f}",
-        delta=f"bound √(1−ε²) = {d.cosine_bound:.4f}",
+        delta=f"bound {d.cosine_bound:.4f}",
         delta_color="off",
         delta_arrow="off",
         border=True,
-        help="Smallest cosine similarity between corrected and backbone predictions; at least √(1−ε²).",
+        help="Smallest cosine similarity between corrected and backbone predictions; the bound is √(1−ε²).",
     )
 
 c1, c2 = st.columns(2)

@@ -127,16 +127,29 @@ def _train(at: AppTest, epochs: int = 2, methods=("two_stage", "dff", "dfl"), ti
 def test_short_training_shows_kpis_and_every_page_then_reloads_from_store():
     at = _train(_app())
     kpis = _metrics(at)
-    for name in ("Plain (two-stage) regret", "DFF regret", "End-to-end DFL regret", "DFF max prediction shift"):
+    for name in ("Plain regret", "DFF regret", "DFL regret", "DFF max shift", "DFF min cosine"):
         assert name in kpis
     assert float(kpis["DFF regret"]) >= 0
     assert len(at.get("plotly_chart")) >= 3  # distribution, paired scatter, curves
     at.switch_page("app_pages/decisions.py").run()
     assert not at.exception
     assert "Hindsight realised" in _metrics(at)
-    for page in ("app_pages/interpretability.py", "app_pages/export.py"):
-        at.switch_page(page).run()
-        assert not at.exception, (page, at.exception)
+    at.switch_page("app_pages/interpretability.py").run()
+    assert not at.exception, at.exception
+    at.button(key="start_sweep").click().run()
+    sweep = S.get_job(at.session_state["sweep_job_id"], at.session_state["session_id"])
+    deadline = time.monotonic() + 180
+    while sweep.running and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert sweep.status == "done", sweep.error
+    at.run()
+    assert not at.exception, at.exception
+    assert at.button(key="start_sweep").disabled  # a finished sweep is not recomputed
+    table = sweep.result
+    assert list(table["epsilon"]) == list(S.SWEEP_EPSILONS)
+    assert (table["max_relative_shift"] <= table["epsilon"] + 1e-9).all()  # the trust region holds
+    at.switch_page("app_pages/export.py").run()
+    assert not at.exception, at.exception
     assert len(at.download_button) == 4
     digest = at.session_state["result_digest"]
 

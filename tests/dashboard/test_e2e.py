@@ -109,7 +109,7 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
         try:
             t0 = time.perf_counter()
             page.goto(server)

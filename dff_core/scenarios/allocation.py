@@ -15,6 +15,7 @@ Regret is in the value's unit.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -266,7 +267,7 @@ def _from_items(items: Any, *, budget: float, per_item_cap: float, split: Sequen
         split=parts,
         unit="value",
         extra={"node_ids": item_ids, "budget": float(budget), "quantity": "value", "groups": None},
-        data_digest=pd.util.hash_pandas_object(df, index=False).sum().__str__(),
+        data_digest=hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()).hexdigest(),
         options={
             "source": "items",
             "budget": float(budget),

@@ -79,6 +79,10 @@ def test_items_table_each_period_is_an_instance() -> None:
     assert sc.X[1, sc.feature_names.index("z1:rain")] == pytest.approx(rain)
     assert isinstance(sc.times, pd.DatetimeIndex) and sc.times.is_monotonic_increasing
     assert sc.key_column is None
+    assert sc.data_digest == build_allocation_scenario(items=df.copy(), budget=2).data_digest
+    changed = df.copy()
+    changed.loc[5, "value"] += 1
+    assert build_allocation_scenario(items=changed, budget=2).data_digest != sc.data_digest
 
 
 def test_items_with_a_missing_value_name_period_and_item() -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,57 @@ def _adam(module: torch.nn.Module, lr: float, weight_decay: float) -> torch.opti
         return torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
 
 
+class FlatAdam:
+    """Adam (torch's update rule, L2 weight decay) over parameters packed into one flat buffer.
+
+    For the small correction networks DFF trains, per-step time is dominated by fixed per-call
+    overheads, not arithmetic. Packing every parameter into one contiguous tensor turns the
+    optimiser step into six tensor operations on a single buffer, and taking gradients with
+    ``torch.autograd.grad`` removes ``zero_grad``: together about a third of a training step.
+    The parameters stay ordinary ``nn.Parameter`` views, so ``state_dict`` and
+    ``load_state_dict`` work unchanged.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        if not self.params:
+            raise ValueError("FlatAdam: the module has no trainable parameters.")
+        total = sum(p.numel() for p in self.params)
+        self.flat = torch.empty(total, dtype=self.params[0].dtype)
+        offset = 0
+        for p in self.params:
+            k = p.numel()
+            self.flat[offset : offset + k].copy_(p.detach().reshape(-1))
+            p.data = self.flat[offset : offset + k].view_as(p)
+            offset += k
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.lr, self.betas, self.eps, self.weight_decay = float(lr), betas, float(eps), float(weight_decay)
+        self.steps = 0
+
+    def step(self, loss: torch.Tensor) -> None:
+        """One Adam step on the gradient of ``loss`` with respect to the parameters."""
+        grads = torch.autograd.grad(loss, self.params, allow_unused=True)
+        g = torch.cat([(torch.zeros_like(p) if gr is None else gr).reshape(-1) for p, gr in zip(self.params, grads)])
+        if self.weight_decay:
+            g = g.add(self.flat, alpha=self.weight_decay)
+        b1, b2 = self.betas
+        self.steps += 1
+        self.exp_avg.lerp_(g, 1.0 - b1)
+        self.exp_avg_sq.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+        bc1 = 1.0 - b1**self.steps
+        bc2_sqrt = math.sqrt(1.0 - b2**self.steps)
+        denom = (self.exp_avg_sq.sqrt() / bc2_sqrt).add_(self.eps)
+        self.flat.addcdiv_(self.exp_avg, denom, value=-self.lr / bc1)
+
+
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
 
 
@@ -212,7 +264,7 @@ def train_on_decision_loss(
         W_val, z_val = true_solutions(problem, C_val)
     n_tr = C_train.shape[0]
     extra = _loss_state(loss_fn, W_train)
-    opt = _adam(module, lr, weight_decay)
+    opt = FlatAdam(module.parameters(), lr=lr, weight_decay=weight_decay)
     rows: list[dict[str, Any]] = []
 
     def record(epoch: int, train_loss: float, t0: float) -> dict[str, Any]:
@@ -253,9 +305,7 @@ def train_on_decision_loss(
             sl = slice(start, start + batch_size)
             pred = module(*(t[sl] for t in inputs))
             loss = loss_fn(problem, pred, Cs[sl], Ws[sl], zs[sl], generator=generator, **extra)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            opt.step(loss)
             total += float(loss.detach()) * pred.shape[0]
         if cancelled:
             break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -231,3 +232,26 @@ def test_without_validation_the_last_epoch_is_kept() -> None:
     e, ec = np.empty((0, X.shape[1])), np.empty((0, 12))
     m2 = DFF(problem, epsilon=0.3, epochs=3, lr=1e-2).fit(X, C_hat, C, e, ec, ec)
     np.testing.assert_array_equal(m.factors(X), m2.factors(X))
+
+
+def test_flat_adam_matches_torch_adam() -> None:
+    """The packed optimiser follows torch's Adam update rule step for step (L2 weight decay included)."""
+    from dff_core.dff import FlatAdam
+
+    torch.manual_seed(0)
+    a = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).double()
+    b = copy.deepcopy(a)
+    x = torch.randn(16, 4, dtype=torch.float64)
+    ref = torch.optim.Adam(a.parameters(), lr=1e-2, weight_decay=1e-3)
+    flat = FlatAdam(b.parameters(), lr=1e-2, weight_decay=1e-3)
+    for _ in range(25):
+        ref.zero_grad()
+        (a(x) ** 2).mean().backward()
+        ref.step()
+        flat.step((b(x) ** 2).mean())
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=1e-12, atol=1e-12)
+    state = {k: v.clone() for k, v in b.state_dict().items()}
+    b.load_state_dict(state)  # parameters stay views of the flat buffer after a reload
+    flat.step((b(x) ** 2).mean())
+    assert not torch.equal(state["0.weight"], b.state_dict()["0.weight"])

@@ -168,6 +168,15 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", type=_split_arg, default=(0.6, 0.2, 0.2), help="train,val,test: 0.6,0.2,0.2 or 5D,1D,1D")
     p.add_argument("--pairs", type=_pairs_arg, help="traffic: trips as ORIGIN:DEST sensor ids, comma separated")
     p.add_argument("--n-pairs", type=int, default=5, help="traffic: number of default long trips")
+    p.add_argument("--demand", type=float, default=None, help="traffic: vehicles per trip (default 1)")
+    p.add_argument(
+        "--capacities", action="store_true", help="traffic: route as one flow under the links' capacity column"
+    )
+    p.add_argument(
+        "--cross-fit",
+        action="store_true",
+        help="train DFF on out-of-fold backbone predictions (recommended for regression backbones)",
+    )
     p.add_argument("--every", default="auto", help="spacing of decision times (default: 15min when finer)")
     p.add_argument("--budget", type=float, default=5, help="allocation: units to allocate")
     p.add_argument("--alloc-value", choices=("delay", "count"), default=None, help="allocation: value to rank by")
@@ -192,6 +201,8 @@ SCENARIO_DEFAULTS: dict[str, Any] = {
     "split": (0.6, 0.2, 0.2),
     "pairs": None,
     "n_pairs": 5,
+    "demand": None,
+    "capacities": False,
     "every": "auto",
     "budget": 5.0,
     "alloc_value": None,
@@ -211,8 +222,9 @@ def build_scenario(args: argparse.Namespace) -> Any:
             raise ValueError("--items is for --scenario allocation; traffic routing needs speed readings.")
         ds = _load(a)
         return build_traffic_scenario(
-            ds, horizon=a.horizon, pairs=a.pairs, n_pairs=a.n_pairs, split=a.split, seed=a.seed, every=every
-        )
+            ds, horizon=a.horizon, pairs=a.pairs, n_pairs=a.n_pairs, demand=a.demand, capacities=a.capacities,
+            split=a.split, seed=a.seed, every=every,
+        )  # fmt: skip
     if a.scenario != "allocation":
         raise ValueError(f"--scenario must be traffic or allocation; got {a.scenario!r}.")
     if a.items:
@@ -285,6 +297,7 @@ def run_compare(args: argparse.Namespace) -> int:
             loss=args.loss,
             epochs=args.epochs,
             on_progress=progress,
+            cross_fit=args.cross_fit,
         )
     finally:
         progress.close()

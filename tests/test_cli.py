@@ -109,9 +109,10 @@ def test_compare_writes_summary_and_per_instance(tmp_path: Path, csv_files: dict
     out = tmp_path / "run"
     args = ["compare", "--scenario", "traffic", "--readings", str(csv_files["long"])]
     args += ["--sensors", str(csv_files["sensors"]), "--links", str(csv_files["links"])]
-    args += ["--epochs", "2", "--n-pairs", "2", "--out", str(out), "--quiet"]
+    args += ["--epochs", "2", "--n-pairs", "2", "--cross-fit", "--out", str(out), "--quiet"]
     assert cli.main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["cross_fit"] is True and summary["config"]["n_pairs"] == 2
     assert summary["scenario"] == "traffic" and summary["epsilon"] == 0.2
     assert summary["n_train"] > 0 and summary["n_test"] > 0 and summary["seconds"] > 0
     for m in ("two_stage", "dff", "dfl"):
@@ -169,3 +170,13 @@ def test_build_scenario_from_a_partial_namespace(csv_files: dict[str, Path]) -> 
     assert sc.kind == "traffic" and len(sc.extra["pairs"]) == 2 and sc.options["every"] is None  # 15-min data
     ns = argparse.Namespace(scenario="allocation", readings=str(csv_files["long"]), sensors=str(csv_files["sensors"]))
     assert cli.build_scenario(ns).kind == "allocation"
+
+
+def test_capacities_without_capacity_column_is_exit_2(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    args += ["--links", str(csv_files["links"]), "--capacities", "--demand", "10", "--out", str(tmp_path / "o")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "capacit" in err and "Traceback" not in err

@@ -277,6 +277,50 @@ def targets(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def head_to_head(raw: pd.DataFrame) -> pd.DataFrame:
+    """Per task and backbone, averaged over (degree, n_train) cells: regret reduction vs two-stage of DFF
+    (ε by val.) and DFL, the share of cells where DFF's regret is below DFL's, MSE relative to two-stage,
+    and DFF's prediction-shift reduction vs DFL.
+    """
+    s = summarize(raw)
+    cell = [*KEYS]
+    get = {m: s[s["method"] == m].set_index(cell) for m in ("two_stage", "dfl", "dff@val")}
+    idx = get["dff@val"].index.intersection(get["dfl"].index).intersection(get["two_stage"].index)
+    ts, dfl, dff = (get[m].loc[idx] for m in ("two_stage", "dfl", "dff@val"))
+    df = pd.DataFrame(
+        {
+            "dff_reduction": 1.0 - dff["regret_ratio_mean"],
+            "dfl_reduction": 1.0 - dfl["regret_ratio_mean"],
+            "dff_beats_dfl": (dff["normalized_regret_mean"] < dfl["normalized_regret_mean"]).astype(float),
+            "dff_mse_ratio": dff["mse_mean"] / ts["mse_mean"],
+            "dfl_mse_ratio": dfl["mse_mean"] / ts["mse_mean"],
+            "shift_reduction_vs_dfl": 1.0 - dff["mean_relative_shift_mean"] / dfl["mean_relative_shift_mean"],
+        },
+        index=idx,
+    ).reset_index()
+    g = df.groupby(["task", "backbone"], sort=False)
+    out = g.mean(numeric_only=True).drop(columns=["deg", "n_train"]).join(g.size().rename("cells")).reset_index()
+    allrow = {"task": "all", "backbone": "all", **df.mean(numeric_only=True).drop(["deg", "n_train"]), "cells": len(df)}
+    return pd.concat([out, pd.DataFrame([allrow])], ignore_index=True)
+
+
+def head_to_head_table(h: pd.DataFrame) -> str:
+    lines = [
+        "| task | backbone | cells | regret reduction vs two-stage: DFF (ε by val.) | … DFL | "
+        "cells where DFF regret < DFL | MSE / two-stage: DFF | … DFL | DFF shift reduction vs DFL |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in h.iterrows():
+        task = TASK_LABELS.get(r["task"], r["task"]).split(" (")[0]
+        lines.append(
+            f"| {task} | {BACKBONE_LABELS.get(r['backbone'], r['backbone'])} | {int(r['cells'])} | "
+            f"{100 * r['dff_reduction']:.1f}% | {100 * r['dfl_reduction']:.1f}% | "
+            f"{100 * r['dff_beats_dfl']:.0f}% | {r['dff_mse_ratio']:.3f} | {r['dfl_mse_ratio']:.3f} | "
+            f"{100 * r['shift_reduction_vs_dfl']:.1f}% |"
+        )
+    return "\n".join(lines)
+
+
 def targets_table(tg: pd.DataFrame) -> str:
     lines = ["| target | measured | threshold | verdict | detail |", "|---|---|---|---|---|"]
     for _, r in tg.iterrows():
@@ -314,6 +358,8 @@ def write_outputs(raw: pd.DataFrame, out: Path) -> None:
     (out / "table.md").write_text(
         "# Paper-style synthetic experiments\n\n## Targets\n\n"
         + targets_table(tg)
+        + "\n\n## Head to head\n\n"
+        + head_to_head_table(head_to_head(raw))
         + "\n\n## Tables\n\n"
         + tables_markdown(raw)
         + "\n",
@@ -341,15 +387,15 @@ def tune_table(df: pd.DataFrame) -> str:
 
 def cross_fit_table(df: pd.DataFrame) -> str:
     """Markdown: mean validation regret ratio of DFF by backbone and cross-fitting folds (0 = in-sample ĉ)."""
-    piv = df.pivot_table(index="backbone", columns="folds", values="val_ratio", aggfunc="mean")
+    piv = df.pivot_table(index=["backbone", "n_train"], columns="folds", values="val_ratio", aggfunc="mean")
     cols = list(piv.columns)
     label = {0: "in-sample ĉ"}
     lines = [
-        "| backbone | " + " | ".join(label.get(c, f"{c}-fold out-of-fold ĉ") for c in cols) + " |",
-        "|---|" + "---|" * len(cols),
+        "| backbone | n_train | " + " | ".join(label.get(c, f"{c}-fold out-of-fold ĉ") for c in cols) + " |",
+        "|---|---|" + "---|" * len(cols),
     ]
-    for bb, row in piv.iterrows():
-        lines.append(f"| {BACKBONE_LABELS.get(bb, bb)} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+    for (bb, n), row in piv.iterrows():
+        lines.append(f"| {BACKBONE_LABELS.get(bb, bb)} | {n} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
     return "\n".join(lines)
 
 
@@ -377,7 +423,17 @@ def results_section(out: Path, notes: str = "") -> str:
     if cfg:
         parts.append(_setup_text(cfg, raw))
     parts.append("### Targets\n")
+    parts.append(
+        "Verdicts: *beat* = better than the threshold by more than 2% of it, *match* = within that margin or at it,"
+        " *miss* = worse. Ratios are per seed, then averaged.\n"
+    )
     parts.append(targets_table(tg))
+    parts.append(
+        "\n### Head to head (means over the degree × training-size cells of each task and backbone)\n\n"
+        "Regret reduction = 1 − method regret / two-stage regret; shift reduction = 1 − DFF mean relative shift"
+        " / DFL mean relative shift (both measured against the backbone's ĉ).\n"
+    )
+    parts.append(head_to_head_table(head_to_head(raw)))
     if notes:
         parts.append("\n" + notes.strip())
     if (out / "tune.csv").exists():
@@ -396,7 +452,7 @@ def results_section(out: Path, notes: str = "") -> str:
         cf = pd.read_csv(out / "tune_cross_fit.csv")
         parts.append(
             "\nCross-fitting of the backbone's training predictions (same protocol, seeds "
-            f"{sorted(cf['seed'].unique().tolist())}, degree 6, n_train {int(cf['n_train'].iloc[0])}, "
+            f"{sorted(cf['seed'].unique().tolist())}, degree 6, "
             "DFF validation regret / two-stage validation regret, mean over seeds and ε):\n"
         )
         parts.append(cross_fit_table(cf))

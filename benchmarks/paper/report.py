@@ -461,6 +461,13 @@ def results_section(out: Path, notes: str = "") -> str:
     return "\n".join(parts)
 
 
+def _folds_text(backbone: str, spec: int | dict) -> str:
+    name = BACKBONE_LABELS.get(backbone, backbone)
+    if isinstance(spec, dict):
+        return f"{name} out-of-fold at " + ", ".join(f"n_train={n} ({k}-fold)" for n, k in spec.items())
+    return f"{name} out-of-fold ({spec}-fold)"
+
+
 def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
     seeds = sorted(raw["seed"].unique().tolist())
     wall, cpu, load = cfg.get("wall_seconds"), cfg.get("cpu_seconds"), cfg.get("load_average_at_end")
@@ -483,13 +490,8 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         f"{tuple(cfg.get('hidden', ()))}, loss SPO+. End-to-end DFL: a linear model warm-started from least "
         "squares (dff_core.baselines.DFL), trained once per data set and listed under every backbone.",
         "DFF's training ĉ: "
-        + (
-            ", ".join(
-                f"{BACKBONE_LABELS.get(b, b)} out-of-fold ({k}-fold)" for b, k in cfg.get("cross_fit", {}).items()
-            )
-            or "none out-of-fold"
-        )
-        + "; other backbones in-sample. Backbones and DFF see the same training rows (training minus validation).",
+        + (", ".join(_folds_text(b, k) for b, k in cfg.get("cross_fit", {}).items()) or "none out-of-fold")
+        + "; in-sample otherwise. Backbones and DFF see the same training rows (training minus validation).",
     ]
     grid = cfg.get("grid", {})
     for task, spec in grid.items():

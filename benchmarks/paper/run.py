@@ -140,7 +140,7 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     for bb in cell["backbones"]:
         b = {**base, "backbone": bb}
         t0 = time.perf_counter()
-        model, C_hat_fit = fit_backbone(bb, X_fit, C_fit, seed, cfg.cross_fit.get(bb, 0))
+        model, C_hat_fit = fit_backbone(bb, X_fit, C_fit, seed, cfg.folds(bb, int(cell["n_train"])))
         C_hat_val = np.asarray(model.predict(X_val), dtype=np.float64)
         C_hat_test = np.asarray(model.predict(task.X_test), dtype=np.float64)
         rows.append(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.paper import report
-from benchmarks.paper.config import QUICK, TaskGrid, with_overrides
+from benchmarks.paper.config import FULL, QUICK, TaskGrid, with_overrides
 from benchmarks.paper.data import allocation, portfolio_data, shortest_path
 from benchmarks.paper.run import main
 
@@ -106,6 +106,14 @@ def test_targets_verdicts_follow_the_numbers() -> None:
     assert tg.loc["DFL mean shift > DFF mean shift (share of cells)", "measured"] == 1.0
     red = tg.loc["average decision-loss reduction of DFF (ε by val.) vs two-stage (paper ≈ 18.7%)"]
     assert red["measured"] == pytest.approx(0.4) and red["verdict"] == "beat"
+
+
+def test_cross_fit_folds_per_backbone_and_size() -> None:
+    assert FULL.folds("random_forest", 100) == FULL.folds("random_forest", 1000) == 5
+    assert FULL.folds("mlp", 100) == 2 and FULL.folds("mlp", 1000) == 0 and FULL.folds("linear", 100) == 0
+    # config.json stores the per-size keys as strings; the lookup accepts both.
+    cfg = with_overrides(FULL, cross_fit={"mlp": {"100": 3}})
+    assert cfg.folds("mlp", 100) == 3 and cfg.folds("mlp", 1000) == 0
 
 
 def test_replace_section_keeps_other_sections() -> None:

@@ -113,3 +113,14 @@ def test_split_errors() -> None:
         chronological_split(times, (0.5, 0.2, 0.2))
     with pytest.raises(ValueError, match="no test"):
         chronological_split(times, ("1D", "1D", "1D"))
+
+
+def test_rolling_mean_covers_the_last_hour_up_to_t() -> None:
+    df = _frame(n=200)
+    fs = make_features(df, horizon="30min")
+    k = 50
+    t = fs.times[k]
+    window = df.loc[t - pd.Timedelta("55min") : t]
+    assert len(window) == 12
+    cols = [fs.feature_names.index(f"s{i}@mean1h") for i in range(3)]
+    np.testing.assert_allclose(fs.X[k, cols], window.mean().to_numpy())

@@ -185,3 +185,11 @@ def test_negative_predicted_paces_are_floored_not_refused() -> None:
     np.testing.assert_allclose(regret(sc.problem, sc.C[:1], pred), [4.0])
     with pytest.raises(ValueError, match="non-finite"):
         sc.problem.solve(np.full((1, 4), np.nan))
+
+
+def test_five_minute_readings_decide_every_fifteen_minutes_by_default() -> None:
+    ds = make_grid_dataset(days=2, freq="5min")
+    sc = build_traffic_scenario(ds, n_pairs=1)
+    assert sc.options["every"] == "15min"
+    assert set(np.diff(sc.times.as_unit("ns").asi8).tolist()) == {pd.Timedelta("15min").value}
+    assert sc.C.shape[0] == len(sc.times) and all(t.minute % 15 == 0 for t in sc.times)

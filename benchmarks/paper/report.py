@@ -479,8 +479,10 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         if load:
             timing += f"; machine load average {load[0]:.1f} when it ended, the machine being shared"
         timing += ")"
+    commit = cfg.get("git_commit")
     lines = [
-        f"Command: `{cfg.get('command', 'python -m benchmarks.paper.run')}`{timing}.",
+        f"Command: `{cfg.get('command', 'python -m benchmarks.paper.run')}`{timing}."
+        + (f" Code: commit `{commit}`." if commit else ""),
         f"Seeds: {len(seeds)} ({', '.join(str(s) for s in seeds)}); each seed redraws the data and the models' "
         f"initial weights. Test instances per run: {cfg.get('n_test')}. The validation split "
         f"({int(100 * cfg.get('val_fraction', 0.2))}% of the training instances) is used for early stopping and "

@@ -226,6 +226,28 @@ def _worker(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
         sys.stdout.flush()
 
 
+def _git_commit() -> str | None:
+    """The repository's HEAD commit (with ``+dirty`` when the engine or harness has uncommitted edits)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "dff_core", "benchmarks/paper"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print) -> pd.DataFrame:
     """Run every cell of ``cfg`` with ``jobs`` processes and write the CSV/markdown outputs to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -271,6 +293,7 @@ def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print) -> 
         "cpu_seconds": cpu,
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "command": command,
+        "git_commit": _git_commit(),
         "skipped": skipped,
     }
     (out / "config.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")

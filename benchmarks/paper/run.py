@@ -251,6 +251,7 @@ def _git_commit() -> str | None:
 def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print) -> pd.DataFrame:
     """Run every cell of ``cfg`` with ``jobs`` processes and write the CSV/markdown outputs to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
+    commit = _git_commit()  # at the start: the code that is imported and run
     todo = cells(cfg)
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
@@ -293,7 +294,7 @@ def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print) -> 
         "cpu_seconds": cpu,
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "command": command,
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "skipped": skipped,
     }
     (out / "config.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")

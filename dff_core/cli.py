@@ -270,7 +270,11 @@ class _Progress:
         if trained and isinstance(epoch, int) and epoch > 0 and self.bar.n < self.bar.total:
             self.bar.update(1)
 
-    def close(self) -> None:
+    def close(self, finished: bool = False) -> None:
+        """Close the bar; ``finished`` fills it (early stopping ends training before the last epoch)."""
+        if finished and not self.bar.disable:
+            self.bar.set_description("done", refresh=False)
+            self.bar.update(self.bar.total - self.bar.n)
         self.bar.close()
 
 
@@ -287,6 +291,7 @@ def run_compare(args: argparse.Namespace) -> int:
         print(scenario.describe(), file=sys.stderr)
     trained = sum(m in ("dff", "dfl") for m in methods)
     progress = _Progress(total=max(1, trained * args.epochs), disable=args.quiet)
+    finished = False
     try:
         result = compare(
             scenario,
@@ -299,8 +304,9 @@ def run_compare(args: argparse.Namespace) -> int:
             on_progress=progress,
             cross_fit=args.cross_fit,
         )
+        finished = True
     finally:
-        progress.close()
+        progress.close(finished)
     result.timings = {"data": max(0.0, t_data), **result.timings}
     summary = result.summary()
     summary["seconds"] = time.perf_counter() - t0

@@ -180,3 +180,15 @@ def test_capacities_without_capacity_column_is_exit_2(
     assert cli.main(args) == 2
     err = capsys.readouterr().err
     assert "capacit" in err and "Traceback" not in err
+
+
+def test_compare_on_a_wide_csv_with_start_and_freq(tmp_path: Path, csv_files: dict[str, Path]) -> None:
+    out = tmp_path / "wide"
+    args = ["compare", "--readings", str(csv_files["wide"]), "--sensors", str(csv_files["sensors"])]
+    args += ["--start", "2024-03-04 00:00", "--freq", "15min", "--methods", "two_stage", "--n-pairs", "2"]
+    args += ["--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    per = pd.read_csv(out / "per_instance.csv", parse_dates=["time"])
+    assert set(per["method"]) == {"two_stage"}
+    assert per["time"].min() > pd.Timestamp("2024-03-05")  # the test part is the end of the second day
+    assert (per["regret"] >= 0).all()

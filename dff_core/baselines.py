@@ -51,9 +51,12 @@ def _std(A: np.ndarray) -> np.ndarray:
 class DFL:
     """End-to-end decision-focused learning: a linear model or MLP trained on a decision loss, no trust region.
 
-    ``warm_start=True`` first fits the model on mean squared error (closed-form least squares for
-    ``model="linear"``, ``warm_epochs`` of full-batch Adam for ``"mlp"``), so training starts from a
-    two-stage model. The epoch with the lowest validation regret is kept (epoch 0 = the warm start).
+    ``warm_start=True`` first fits the model on mean squared error (closed-form ridge regression on
+    standardised features for ``model="linear"``, ``warm_epochs`` of full-batch Adam for ``"mlp"``),
+    so training starts from a sound two-stage model. ``warm_alpha="auto"`` picks the ridge penalty
+    by validation MSE (plain least squares overfits when features outnumber training rows, which
+    would make the baseline look worse than it is). The epoch with the lowest validation regret is
+    kept (epoch 0 = the warm start).
     Parameters otherwise mirror :class:`~dff_core.dff.DFF`.
     """
 
@@ -75,9 +78,11 @@ class DFL:
         warm_epochs: int = 300,
         weight_decay: float = 0.0,
         num_threads: int | None = 1,
+        warm_alpha: float | str = "auto",
     ) -> None:
         self.problem = problem
         self.model = model
+        self.warm_alpha = warm_alpha
         self.loss = loss
         self.hidden = hidden
         self.epochs = epochs
@@ -125,7 +130,7 @@ class DFL:
         net = make_mlp(X.shape[1], d, hidden, generator=gen)
         module = _Predictor(net, X.mean(0), _std(X), C.mean(0), _std(C))
         if self.warm_start:
-            self._warm_start(module, X, C, gen)
+            self._warm_start(module, X, C, gen, Xv, Cv)
         self.history_, self.best_epoch_, self.cancelled_ = train_on_decision_loss(
             self.problem,
             module,
@@ -150,12 +155,43 @@ class DFL:
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
 
-    def _warm_start(self, module: _Predictor, X: np.ndarray, C: np.ndarray, gen: torch.Generator) -> None:
+    def _warm_start(
+        self,
+        module: _Predictor,
+        X: np.ndarray,
+        C: np.ndarray,
+        gen: torch.Generator,
+        Xv: np.ndarray | None = None,
+        Cv: np.ndarray | None = None,
+    ) -> None:
         Z = (X - module.x_mean.numpy()) / module.x_std.numpy()
         T = (C - module.c_mean.numpy()) / module.c_std.numpy()
         if self.model == "linear":
             A = np.c_[Z, np.ones(len(Z))]
-            coef = np.linalg.lstsq(A.T @ A + 1e-8 * np.eye(A.shape[1]), A.T @ T, rcond=None)[0]
+            gram, rhs = A.T @ A, A.T @ T
+            pen = np.eye(A.shape[1])
+            pen[-1, -1] = 0.0  # the intercept is not penalised
+
+            def ridge(alpha: float) -> np.ndarray:
+                return np.linalg.lstsq(gram + (alpha * len(A) + 1e-8) * pen, rhs, rcond=None)[0]
+
+            if self.warm_alpha == "auto":
+                alphas = (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+                if Xv is not None and len(Xv):
+                    Zv = (Xv - module.x_mean.numpy()) / module.x_std.numpy()
+                    Tv = (Cv - module.c_mean.numpy()) / module.c_std.numpy()
+                    Av = np.c_[Zv, np.ones(len(Zv))]
+                    scale = module.c_std.numpy() ** 2
+                    errs = [float((((Av @ ridge(a)) - Tv) ** 2 * scale).mean()) for a in alphas]
+                    alpha = alphas[int(np.argmin(errs))]
+                else:
+                    alpha = 1e-2
+            else:
+                alpha = float(self.warm_alpha)
+                if not alpha >= 0:
+                    raise ValueError(f"DFL: warm_alpha must be 'auto' or a number >= 0; got {self.warm_alpha!r}.")
+            self.warm_alpha_ = alpha
+            coef = ridge(alpha)
             lin = module.net[-1]
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(coef[:-1].T.copy()))

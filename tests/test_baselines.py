@@ -39,8 +39,14 @@ def _split(n: int = 120, seed: int = 0, deg: int = 4):
 
 def test_dfl_warm_start_is_least_squares_and_never_worse_on_validation() -> None:
     problem, Xtr, Ctr, Xv, Cv, _, _ = _split()
-    m = DFL(problem, epochs=0).fit(Xtr, Ctr, Xv, Cv)
+    m = DFL(problem, epochs=0, warm_alpha=0.0).fit(Xtr, Ctr, Xv, Cv)
     np.testing.assert_allclose(m.predict(Xv), LinearBackbone().fit(Xtr, Ctr).predict(Xv), atol=1e-6)
+    # "auto" picks the ridge penalty with the lowest validation MSE among its candidates
+    auto = DFL(problem, epochs=0).fit(Xtr, Ctr, Xv, Cv)
+    assert auto.warm_alpha_ in (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+    assert np.mean((auto.predict(Xv) - Cv) ** 2) <= np.mean((m.predict(Xv) - Cv) ** 2) + 1e-12
+    with pytest.raises(ValueError, match="warm_alpha"):
+        DFL(problem, epochs=0, warm_alpha=-1.0).fit(Xtr, Ctr, Xv, Cv)
     m = DFL(problem, epochs=8, lr=1e-2).fit(Xtr, Ctr, Xv, Cv)
     h = m.history_
     assert h["epoch"].tolist()[0] == 0 and m.best_epoch_ == int(h["val_regret"].idxmin())

@@ -480,7 +480,7 @@ def allocation_bars(
 
 
 # ----------------------------------------------------------------------------- interpretability
-def correction_heatmap(factors: pd.DataFrame, epsilon: float | None = None) -> go.Figure:
+def correction_heatmap(factors: pd.DataFrame, epsilon: float | None = None, row_label: str = "Sensor") -> go.Figure:
     """Mean DFF correction factor φ per sensor (rows) and hour of day (columns), centred on 1.
 
     ``factors`` is a wide frame: index = sensor/item ids, columns = hours (0-23).
@@ -498,16 +498,16 @@ def correction_heatmap(factors: pd.DataFrame, epsilon: float | None = None) -> g
             zmin=1.0 - span,
             zmax=1.0 + span,
             colorbar={"title": {"text": "φ (×)"}},
-            hovertemplate="sensor %{y}<br>hour %{x}:00<br>factor φ %{z:.3f}<extra></extra>",
+            hovertemplate=f"{row_label.lower()} %{{y}}<br>hour %{{x}}:00<br>factor φ %{{z:.3f}}<extra></extra>",
         )
     )
     fig.update_yaxes(type="category", autorange="reversed")  # first sensor on top
     fig.update_xaxes(type="category")
     return _layout(
         fig,
-        "DFF correction factor by sensor and hour (1 = unchanged)",
+        f"DFF correction factor by {row_label.lower()} and hour (1 = unchanged)",
         x="Hour of day (h)",
-        y="Sensor",
+        y=row_label,
         height=max(320, 16 * len(factors) + 120),
     )
 
@@ -556,6 +556,8 @@ def decision_changes(diff: pd.DataFrame, unit: str = "cost units") -> go.Figure:
         )
     )
     fig.add_hline(y=0, line={"color": "#111827", "width": 1})
+    if len(diff) < 5:  # a date axis would zoom into milliseconds around one or two bars
+        fig.update_xaxes(type="category")
     return _layout(
         fig,
         f"Decisions DFF changed: {len(diff)}; total saved {np.sum(saved):.2f} {unit}",

@@ -418,6 +418,12 @@ def decision_differences(result: ComparisonResult) -> pd.DataFrame | None:
     return d.assign(time=[labels[int(k)] for k in d["instance"]]).reset_index(drop=True)
 
 
+def row_label(result: ComparisonResult) -> str:
+    """What one predicted value is: a sensor (readings-based scenarios) or an item (allocation table)."""
+    from_items = result.config.get("source") == "items" or result.extra.get("sensors") is None
+    return "Item" if result.config.get("scenario") == "allocation" and from_items else "Sensor"
+
+
 def most_changed_instance(result: ComparisonResult) -> int:
     """Test instance where DFF's (else DFL's) regret differs most from plain's; 0 when none differs."""
     other = "dff" if "dff" in result.methods else ("dfl" if "dfl" in result.methods else None)

@@ -35,7 +35,9 @@ def figures_zip() -> bytes:
         figs["paired_regret"] = F.paired_regret_scatter(result)
         table = S.corrections_by_hour(result)
         if table is not None:
-            figs["correction_heatmap"] = F.correction_heatmap(table, epsilon=result.config.get("epsilon"))
+            figs["correction_heatmap"] = F.correction_heatmap(
+                table, epsilon=result.config.get("epsilon"), row_label=S.row_label(result)
+            )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, fig in figs.items():

@@ -26,7 +26,7 @@ st.subheader("Correction factors")
 table = S.corrections_by_hour(result)
 if table is not None:
     st.plotly_chart(
-        F.correction_heatmap(table, epsilon=eps),
+        F.correction_heatmap(table, epsilon=eps, row_label=S.row_label(result)),
         key="correction_heatmap",
         config={"displaylogo": False},
         alt="Mean DFF correction factor per sensor and hour of day",

@@ -181,3 +181,21 @@ def test_cancel_stops_the_job():
     assert not at.exception
     assert any("cancelled" in w.value for w in at.warning)
     assert not S.has_result(job.digest)
+
+
+@needs_engine
+@pytest.mark.parametrize("source", ["readings", "items"])
+def test_allocation_scenario_decisions(source):
+    at = _app()
+    at.switch_page("app_pages/train.py").run()
+    at.radio(key="cfg_scenario").set_value("allocation").run()
+    at.radio(key="cfg_source").set_value(source).run()
+    at.number_input(key="cfg_budget").set_value(2)
+    at = _train(at, epochs=2, methods=("two_stage", "dff"))
+    assert {"Plain regret", "DFF regret"} <= set(_metrics(at))
+    assert at.session_state["result"].config["scenario"] == "allocation"
+    at.switch_page("app_pages/decisions.py").run()
+    assert not at.exception, at.exception
+    assert "Hindsight realised value" in _metrics(at)
+    at.switch_page("app_pages/interpretability.py").run()
+    assert not at.exception, at.exception

@@ -145,6 +145,8 @@ def test_correction_heatmap_centred_on_one():
     assert hm.zmid == 1.0 and hm.zmin == pytest.approx(0.8) and hm.zmax == pytest.approx(1.2)
     assert list(hm.y) == ["a", "b"] and list(hm.x) == ["7", "8"]
     assert fig.layout.xaxis.title.text == "Hour of day (h)"
+    assert fig.layout.yaxis.title.text == "Sensor"
+    assert F.correction_heatmap(wide, row_label="Item").layout.yaxis.title.text == "Item"
 
 
 def test_attribution_bars_sorted_by_magnitude_and_signed_colours():
@@ -163,6 +165,7 @@ def test_decision_changes_total_in_title():
     fig = F.decision_changes(diff, unit="min")
     assert "total saved 1.00 min" in fig.layout.title.text
     assert fig.layout.yaxis.title.text == "Regret saved (min)"
+    assert fig.layout.xaxis.type == "category"  # two bars: no millisecond date axis
 
 
 def test_epsilon_tradeoff_in_percent():

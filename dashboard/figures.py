@@ -258,7 +258,7 @@ def _segments(links: pd.DataFrame, mask: np.ndarray | None = None) -> tuple[list
     return lon, lat, text
 
 
-def _finish_map(fig: go.Figure, lon: np.ndarray, lat: np.ndarray, title: str, height: int = 520) -> go.Figure:
+def _finish_map(fig: go.Figure, lon: np.ndarray, lat: np.ndarray, title: str, height: int = 640) -> go.Figure:
     b = _bounds(lat, lon)
     fig.update_layout(
         map={"style": "white-bg", "layers": [_context_layer(*b)], **_map_view(*b)},

@@ -109,3 +109,11 @@ def test_most_changed_instance_points_at_the_largest_regret_gap(traffic_result):
     assert S.most_changed_instance(traffic_result) == int(gap.argmax())
     traffic_result.methods["dff"].regret = traffic_result.methods["two_stage"].regret.copy()
     assert S.most_changed_instance(traffic_result) == 0
+
+
+def test_upload_limit_stated_in_the_app_matches_the_server_config():
+    import tomllib
+
+    config = tomllib.loads((S.REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == S.MAX_UPLOAD_MB
+    assert config["theme"]["chartCategoricalColors"][:2] == ["#64748B", "#1D4ED8"]  # plain, DFF as in figures

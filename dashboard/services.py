@@ -415,7 +415,7 @@ def decision_differences(result: ComparisonResult) -> pd.DataFrame | None:
 
     d = engine_diff(result, level="instance")
     d = d[d["n_changed"] > 0].rename(columns={"regret_saved": "saved"})
-    labels = F_times(result)
+    labels = time_labels(result)
     return d.assign(time=[labels[int(k)] for k in d["instance"]]).reset_index(drop=True)
 
 
@@ -434,7 +434,7 @@ def most_changed_instance(result: ComparisonResult) -> int:
     return int(np.argmax(gap)) if gap.size and gap.max() > 0 else 0
 
 
-def F_times(result: ComparisonResult) -> list[str]:
+def time_labels(result: ComparisonResult) -> list[str]:
     """Test times as labels (``instance k`` when the result has no times)."""
     if result.times is not None and len(result.times) == result.n_test:
         return [pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") for t in result.times]

@@ -17,7 +17,7 @@ if result is None:
     st.page_link("app_pages/train.py", label="Go to Train & compare", icon=":material/model_training:")
     st.stop()
 
-times = S.F_times(result)
+times = S.time_labels(result)
 if ss.get("decision_run") != ss.result_digest:  # a new run: open at the time where DFF differed most from plain
     ss.decision_run = ss.result_digest
     ss.decision_i = S.most_changed_instance(result)

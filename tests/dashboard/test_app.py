@@ -199,3 +199,18 @@ def test_allocation_scenario_decisions(source):
     assert "Hindsight realised value" in _metrics(at)
     at.switch_page("app_pages/interpretability.py").run()
     assert not at.exception, at.exception
+
+
+def test_allocation_table_alone_is_enough_for_allocation():
+    at = _upload_mode(_app())
+    at.file_uploader(key="upload_allocation").upload("calls.csv", (SAMPLE / "items.csv").read_bytes(), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value == "Loaded: Uploaded data"
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="cfg_scenario").options == ["Allocation of response units"]
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)

@@ -31,6 +31,16 @@ if "loaded" not in st.session_state:
         st.session_state.load_error = f"The sample city could not be loaded: {exc}"
 for key in ("job_id", "result", "result_digest", "result_config", "sweep_job_id", "upload_issues"):
     st.session_state.setdefault(key, None)
+# After a browser refresh (a new session) the URL still names the run shown before: reopen it with its settings.
+if "restored" not in st.session_state:
+    st.session_state.restored = True
+    run = st.query_params.get("run")
+    if run and st.session_state.loaded is not None and st.session_state.result is None:
+        found = S.stored_run(st.session_state.loaded, run)
+        if found is not None:
+            cfg, result = found
+            st.session_state.result, st.session_state.result_digest, st.session_state.result_config = result, run, cfg
+            st.session_state.update(S.widget_state(cfg, st.session_state.loaded))
 
 pages = [
     st.Page("app_pages/data.py", title="Data", icon=":material/database:", url_path="data", default=True),

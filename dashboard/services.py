@@ -472,7 +472,12 @@ def has_result(digest: str) -> bool:
     return (_run_dir(digest) / "meta.json").is_file()
 
 
-def save_result(digest: str, result: ComparisonResult, run_config: Mapping[str, Any] | None = None) -> Path:
+def save_result(
+    digest: str,
+    result: ComparisonResult,
+    run_config: Mapping[str, Any] | None = None,
+    data_digest: str | None = None,
+) -> Path:
     """Write ``result`` as npz (arrays) + JSON/CSV (tables) + safetensors (DFF model); atomic rename."""
     final = _run_dir(digest)
     tmp = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex[:8]}")
@@ -502,6 +507,7 @@ def save_result(digest: str, result: ComparisonResult, run_config: Mapping[str, 
     result.per_instance.to_csv(tmp / "per_instance.csv", index=False)
     meta = {
         "store_version": STORE_VERSION,
+        "data_digest": data_digest,
         "run_config": dict(run_config) if run_config is not None else None,
         "config": result.config,
         "timings": result.timings,
@@ -579,6 +585,42 @@ def load_result(digest: str, scenario: Any) -> ComparisonResult:
     )
 
 
+def stored_run(loaded: Loaded, digest: str) -> tuple[dict[str, Any], ComparisonResult] | None:
+    """The stored run ``digest`` (e.g. from the page URL) with its settings, if it was computed on ``loaded``."""
+    try:
+        meta = json.loads((_run_dir(digest) / "meta.json").read_text())
+    except (ValueError, OSError):
+        return None
+    cfg = meta.get("run_config")
+    if not cfg or meta.get("data_digest") != loaded.digest or run_digest(loaded.digest, cfg) != digest:
+        return None
+    try:
+        return cfg, _load_cached(digest, loaded)
+    except Exception:
+        return None
+
+
+def widget_state(cfg: Mapping[str, Any], loaded: Loaded) -> dict[str, Any]:
+    """Train-page widget values (by key) that reproduce the run configuration ``cfg``."""
+    out: dict[str, Any] = {
+        "cfg_scenario": cfg["scenario"],
+        "cfg_backbone": cfg["backbone"],
+        "cfg_loss": cfg["loss"],
+        "cfg_epsilon": float(cfg["epsilon"]),
+        "cfg_horizon": cfg["horizon"],
+        "cfg_epochs": int(cfg["epochs"]),
+        "cfg_methods": list(cfg["methods"]),
+    }
+    if cfg["scenario"] == "traffic":
+        pairs = [f"{a} → {b}" for a, b in cfg.get("pairs") or []]
+        if all(p in candidate_pairs(loaded) for p in pairs):
+            out["cfg_pairs"] = pairs
+    else:
+        out["cfg_budget"] = int(cfg["budget"])
+        out["cfg_source"] = cfg.get("source", "readings")
+    return out
+
+
 def model_file(digest: str) -> Path | None:
     """The stored DFF correction file of a run, if any."""
     p = _run_dir(digest) / "dff.safetensors"
@@ -594,6 +636,7 @@ class Job:
     session: str
     digest: str
     config: dict[str, Any]
+    data_digest: str = ""
     status: str = "queued"  # queued | running | done | error | cancelled
     stage: str = "starting"
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -693,7 +736,7 @@ def _work(job: Job, compare_fn: Callable[[], Any], save: Callable[[str, Any], An
         with job.lock:
             job.stage = "saving"
         if save is None:
-            save_result(job.digest, result, job.config)
+            save_result(job.digest, result, job.config, job.data_digest)
         else:
             save(job.digest, result)
         with job.lock:
@@ -729,7 +772,7 @@ def start_job(session: str, loaded: Loaded, config: Mapping[str, Any]) -> Job:
     """
     config = dict(config)
     digest = run_digest(loaded.digest, config)
-    job = Job(id=uuid.uuid4().hex, session=session, digest=digest, config=config)
+    job = Job(id=uuid.uuid4().hex, session=session, digest=digest, config=config, data_digest=loaded.digest)
     with _JOBS_LOCK:
         table = _jobs()
         # Forget this session's finished jobs; keep the table small.

@@ -136,7 +136,8 @@ config = S.make_config(
 )
 
 # A run finished earlier (in this or any session, or before a browser refresh) is loaded, not recomputed.
-if not running and ss.result is None:
+current = S.run_digest(loaded.digest, config)
+if not running and ss.result_digest != current:
     stored = S.load_stored(loaded, config)
     if stored is not None:
         ss.result_digest, ss.result = stored
@@ -213,9 +214,15 @@ if result is None:
         st.info("Press **Start** to compare the methods on this data.", icon=":material/info:")
     st.stop()
 
+st.query_params["run"] = ss.result_digest  # a browser refresh reopens this run (see app.py)
 unit = result.unit
 k = F.kpi_table(result)
 st.subheader("Results on the test period")
+if ss.result_digest != current and not running:
+    st.warning(
+        "These results are for the previous settings; press **Start** to compare with the current ones.",
+        icon=":material/history:",
+    )
 st.caption(
     f"{result.n_test} test instances · {result.n_train} training · {result.n_val} validation · regret in {unit} · "
     f"run `{ss.result_digest[:10]}` · {sum(result.timings.values()):.1f} s"

@@ -214,3 +214,24 @@ def test_allocation_table_alone_is_enough_for_allocation():
     for page in PAGES[1:]:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
+
+
+@needs_engine
+def test_browser_refresh_reopens_the_run_named_in_the_url():
+    at = _app()
+    at.switch_page("app_pages/train.py").run()
+    at.slider(key="cfg_epsilon").set_value(0.1)
+    at = _train(at, epochs=2, methods=("two_stage", "dff"))
+    digest = at.session_state["result_digest"]
+    assert at.query_params["run"] == [digest] or at.query_params["run"] == digest
+
+    fresh = AppTest.from_file(APP, default_timeout=90)  # a refresh: new session, same URL
+    fresh.query_params["run"] = digest
+    fresh.run()
+    fresh.switch_page("app_pages/train.py").run()
+    assert not fresh.exception, fresh.exception
+    assert fresh.session_state["result_digest"] == digest
+    assert fresh.slider(key="cfg_epsilon").value == pytest.approx(0.1)  # the settings come back too
+    assert fresh.number_input(key="cfg_epochs").value == 2
+    assert not fresh.warning  # results match the shown settings
+    assert "DFF regret" in _metrics(fresh)

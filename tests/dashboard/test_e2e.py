@@ -117,6 +117,7 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible(timeout=60_000)
             t_first = time.perf_counter() - t0
             expect(page.get_by_text("Loaded: Sample city")).to_be_visible()
+            expect(page.locator(".maplibregl-canvas").first).to_be_visible()
             _shot(page, "1-data")
 
             _nav(page, "Train & compare")
@@ -135,6 +136,7 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             _nav(page, "Decisions")
             _idle(page)
             expect(page.get_by_text("Routes and realised travel times")).to_be_visible(timeout=60_000)
+            expect(page.locator(".maplibregl-canvas").first).to_be_visible()  # the map itself was drawn
             expect(page.get_by_test_id("stMetric").filter(has_text="Hindsight realised")).to_be_visible()
             _shot(page, "3-decisions")
 

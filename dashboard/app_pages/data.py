@@ -18,6 +18,17 @@ UPLOAD_HELP = {
     "allocation": "period, item_id, value (+ feature columns): for the allocation scenario without sensors.",
 }
 
+
+def forget_runs() -> None:
+    """New data: stop this session's running jobs and drop results computed on the old data."""
+    for key in ("job_id", "sweep_job_id"):
+        job = S.get_job(ss.get(key), ss.session_id)
+        if job is not None and job.running:
+            job.cancel.set()
+    ss.result = ss.result_digest = ss.result_config = ss.job_id = ss.sweep_job_id = None
+    st.query_params.pop("run", None)
+
+
 source = st.segmented_control(
     "Data source",
     ["Sample city", "Upload CSV files"],
@@ -50,7 +61,9 @@ if source == "Upload CSV files":
             )
             if up is not None:
                 files[kind] = (up.name, up.getvalue())
-    if files:
+    if not files:  # uploads removed: forget the last attempt and its problems
+        ss.upload_tried = ss.upload_issues = None
+    else:
         digest = S.digest_bytes({**{k: b for k, (_, b) in files.items()}, "value": value.encode()})
         if ss.get("upload_tried") != digest:  # validate each new set of files once
             ss.upload_tried = digest
@@ -58,7 +71,7 @@ if source == "Upload CSV files":
                 new = S.load_uploaded_data(files, value=value)
                 if ss.loaded is None or new.digest != ss.loaded.digest:
                     ss.loaded = new
-                    ss.result = ss.result_digest = ss.job_id = ss.sweep_job_id = None
+                    forget_runs()
                 ss.upload_issues = None
             except DataError as err:
                 ss.upload_issues = {"errors": list(err.problems), "warnings": list(getattr(err, "warnings", []))}
@@ -83,7 +96,7 @@ elif (
     and st.button("Switch back to the sample city", icon=":material/restart_alt:")
 ):
     ss.loaded = S.load_sample_data()
-    ss.result = ss.result_digest = ss.job_id = ss.sweep_job_id = None
+    forget_runs()
     ss.upload_issues = None
     st.rerun()
 

@@ -254,23 +254,13 @@ def _uploaded(digest: str, _files: tuple[tuple[str, str, bytes], ...], value: st
         dataset, report = D.load_dataset(**kw)
     if "allocation" in files:
         name, blob = files["allocation"]
-        out = D.load_items(blob, name=name) if _accepts(D.load_items, "name") else D.load_items(blob)
-        items, rep2 = out if isinstance(out, tuple) else (out, None)
+        items, rep2 = D.load_items(blob, name=name)
         report = report or rep2
     if dataset is None and items is None:
         from dff_core.errors import DataError
 
         raise DataError(["No readings or allocation file: upload a readings CSV (with sensors) or an allocation CSV."])
     return _wrap("Uploaded data", digest, dataset, report, items)
-
-
-def _accepts(fn: Callable[..., Any], arg: str) -> bool:
-    import inspect
-
-    try:
-        return arg in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def load_uploaded_data(files: Mapping[str, tuple[str, bytes]], value: str = "speed_kmh") -> Loaded:
@@ -697,6 +687,23 @@ STAGE_LABELS = {
 }
 
 
+#: Finished jobs are dropped from the table after this many seconds (their results live in the store).
+JOB_TTL_S = 1800.0
+
+
+def _register(job: Job) -> None:
+    """Add ``job`` to the table, dropping finished jobs past :data:`JOB_TTL_S` and this session's older ones."""
+    now = time.perf_counter()
+    with _JOBS_LOCK:
+        table = _jobs()
+        for jid, j in list(table.items()):
+            stale = j.finished is not None and now - j.finished > JOB_TTL_S
+            replaced = j.session == job.session and not j.running and j.config.get("sweep") == job.config.get("sweep")
+            if stale or replaced:
+                table.pop(jid, None)
+        table[job.id] = job
+
+
 def _progress_event(args: tuple, kwargs: dict) -> dict[str, Any]:
     """Normalise whatever the engine passes to ``on_progress`` into one flat record."""
     ev: dict[str, Any] = {}
@@ -773,12 +780,7 @@ def start_job(session: str, loaded: Loaded, config: Mapping[str, Any]) -> Job:
     config = dict(config)
     digest = run_digest(loaded.digest, config)
     job = Job(id=uuid.uuid4().hex, session=session, digest=digest, config=config, data_digest=loaded.digest)
-    with _JOBS_LOCK:
-        table = _jobs()
-        # Forget this session's finished jobs; keep the table small.
-        for jid in [k for k, j in table.items() if j.session == session and not j.running]:
-            table.pop(jid, None)
-        table[job.id] = job
+    _register(job)
     if has_result(digest):
         try:
             job.result = load_result(digest, get_scenario(loaded, config))
@@ -842,12 +844,6 @@ def _load_cached(digest: str, loaded: Loaded) -> ComparisonResult:
     return _load_cached_inner(digest, json.dumps(scenario_options(cfg), sort_keys=True), loaded)
 
 
-def clear_caches() -> None:
-    """Drop every Streamlit cache of this module (tests; a new dataset replacing the old)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 # ============================================================================ ε sweep
 SWEEP_EPSILONS = (0.05, 0.1, 0.2, 0.3, 0.5)
 
@@ -879,8 +875,7 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
     """Run the ε trade-off sweep for ``config`` in a background thread (stored as CSV)."""
     cfg = {**config, "sweep": list(epsilons)}
     job = Job(id=uuid.uuid4().hex, session=session, digest=run_digest(loaded.digest, cfg), config=dict(cfg))
-    with _JOBS_LOCK:
-        _jobs()[job.id] = job
+    _register(job)
 
     def on_progress(*args: Any, **kwargs: Any) -> None:
         ev = _progress_event(args, kwargs)

@@ -117,3 +117,19 @@ def test_upload_limit_stated_in_the_app_matches_the_server_config():
     config = tomllib.loads((S.REPO_ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == S.MAX_UPLOAD_MB
     assert config["theme"]["chartCategoricalColors"][:2] == ["#64748B", "#1D4ED8"]  # plain, DFF as in figures
+
+
+def test_job_table_drops_stale_and_replaced_jobs(monkeypatch):
+    table = S._jobs()
+    table.clear()
+    old = S.Job(id="old", session="A", digest="2" * 64, config={}, status="done", finished=0.0)
+    other = S.Job(id="other", session="B", digest="3" * 64, config={}, status="running")
+    table.update({"old": old, "other": other})
+    monkeypatch.setattr(S, "JOB_TTL_S", 1e12)  # nothing is stale: only replacement applies
+    S._register(S.Job(id="new", session="A", digest="4" * 64, config={}))
+    assert set(table) == {"other", "new"}  # A's finished job replaced, B's running job kept
+    monkeypatch.setattr(S, "JOB_TTL_S", 0.0)
+    table["new"].status, table["new"].finished = "done", 0.0
+    S._register(S.Job(id="sweep", session="C", digest="5" * 64, config={"sweep": [0.1]}))
+    assert set(table) == {"other", "sweep"}  # finished long ago: dropped
+    table.clear()

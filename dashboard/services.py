@@ -322,6 +322,14 @@ def scenario_options(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def scenario_unit(loaded: Loaded, config: Mapping[str, Any]) -> str:
+    """Unit of regret for ``config`` on ``loaded`` (e.g. vehicle-minutes); empty if the scenario cannot be built."""
+    try:
+        return str(get_scenario(loaded, config).unit)
+    except (ValueError, KeyError):
+        return ""
+
+
 def get_scenario(loaded: Loaded, config: Mapping[str, Any]) -> Any:
     """The scenario of ``config`` on ``loaded`` (cached; rebuilding is deterministic)."""
     return _scenario(loaded.digest, json.dumps(scenario_options(config), sort_keys=True), loaded)

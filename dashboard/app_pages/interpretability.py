@@ -63,8 +63,8 @@ else:
 
 st.subheader("ε trade-off")
 st.caption(
-    "Re-trains plain and DFF for several trust-region sizes ε: a larger ε lets DFF move predictions further "
-    "for (possibly) lower regret. Runs in the background."
+    "Fits the backbone once and trains DFF for several trust-region sizes ε with this run's settings: a larger ε "
+    "lets DFF move predictions further for (possibly) lower regret. Runs in the background."
 )
 cfg = ss.get("result_config") or {k: v for k, v in result.config.items() if k in S.CONFIG_KEYS}
 eps_list = S.SWEEP_EPSILONS

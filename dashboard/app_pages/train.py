@@ -184,7 +184,7 @@ def monitor() -> None:
         recs = [e for e in snap["events"] if e.get("val_regret") is not None]
         if recs:
             st.plotly_chart(
-                F.progress_curve(recs, unit=loaded.value_label),
+                F.progress_curve(recs, unit=S.scenario_unit(loaded, job.config)),
                 key="live_curve",
                 config={"displaylogo": False},
                 alt="Validation regret per epoch while training",

@@ -60,20 +60,45 @@ class _Fitted:
         return X
 
 
-class LinearBackbone(_Fitted):
-    """Least squares from features to costs; ``alpha > 0`` adds a ridge penalty (``alpha = 0`` is OLS)."""
+#: Ridge penalties tried by ``LinearBackbone(alpha="auto")`` (on standardised features).
+RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-2, 4, 13))
 
-    def __init__(self, alpha: float = 0.0) -> None:
+
+class LinearBackbone(_Fitted):
+    """Least squares from features to costs; ``alpha > 0`` adds a ridge penalty (``alpha = 0`` is OLS).
+
+    ``alpha="auto"`` standardises the features and picks the penalty from :data:`RIDGE_ALPHAS` by
+    efficient leave-one-out cross-validation (scikit-learn's ``RidgeCV``); the chosen value is
+    ``alpha_``. Use it when features are many or correlated (lagged readings of every sensor),
+    where a fixed penalty either overfits or underfits.
+    """
+
+    def __init__(self, alpha: float | str = 0.0) -> None:
         self.alpha = alpha
 
     def fit(self, X: np.ndarray, C: np.ndarray) -> LinearBackbone:
-        from sklearn.linear_model import LinearRegression, Ridge
+        from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
-        if not float(self.alpha) >= 0:
-            raise ValueError(f"LinearBackbone: alpha must be >= 0 (0 = ordinary least squares); got {self.alpha!r}.")
         X, C = _xy("LinearBackbone.fit", X, C)
-        self.model_ = LinearRegression() if float(self.alpha) == 0 else Ridge(alpha=float(self.alpha))
-        self.model_.fit(X, C)
+        if self.alpha == "auto":
+            self.model_ = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS))
+            self.model_.fit(X, C)
+            self.alpha_ = float(self.model_[-1].alpha_)
+        else:
+            try:
+                alpha = float(self.alpha)
+            except (TypeError, ValueError):
+                alpha = float("nan")
+            if not alpha >= 0:
+                raise ValueError(
+                    f"LinearBackbone: alpha must be 'auto' or a number >= 0 (0 = ordinary least squares); "
+                    f"got {self.alpha!r}."
+                )
+            self.model_ = LinearRegression() if alpha == 0 else Ridge(alpha=alpha)
+            self.model_.fit(X, C)
+            self.alpha_ = alpha
         self._set_shapes(X, C)
         return self
 
@@ -273,7 +298,7 @@ class CallableBackbone(_Fitted):
 #: Backbone names accepted by :func:`make_backbone`.
 BACKBONES: dict[str, Callable[..., Any]] = {
     "linear": lambda seed=0, **kw: LinearBackbone(**{"alpha": 0.0, **kw}),
-    "ridge": lambda seed=0, **kw: LinearBackbone(**{"alpha": 1.0, **kw}),
+    "ridge": lambda seed=0, **kw: LinearBackbone(**{"alpha": "auto", **kw}),
     "random_forest": lambda seed=0, **kw: RandomForestBackbone(seed=seed, **kw),
     "gradient_boosting": lambda seed=0, **kw: GradientBoostingBackbone(seed=seed, **kw),
     "mlp": lambda seed=0, **kw: MLPBackbone(seed=seed, **kw),

@@ -7,6 +7,7 @@ import pytest
 
 from dff_core.backbones import (
     BACKBONES,
+    RIDGE_ALPHAS,
     Backbone,
     CallableBackbone,
     HistoricalProfileBackbone,
@@ -110,3 +111,19 @@ def test_bad_training_data() -> None:
         LinearBackbone().fit(X, C)
     with pytest.raises(RuntimeError, match="call fit"):
         LinearBackbone().predict(X)
+
+
+def test_ridge_auto_picks_the_penalty_by_cross_validation() -> None:
+    rng = np.random.default_rng(3)
+    n, p = 60, 200  # more features than rows: least squares interpolates the noise
+    X = rng.normal(size=(n + 200, p))
+    beta = np.zeros((p, 2))
+    beta[:3] = rng.normal(size=(3, 2))
+    C = X @ beta + rng.normal(scale=1.0, size=(n + 200, 2))
+    auto = make_backbone("ridge").fit(X[:n], C[:n])
+    assert auto.alpha_ in RIDGE_ALPHAS
+    ols = LinearBackbone(alpha=0.0).fit(X[:n], C[:n])
+    err = lambda m: np.mean((m.predict(X[n:]) - C[n:]) ** 2)  # noqa: E731
+    assert err(auto) < err(ols)
+    with pytest.raises(ValueError, match="'auto'"):
+        LinearBackbone(alpha="best").fit(X[:n], C[:n])

@@ -91,19 +91,6 @@ def test_invalid_upload_lists_problems_and_keeps_previous_data():
         assert not at.exception
 
 
-def _engine_ready() -> bool:
-    try:
-        from dff_core.scenarios.compare import _engine
-
-        _engine("run_comparison")
-    except ImportError:
-        return False
-    return True
-
-
-needs_engine = pytest.mark.skipif(not _engine_ready(), reason="dff_core's comparison engine is not in this version")
-
-
 def _train(at: AppTest, epochs: int = 2, methods=("two_stage", "dff", "dfl"), timeout: float = 180) -> AppTest:
     at.switch_page("app_pages/train.py").run()
     at.number_input(key="cfg_epochs").set_value(epochs)
@@ -123,7 +110,6 @@ def _train(at: AppTest, epochs: int = 2, methods=("two_stage", "dff", "dfl"), ti
     return at
 
 
-@needs_engine
 def test_short_training_shows_kpis_and_every_page_then_reloads_from_store():
     at = _train(_app())
     kpis = _metrics(at)
@@ -164,7 +150,6 @@ def test_short_training_shows_kpis_and_every_page_then_reloads_from_store():
     assert S.get_job(at.session_state["job_id"], again.session_state["session_id"]) is None
 
 
-@needs_engine
 def test_cancel_stops_the_job():
     at = _app()
     at.switch_page("app_pages/train.py").run()
@@ -183,7 +168,6 @@ def test_cancel_stops_the_job():
     assert not S.has_result(job.digest)
 
 
-@needs_engine
 @pytest.mark.parametrize("source", ["readings", "items"])
 def test_allocation_scenario_decisions(source):
     at = _app()
@@ -216,7 +200,6 @@ def test_allocation_table_alone_is_enough_for_allocation():
         assert not at.exception, (page, at.exception)
 
 
-@needs_engine
 def test_browser_refresh_reopens_the_run_named_in_the_url():
     at = _app()
     at.switch_page("app_pages/train.py").run()

@@ -29,18 +29,6 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium); e2e skipped"),
 ]
 
-
-def _engine_ready() -> bool:
-    try:
-        from dff_core.scenarios.compare import _engine
-
-        _engine("run_comparison")
-    except ImportError:
-        return False
-    return True
-
-
-pytestmark.append(pytest.mark.skipif(not _engine_ready(), reason="dff_core's comparison engine is not in this version"))
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = playwright_api.expect
 

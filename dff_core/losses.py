@@ -44,7 +44,24 @@ def true_solutions(problem: OptProblem, C_true: np.ndarray | torch.Tensor) -> tu
     return W, problem.objective(C, W)
 
 
-class _SPOPlus(torch.autograd.Function):
+class _ClosedFormLoss(torch.autograd.Function):
+    """A per-instance loss whose gradient with respect to ``c_pred`` is computed in ``forward``.
+
+    Subclasses take five inputs, ``c_pred`` first, and end ``forward`` with :meth:`_done`.
+    """
+
+    @staticmethod
+    def _done(ctx, c_pred: torch.Tensor, loss: np.ndarray, grad: np.ndarray) -> torch.Tensor:
+        ctx.save_for_backward(torch.as_tensor(grad, dtype=c_pred.dtype, device=c_pred.device))
+        return torch.as_tensor(loss, dtype=c_pred.dtype, device=c_pred.device)
+
+    @staticmethod
+    def backward(ctx, grad_output):  # type: ignore[override]
+        (grad,) = ctx.saved_tensors
+        return grad_output.unsqueeze(1) * grad, None, None, None, None
+
+
+class _SPOPlus(_ClosedFormLoss):
     @staticmethod
     def forward(ctx, c_pred, c_true, w_true, z_true, problem):  # type: ignore[override]
         cp = c_pred.detach().cpu().numpy().astype(np.float64, copy=False)
@@ -57,13 +74,7 @@ class _SPOPlus(torch.autograd.Function):
         lin = 2.0 * np.einsum("ij,ij->i", cp, w)
         loss = (-obj + lin - z) if problem.sense == "min" else (obj - lin + z)
         grad = 2.0 * (w - wq) if problem.sense == "min" else 2.0 * (wq - w)
-        ctx.save_for_backward(torch.as_tensor(grad, dtype=c_pred.dtype, device=c_pred.device))
-        return torch.as_tensor(loss, dtype=c_pred.dtype, device=c_pred.device)
-
-    @staticmethod
-    def backward(ctx, grad_output):  # type: ignore[override]
-        (grad,) = ctx.saved_tensors
-        return grad_output.unsqueeze(1) * grad, None, None, None, None
+        return _ClosedFormLoss._done(ctx, c_pred, loss, grad)
 
 
 def spo_plus(
@@ -136,7 +147,7 @@ def _true_decisions(
     return problem.solve(C)
 
 
-class _PFYL(torch.autograd.Function):
+class _PFYL(_ClosedFormLoss):
     @staticmethod
     def forward(ctx, c_pred, w_true, noise, sigma, problem):  # type: ignore[override]
         cp = c_pred.detach().cpu().numpy().astype(np.float64, copy=False)
@@ -153,13 +164,7 @@ class _PFYL(torch.autograd.Function):
             loss, grad = gap.mean(axis=1), w - W.mean(axis=1)
         else:
             loss, grad = -gap.mean(axis=1), W.mean(axis=1) - w
-        ctx.save_for_backward(torch.as_tensor(grad, dtype=c_pred.dtype, device=c_pred.device))
-        return torch.as_tensor(loss, dtype=c_pred.dtype, device=c_pred.device)
-
-    @staticmethod
-    def backward(ctx, grad_output):  # type: ignore[override]
-        (grad,) = ctx.saved_tensors
-        return grad_output.unsqueeze(1) * grad, None, None, None, None
+        return _ClosedFormLoss._done(ctx, c_pred, loss, grad)
 
 
 def pfyl(

@@ -127,3 +127,20 @@ def test_ridge_auto_picks_the_penalty_by_cross_validation() -> None:
     assert err(auto) < err(ols)
     with pytest.raises(ValueError, match="'auto'"):
         LinearBackbone(alpha="best").fit(X[:n], C[:n])
+
+
+def test_blocked_ridge_cv_equals_refitting_ridge_per_block() -> None:
+    from sklearn.linear_model import Ridge
+
+    from dff_core.backbones import blocked_ridge_cv
+
+    rng = np.random.default_rng(4)
+    Z, T = rng.normal(size=(50, 7)), rng.normal(size=(50, 3))
+    alphas = (0.1, 10.0)
+    expected = np.zeros(2)
+    for block in np.array_split(np.arange(50), 5):
+        keep = np.setdiff1d(np.arange(50), block)
+        for i, a in enumerate(alphas):
+            pred = Ridge(alpha=a).fit(Z[keep], T[keep]).predict(Z[block])
+            expected[i] += ((pred - T[block]) ** 2).sum()
+    np.testing.assert_allclose(blocked_ridge_cv(Z, T, alphas, n_splits=5), expected, rtol=1e-10)

@@ -489,8 +489,9 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         "for choosing ε of 'DFF (ε by val.)'; test data is never used for any choice.",
         f"Training: DFF {cfg.get('dff_epochs')} epochs, DFL {cfg.get('dfl_epochs')} epochs (early-stopping patience "
         f"{cfg.get('patience')}), Adam lr {cfg.get('lr')}, batch {cfg.get('batch_size')}, correction net "
-        f"{tuple(cfg.get('hidden', ()))}, loss SPO+. End-to-end DFL: a linear model warm-started from least "
-        "squares (dff_core.baselines.DFL), trained once per data set and listed under every backbone.",
+        f"{tuple(cfg.get('hidden', ()))}, loss SPO+. End-to-end DFL: a linear model warm-started from a ridge "
+        "least-squares fit with the penalty chosen on validation MSE (dff_core.baselines.DFL defaults), trained once "
+        "per data set and listed under every backbone.",
         "DFF's training ĉ: "
         + (", ".join(_folds_text(b, k) for b, k in cfg.get("cross_fit", {}).items()) or "none out-of-fold")
         + "; in-sample otherwise. Backbones and DFF see the same training rows (training minus validation).",

@@ -108,7 +108,12 @@ class LinearBackbone(_Fitted):
         if self.alpha == "auto":
             scaler = StandardScaler().fit(X)
             if len(X) >= 10:
-                err = blocked_ridge_cv(scaler.transform(X), C, RIDGE_ALPHAS, n_splits=5)
+                from threadpoolctl import threadpool_limits
+
+                # One BLAS thread: these SVDs are small, and on a busy machine OpenBLAS's
+                # spinning worker threads made each one 20x slower.
+                with threadpool_limits(1, user_api="blas"):
+                    err = blocked_ridge_cv(scaler.transform(X), C, RIDGE_ALPHAS, n_splits=5)
                 self.alpha_ = float(RIDGE_ALPHAS[int(np.argmin(err))])
             else:
                 self.alpha_ = 1.0

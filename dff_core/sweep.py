@@ -975,7 +975,9 @@ def sweep(
     if out_path is not None:
         out_path.mkdir(parents=True, exist_ok=True)
         runs_path = out_path / RUNS_FILE
-        existing = _read_runs(runs_path) if resume else pd.DataFrame()
+        existing = _read_runs(runs_path)
+        if not resume and not existing.empty:  # recompute this grid's runs; keep other sweeps' rows
+            existing = existing[~existing["run_id"].isin(order)].reset_index(drop=True)
         if not existing.empty:
             for rec in existing.to_dict(orient="records"):
                 if rec["run_id"] in order:

@@ -167,6 +167,11 @@ def test_stopped_sweep_resumes_without_recomputing(scenario, tmp_path):
     new = second.runs.set_index("run_id").loc[old.index, "regret_dff"]
     np.testing.assert_array_equal(old.to_numpy(), new.to_numpy())
 
+    # resume=False recomputes this grid's runs and keeps rows of other grids in the file.
+    other = sweep(scenario, {**GRID, "seed": [0]}, max_workers=2, out_dir=tmp_path, train=TRAIN, resume=False)
+    assert other.n_resumed == 0 and other.n_ran == 2
+    assert len(pd.read_csv(tmp_path / "runs.csv")) == 4
+
     # A changed training option is a different run: nothing is reused.
     third = sweep(
         scenario, grid, out_dir=tmp_path, max_workers=1, train={"epochs": 2}, run_fn=RUN_FN, should_stop=lambda: True

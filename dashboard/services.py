@@ -872,13 +872,6 @@ def stored_sweep(loaded: Loaded, config: Mapping[str, Any], epsilons: tuple[floa
     return pd.read_csv(p) if p.is_file() else None
 
 
-def _backbone_for(name: str, scenario: Any) -> Any:
-    """The backbone object ``compare`` would use for ``name`` on ``scenario`` (historical profile needs a key)."""
-    from dff_core.scenarios.compare import resolve_backbone
-
-    return resolve_backbone(name, scenario)
-
-
 def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilons: tuple[float, ...]) -> Job:
     """Run the ε trade-off sweep for ``config`` in a background thread (stored as CSV)."""
     cfg = {**config, "sweep": list(epsilons)}
@@ -895,30 +888,46 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
     scenario = get_scenario(loaded, config)
 
     def run() -> pd.DataFrame:
-        from dff_core.explain import epsilon_sweep
+        import os
+
+        from dff_core import sweep as run_sweep
 
         kw = compare_kwargs(config)
-        Xtr, Ctr, _ = scenario.part("train")
-        Xva, Cva, _ = scenario.part("val")
-        Xte, Cte, _ = scenario.part("test")
-        table = epsilon_sweep(
-            scenario.problem,
-            Xtr,
-            Ctr,
-            Xva,
-            Cva,
-            Xte,
-            Cte,
-            epsilons=[0.0, *epsilons],
-            backbone=_backbone_for(kw["backbone"], scenario),
-            seed=kw["seed"],
-            loss=kw["loss"],
-            epochs=kw["epochs"],
-            callback=lambda epoch, row: on_progress({"method": "dff", "epoch": epoch, **row}),
+        grid = {"epsilon": list(epsilons), "seed": [kw["seed"]], "backbone": [kw["backbone"]], "loss": [kw["loss"]]}
+        total = len(epsilons)
+
+        def progress(done: int, n: int, row: Mapping[str, Any]) -> None:
+            on_progress({"stage": f"{done} of {n} ε values done", "method": "dff", "epoch": done, "epochs": n})
+
+        on_progress({"stage": f"0 of {total} ε values done", "method": "dff", "epoch": 0, "epochs": total})
+        # The engine's local sweep backend: one process per core, each run a full plain-vs-DFF
+        # comparison; finished runs are kept under the cache folder, so a cancelled sweep resumes.
+        res = run_sweep(
+            scenario,
+            grid,
+            backend="local",
+            max_workers=max(1, min(total, os.cpu_count() or 1)),
+            out_dir=cache_dir() / f"sweep-runs-{_run_dir(job.digest).name}",
+            train={"epochs": kw["epochs"], "methods": ["two_stage", "dff"]},
+            on_progress=progress,
             should_stop=job.cancel.is_set,
         )
-        plain = float(table.loc[table["epsilon"] == 0.0, "regret_mean"].iloc[0])
-        return table[table["epsilon"] > 0].assign(plain_regret=plain).reset_index(drop=True)
+        if len(res.failed):
+            raise RuntimeError(f"{len(res.failed)} sweep run(s) failed: {res.failed['error'].iloc[0]}")
+        runs = res.runs.sort_values("epsilon").reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "epsilon": runs["epsilon"].astype(float),
+                "regret_mean": runs["regret_dff"],
+                "normalized_regret": runs["normalized_regret_dff"],
+                "mse": runs["mse_dff"],
+                "mean_relative_shift": runs["mean_relative_shift"],
+                "max_relative_shift": runs["max_relative_shift"],
+                "min_cosine": runs["min_cosine"],
+                "plain_regret": runs["regret_two_stage"],
+                "seconds": runs["seconds"],
+            }
+        )
 
     threading.Thread(target=_work, args=(job, run, _save_sweep), name=f"dff-sweep-{job.id[:8]}", daemon=True).start()
     return job

@@ -63,8 +63,9 @@ else:
 
 st.subheader("ε trade-off")
 st.caption(
-    "Fits the backbone once and trains DFF for several trust-region sizes ε with this run's settings: a larger ε "
-    "lets DFF move predictions further for (possibly) lower regret. Runs in the background."
+    "Runs the engine's local sweep (`dff_core.sweep`, one process per core): a plain-vs-DFF comparison with this "
+    "run's settings for each trust-region size ε. A larger ε lets DFF move predictions further for (possibly) "
+    "lower regret. Runs in the background; finished ε values are kept if you cancel."
 )
 cfg = ss.get("result_config") or {k: v for k, v in result.config.items() if k in S.CONFIG_KEYS}
 eps_list = S.SWEEP_EPSILONS

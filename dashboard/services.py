@@ -52,15 +52,12 @@ BACKBONE_LABELS = {
 }
 
 
-def _backbones() -> tuple[str, ...]:
-    try:
-        from dff_core.backbones import BACKBONES as engine
-    except ImportError:
-        return ("ridge", "historical_profile")
+def backbone_choices() -> tuple[str, ...]:
+    """The engine's backbones, labelled ones first (imported on first use: it loads torch, which the
+    Data page does not need, so the first page appears sooner)."""
+    from dff_core.backbones import BACKBONES as engine
+
     return tuple([b for b in BACKBONE_LABELS if b in engine] + [b for b in engine if b not in BACKBONE_LABELS])
-
-
-BACKBONES = _backbones()
 LOSSES = ("spo+", "pfyl", "nce")
 LOSS_LABELS = {"spo+": "SPO+", "pfyl": "Perturbed Fenchel-Young (PFYL)", "nce": "Noise-contrastive (NCE)"}
 HORIZONS = ("15min", "30min", "60min")

@@ -1,7 +1,14 @@
-"""DFF Studio engine: decision problems, decision losses, metrics and decision-focused fine-tuning."""
+"""DFF Studio engine: decision problems, decision losses, metrics and decision-focused fine-tuning.
 
-from dff_core.baselines import run_comparison
-from dff_core.dff import DFF
+The training entry points (``DFF``, ``run_comparison``, ``compare``) load torch, so they are
+imported on first use: ``import dff_core.data`` (what the dashboard's first page needs) stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from dff_core.errors import DataError, SolverError
 from dff_core.problems import (
     Allocation,
@@ -12,10 +19,28 @@ from dff_core.problems import (
     Portfolio,
     ShortestPath,
 )
-from dff_core.scenarios.compare import compare
+
+# ``sweep`` is imported eagerly: a lazy attribute would be shadowed by the ``dff_core.sweep``
+# submodule as soon as anything imports it.
 from dff_core.sweep import sweep
 
+if TYPE_CHECKING:
+    from dff_core.baselines import run_comparison
+    from dff_core.dff import DFF
+    from dff_core.scenarios.compare import compare
+
 __version__ = "0.1.0"
+
+_LAZY = {"DFF": "dff_core.dff", "run_comparison": "dff_core.baselines", "compare": "dff_core.scenarios.compare"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'dff_core' has no attribute {name!r}")
+
 
 __all__ = [
     "DFF",

@@ -35,7 +35,7 @@ with st.container(border=True):
     )
     backbone = c2.selectbox(
         "Backbone (the trusted predictor)",
-        S.BACKBONES,
+        S.backbone_choices(),
         format_func=lambda b: S.BACKBONE_LABELS.get(b, b),
         key="cfg_backbone",
         disabled=running,

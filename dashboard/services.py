@@ -58,6 +58,8 @@ def backbone_choices() -> tuple[str, ...]:
     from dff_core.backbones import BACKBONES as engine
 
     return tuple([b for b in BACKBONE_LABELS if b in engine] + [b for b in engine if b not in BACKBONE_LABELS])
+
+
 LOSSES = ("spo+", "pfyl", "nce")
 LOSS_LABELS = {"spo+": "SPO+", "pfyl": "Perturbed Fenchel-Young (PFYL)", "nce": "Noise-contrastive (NCE)"}
 HORIZONS = ("15min", "30min", "60min")
@@ -237,13 +239,15 @@ def load_sample_data() -> Loaded:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Validating the uploaded files…")
-def _uploaded(digest: str, _files: tuple[tuple[str, str, bytes], ...], value: str) -> Loaded:
+def _uploaded(
+    digest: str, _files: tuple[tuple[str, str, bytes], ...], value: str, start: str | None, freq: str | None
+) -> Loaded:
     from dff_core import data as D
 
     files = {kind: (name, blob) for kind, name, blob in _files}
     dataset = report = items = None
     if "readings" in files:
-        kw: dict[str, Any] = {"value": value}
+        kw: dict[str, Any] = {"value": value, "start": start, "freq": freq}
         for kind in ("readings", "sensors", "links"):
             if kind in files:
                 kw[kind] = files[kind][1]
@@ -260,13 +264,20 @@ def _uploaded(digest: str, _files: tuple[tuple[str, str, bytes], ...], value: st
     return _wrap("Uploaded data", digest, dataset, report, items)
 
 
-def load_uploaded_data(files: Mapping[str, tuple[str, bytes]], value: str = "speed_kmh") -> Loaded:
+def load_uploaded_data(
+    files: Mapping[str, tuple[str, bytes]],
+    value: str = "speed_kmh",
+    start: str | None = None,
+    freq: str | None = None,
+) -> Loaded:
     """Validate and load uploaded CSVs: ``{kind: (file name, bytes)}`` with kind in :data:`UPLOAD_KINDS`.
 
+    ``start``/``freq`` date a wide readings file that has no timestamp column (METR-LA's layout).
     Raises the engine's ``DataError`` (with ``.problems``) when the files are unusable.
     """
-    digest = digest_bytes({**{k: v[1] for k, v in files.items()}, "value": value.encode()})
-    return _uploaded(digest, tuple(sorted((k, n, b) for k, (n, b) in files.items())), value)
+    opts = f"{value}|{start or ''}|{freq or ''}".encode()
+    digest = digest_bytes({**{k: v[1] for k, v in files.items()}, "options": opts})
+    return _uploaded(digest, tuple(sorted((k, n, b) for k, (n, b) in files.items())), value, start, freq)
 
 
 def issues_frame(items: list) -> pd.DataFrame:

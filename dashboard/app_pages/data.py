@@ -49,6 +49,17 @@ if source == "Upload CSV files":
         key="upload_value",
         persist_state="session",
     )
+    with st.expander("Readings without a timestamp column (e.g. METR-LA's speed table)"):
+        st.caption(
+            "A wide file with one column per sensor and no timestamps: give the time of the first row and "
+            "the reading interval. Leave both empty for files with a timestamp column."
+        )
+        tc1, tc2 = st.columns(2)
+        start = tc1.text_input(
+            "Time of the first row", key="upload_start", placeholder="2012-03-01 00:00", persist_state="session"
+        )
+        freq = tc2.text_input("Reading interval", key="upload_freq", placeholder="5min", persist_state="session")
+    start, freq = (start or "").strip() or None, (freq or "").strip() or None
     cols = st.columns(2)
     files: dict[str, tuple[str, bytes]] = {}
     for i, kind in enumerate(S.UPLOAD_KINDS):
@@ -64,11 +75,12 @@ if source == "Upload CSV files":
     if not files:  # uploads removed: forget the last attempt and its problems
         ss.upload_tried = ss.upload_issues = None
     else:
-        digest = S.digest_bytes({**{k: b for k, (_, b) in files.items()}, "value": value.encode()})
+        opts = f"{value}|{start or ''}|{freq or ''}".encode()
+        digest = S.digest_bytes({**{k: b for k, (_, b) in files.items()}, "options": opts})
         if ss.get("upload_tried") != digest:  # validate each new set of files once
             ss.upload_tried = digest
             try:
-                new = S.load_uploaded_data(files, value=value)
+                new = S.load_uploaded_data(files, value=value, start=start, freq=freq)
                 if ss.loaded is None or new.digest != ss.loaded.digest:
                     ss.loaded = new
                     forget_runs()

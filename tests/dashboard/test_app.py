@@ -218,3 +218,35 @@ def test_browser_refresh_reopens_the_run_named_in_the_url():
     assert fresh.number_input(key="cfg_epochs").value == 2
     assert not fresh.warning  # results match the shown settings
     assert "DFF regret" in _metrics(fresh)
+
+
+def _metr_la_dir() -> Path | None:
+    import os
+
+    base = Path(os.environ.get("DFF_SHARED_DATA") or REPO.parent / "shared" / "data")
+    folder = base / "metr-la-week"
+    return folder if (folder / "los_speed.csv").is_file() else None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_metr_la_dir() is None, reason="METR-LA week not found in ../shared/data (or DFF_SHARED_DATA)")
+def test_metr_la_files_uploaded_run_on_every_page():
+    """The real METR-LA files as a user has them: a wide mph table without timestamps and a locations file."""
+    folder = _metr_la_dir()
+    at = _upload_mode(_app())
+    at.selectbox(key="upload_value").set_value("speed_mph")
+    at.text_input(key="upload_start").input("2012-03-01 00:00")
+    at.text_input(key="upload_freq").input("5min")
+    at.file_uploader(key="upload_readings").upload("los_speed.csv", (folder / "los_speed.csv").read_bytes(), "text/csv")
+    locations = (folder / "graph_sensor_locations.csv").read_bytes()
+    at.file_uploader(key="upload_sensors").upload("graph_sensor_locations.csv", locations, "text/csv").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value == "Loaded: Uploaded data"
+    assert _metrics(at)["Sensors"] == "207"
+    assert _metrics(at)["Time steps"] == "2,016"
+    at = _train(at, epochs=2)
+    assert "DFF regret" in _metrics(at)
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)

@@ -245,6 +245,20 @@ def _context_layer(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
     return {"source": geo, "sourcetype": "geojson", "type": "fill", "color": CONTEXT_FILL, "below": "traces"}
 
 
+def _links_trace(links: pd.DataFrame) -> go.Scattermap:
+    """The road network as one line trace (the base layer of every map)."""
+    lon, lat, text = _segments(links)
+    return go.Scattermap(
+        lon=lon,
+        lat=lat,
+        mode="lines",
+        line={"color": LINK_COLOR, "width": 2},
+        name="Road links",
+        text=text,
+        hovertemplate="link %{text}<extra></extra>",
+    )
+
+
 def _segments(links: pd.DataFrame, mask: np.ndarray | None = None) -> tuple[list, list, list]:
     """Line coordinates for link segments (None-separated), with hover text per vertex."""
     L = links if mask is None else links.loc[np.asarray(mask, bool)]
@@ -286,20 +300,10 @@ def sensor_map(
     lon_all = list(sensors["lon"])
     lat_all = list(sensors["lat"])
     if links is not None and len(links):
-        lon, lat, text = _segments(links)
-        fig.add_trace(
-            go.Scattermap(
-                lon=lon,
-                lat=lat,
-                mode="lines",
-                line={"color": LINK_COLOR, "width": 2},
-                name="Road links",
-                text=text,
-                hovertemplate="link %{text}<extra></extra>",
-            )
-        )
-        lon_all += [v for v in lon if v is not None]
-        lat_all += [v for v in lat if v is not None]
+        base = _links_trace(links)
+        fig.add_trace(base)
+        lon_all += [v for v in base.lon if v is not None]
+        lat_all += [v for v in base.lat if v is not None]
     marker: dict = {"size": 9, "color": SENSOR_COLOR}
     if value is not None and value in sensors:
         marker = {
@@ -355,18 +359,8 @@ def route_map(
     ``links``; ``od`` lists ``(lon, lat, name)`` of the origin and destination.
     """
     fig = go.Figure()
-    lon, lat, text = _segments(links)
-    fig.add_trace(
-        go.Scattermap(
-            lon=lon,
-            lat=lat,
-            mode="lines",
-            line={"color": LINK_COLOR, "width": 2},
-            name="Road links",
-            text=text,
-            hovertemplate="link %{text}<extra></extra>",
-        )
-    )
+    base = _links_trace(links)
+    fig.add_trace(base)
     widths = {"hindsight": 12, "two_stage": 8, "dfl": 5.5, "dff": 3.5}
     # Widest first, so every route stays visible where they share links (hindsight at the bottom).
     for name in [m for m in ("hindsight", "two_stage", "dfl", "dff") if m in routes]:
@@ -411,8 +405,8 @@ def route_map(
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    all_lon = np.asarray([v for v in lon if v is not None], float)
-    all_lat = np.asarray([v for v in lat if v is not None], float)
+    all_lon = np.asarray([v for v in base.lon if v is not None], float)
+    all_lat = np.asarray([v for v in base.lat if v is not None], float)
     title = "Routes and realised travel times" + (f" at {time_label}" if time_label else "")
     return _finish_map(fig, all_lon, all_lat, title)
 

@@ -77,6 +77,18 @@ class _SPOPlus(_ClosedFormLoss):
         return _ClosedFormLoss._done(ctx, c_pred, loss, grad)
 
 
+def _check_pred(name: str, problem: OptProblem, c_pred: torch.Tensor | np.ndarray) -> torch.Tensor:
+    c_pred = c_pred if isinstance(c_pred, torch.Tensor) else torch.as_tensor(c_pred, dtype=torch.float64)
+    if c_pred.ndim != 2 or c_pred.shape[1] != problem.d:
+        raise ValueError(
+            f"{name}: c_pred must have shape (n, {problem.d}) for {type(problem).__name__}; got {tuple(c_pred.shape)}."
+        )
+    if not torch.isfinite(c_pred).all():
+        i, j = (~torch.isfinite(c_pred)).nonzero()[0].tolist()
+        raise ValueError(f"{name}: c_pred has a non-finite value at instance {i}, coefficient {j}.")
+    return c_pred
+
+
 def spo_plus(
     problem: OptProblem,
     c_pred: torch.Tensor,
@@ -91,12 +103,7 @@ def spo_plus(
     ``2 (w*(c) - w*(2ĉ-c))``. Pass ``w_true``/``z_true`` (from :func:`true_solutions`) to skip
     re-solving the true costs.
     """
-    c_pred = c_pred if isinstance(c_pred, torch.Tensor) else torch.as_tensor(c_pred, dtype=torch.float64)
-    if c_pred.ndim != 2 or c_pred.shape[1] != problem.d:
-        raise ValueError(
-            f"spo_plus: c_pred must have shape (n, {problem.d}) for {type(problem).__name__}; "
-            f"got {tuple(c_pred.shape)}."
-        )
+    c_pred = _check_pred("spo_plus", problem, c_pred)
     c_t = torch.as_tensor(_as_numpy(c_true))
     if tuple(c_t.shape) != tuple(c_pred.shape):
         raise ValueError(f"spo_plus: c_true has shape {tuple(c_t.shape)}, expected {tuple(c_pred.shape)}.")
@@ -113,18 +120,6 @@ def mse(c_pred: torch.Tensor, c_true: torch.Tensor | np.ndarray, reduction: Redu
     c_t = torch.as_tensor(_as_numpy(c_true), dtype=c_pred.dtype)
     loss = ((c_pred - c_t) ** 2).mean(dim=1)
     return _reduce(loss, reduction)
-
-
-def _check_pred(name: str, problem: OptProblem, c_pred: torch.Tensor | np.ndarray) -> torch.Tensor:
-    c_pred = c_pred if isinstance(c_pred, torch.Tensor) else torch.as_tensor(c_pred, dtype=torch.float64)
-    if c_pred.ndim != 2 or c_pred.shape[1] != problem.d:
-        raise ValueError(
-            f"{name}: c_pred must have shape (n, {problem.d}) for {type(problem).__name__}; got {tuple(c_pred.shape)}."
-        )
-    if not torch.isfinite(c_pred).all():
-        i, j = (~torch.isfinite(c_pred)).nonzero()[0].tolist()
-        raise ValueError(f"{name}: c_pred has a non-finite value at instance {i}, coefficient {j}.")
-    return c_pred
 
 
 def _true_decisions(

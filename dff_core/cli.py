@@ -14,14 +14,17 @@ import json
 import sys
 import time
 import traceback
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from dff_core.errors import DataError, SolverError
+from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
 
 EXIT_OK, EXIT_FAILURE, EXIT_DATA = 0, 1, 2
 
@@ -52,71 +55,73 @@ def register(name: str, help: str, configure: Callable[[argparse.ArgumentParser]
     return deco
 
 
-# ---------------------------------------------------------------------------- shared arguments
-def add_data_arguments(p: argparse.ArgumentParser, *, readings_positional: bool = False) -> None:
-    """Input files and their interpretation (shared by validate, compare and later sweep)."""
-    if readings_positional:
-        p.add_argument(
-            "readings", help="readings CSV (long: timestamp,sensor_id,value; or wide: one column per sensor)"
-        )
-    else:
-        src = p.add_argument_group("data (give --readings, --sample or --metr-la)")
-        src.add_argument("--readings", help="readings CSV (long or wide)")
-        src.add_argument("--sample", action="store_true", help="use the bundled synthetic city")
-        src.add_argument(
-            "--metr-la",
-            nargs="?",
-            const="",
-            default=None,
-            metavar="FOLDER",
-            help="use the METR-LA week (default folder: $DFF_SHARED_DATA/metr-la-week or ../shared/data)",
-        )
-        src.add_argument("--items", help="allocation items CSV (period,item_id,value,features...); 'sample' = bundled")
-    p.add_argument("--sensors", help="sensors CSV (sensor_id,latitude,longitude[,name])")
-    p.add_argument("--links", help="links CSV (from_id,to_id[,length_km,capacity]); default: nearest neighbours")
-    p.add_argument("--value", default=None, choices=("speed_kmh", "speed_mph", "count"), help="what readings measure")
-    p.add_argument("--start", help="time of the first row of a wide file without timestamps, e.g. '2012-03-01 00:00'")
-    p.add_argument("--freq", help="reading interval, e.g. 5min (or coarser, to average)")
+# ---------------------------------------------------------------------------- scenario arguments
+#: Flags whose name differs from ``--<field-name>`` of :class:`ScenarioSpec`.
+FLAG_NAMES = {"kind": "--scenario"}
 
 
-def _load(args: argparse.Namespace) -> Any:
-    """The Dataset named by the arguments (``None`` when only items are given)."""
-    from dff_core.data import load_dataset, load_metr_la, sample_paths
+def flag_of(name: str) -> str:
+    """The command-line flag of spec field ``name``."""
+    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
 
-    chosen = [bool(getattr(args, "readings", None)), bool(getattr(args, "sample", False))]
-    chosen.append(getattr(args, "metr_la", None) is not None)
-    if sum(chosen) > 1:
-        raise ValueError("give only one of --readings, --sample and --metr-la.")
-    if getattr(args, "metr_la", None) is not None:
-        return load_metr_la(args.metr_la or None)
-    kw = {"value": args.value or "speed_kmh", "start": args.start, "freq": args.freq}
-    if getattr(args, "sample", False):
-        paths = sample_paths()
-        if not paths["readings"].exists():
-            raise FileNotFoundError(f"sample data not found at {paths['readings'].parent}")
-        kw["value"] = "speed_kmh"
-        ds, _ = load_dataset(paths["readings"], paths["sensors"], paths["links"], source="sample", **kw)
-        return ds
-    if not getattr(args, "readings", None):
-        if getattr(args, "items", None):
-            return None
-        raise ValueError("no data: give --readings FILE (with --sensors), --sample or --metr-la.")
-    ds, _ = load_dataset(args.readings, args.sensors, args.links, **kw)
-    return ds
+
+def add_spec_arguments(p: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """One flag per :class:`ScenarioSpec` field (all, or ``names``); unset flags keep the spec's default.
+
+    Values are parsed by the spec itself, so the command line accepts exactly what a sweep config
+    or the dashboard does.
+    """
+    for name, info in spec_fields(names):
+        kw: dict[str, Any] = {"dest": name, "default": None}
+        default = info.get_default()
+        help_text = info.description or ""
+        if info.annotation is bool:
+            kw["action"] = "store_true"
+        else:
+            choices = _literal_choices(info.annotation)
+            if choices:
+                kw["choices"] = choices
+            if name == "metr_la":
+                kw.update(nargs="?", const="", metavar="FOLDER")
+            if default not in (None, False):
+                shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+                help_text += f" (default {shown})"
+        p.add_argument(flag_of(name), help=help_text, **kw)
+
+
+def _literal_choices(annotation: Any) -> tuple[str, ...] | None:
+    """The values of a ``Literal[...]`` (or ``Literal[...] | None``) annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is typing.Literal:
+        return tuple(typing.get_args(annotation))
+    if len(args) == 1 and typing.get_origin(args[0]) is typing.Literal:
+        return tuple(typing.get_args(args[0]))
+    return None
+
+
+def spec_from_args(args: argparse.Namespace, names: tuple[str, ...] | None = None) -> ScenarioSpec:
+    """The scenario spec given by parsed arguments (flags left unset keep the spec's defaults)."""
+    given = {name: getattr(args, name) for name, _ in spec_fields(names) if getattr(args, name, None) is not None}
+    try:
+        return ScenarioSpec(**given)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{flag_of(field)}: {msg}" if field else msg)
+        raise ValueError("\n".join(lines)) from None
 
 
 # ---------------------------------------------------------------------------- validate
 def _configure_validate(p: argparse.ArgumentParser) -> None:
-    add_data_arguments(p, readings_positional=True)
+    p.add_argument("readings", help="readings CSV (long: timestamp,sensor_id,value; or wide: one column per sensor)")
+    add_spec_arguments(p, ("sensors", "links", "value", "start", "freq"))
 
 
 @register("validate", "check input files and print the validation report", _configure_validate)
 def run_validate(args: argparse.Namespace) -> int:
-    from dff_core.data import load_dataset
-
-    ds, report = load_dataset(
-        args.readings, args.sensors, args.links, value=args.value or "speed_kmh", start=args.start, freq=args.freq
-    )
+    ds, report = load_data(spec_from_args(args, DATA_FIELDS))
     print(str(report))
     idx = ds.readings.index
     print(
@@ -133,115 +138,24 @@ def _fmt_td(td: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- compare
-def _split_arg(text: str) -> tuple[Any, ...]:
-    parts = [s.strip() for s in text.split(",")]
-    if len(parts) != 3:
-        raise argparse.ArgumentTypeError(f"--split needs three parts, e.g. 0.6,0.2,0.2 or 5D,1D,1D; got {text!r}")
-    try:
-        return tuple(float(s) for s in parts)
-    except ValueError:
-        return tuple(parts)
-
-
-def _pairs_arg(text: str) -> list[tuple[str, str]]:
-    out = []
-    for chunk in text.split(","):
-        a, sep, b = chunk.strip().partition(":")
-        if not sep or not a or not b:
-            raise argparse.ArgumentTypeError(
-                f"--pairs needs ORIGIN:DESTINATION sensor ids, comma separated; got {text!r}"
-            )
-        out.append((a, b))
-    return out
-
-
 def _configure_compare(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", choices=("traffic", "allocation"), default="traffic")
-    add_data_arguments(p)
-    p.add_argument("--horizon", default="30min", help="how far ahead to predict (default 30min)")
+    data = p.add_argument_group("data (give --readings, --sample, --metr-la or --items)")
+    add_spec_arguments(data, DATA_FIELDS)
+    scenario = p.add_argument_group("scenario")
+    add_spec_arguments(scenario, tuple(n for n, _ in spec_fields() if n not in DATA_FIELDS and n != "seed"))
     p.add_argument("--backbone", default="ridge", help="ridge, linear, random_forest, gradient_boosting, mlp, ...")
     p.add_argument("--epsilon", type=float, default=0.2, help="DFF trust region: corrections within ±epsilon")
     p.add_argument("--loss", default="spo+", help="decision loss (default spo+)")
     p.add_argument("--methods", default="two_stage,dff,dfl", help="comma separated (two_stage,dff,dfl)")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", type=_split_arg, default=(0.6, 0.2, 0.2), help="train,val,test: 0.6,0.2,0.2 or 5D,1D,1D")
-    p.add_argument("--pairs", type=_pairs_arg, help="traffic: trips as ORIGIN:DEST sensor ids, comma separated")
-    p.add_argument("--n-pairs", type=int, default=5, help="traffic: number of default long trips")
-    p.add_argument("--demand", type=float, default=None, help="traffic: vehicles per trip (default 1)")
-    p.add_argument(
-        "--capacities", action="store_true", help="traffic: route as one flow under the links' capacity column"
-    )
+    p.add_argument("--seed", type=int, default=0, help="seeds the scenario's default trips and the training")
     p.add_argument(
         "--cross-fit",
         action="store_true",
         help="train DFF on out-of-fold backbone predictions (recommended for regression backbones)",
     )
-    p.add_argument("--every", default="auto", help="spacing of decision times (default: 15min when finer)")
-    p.add_argument("--budget", type=float, default=5, help="allocation: units to allocate")
-    p.add_argument("--alloc-value", choices=("delay", "count"), default=None, help="allocation: value to rank by")
-    p.add_argument("--corridor-cap", type=float, default=None, help="allocation: cap of units per corridor")
     p.add_argument("--out", required=True, help="output folder for summary.json and per_instance.csv")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-#: Defaults of the scenario options, for callers (e.g. sweeps) that pass a partial namespace.
-SCENARIO_DEFAULTS: dict[str, Any] = {
-    "scenario": "traffic",
-    "readings": None,
-    "sample": False,
-    "metr_la": None,
-    "items": None,
-    "sensors": None,
-    "links": None,
-    "value": None,
-    "start": None,
-    "freq": None,
-    "horizon": "30min",
-    "split": (0.6, 0.2, 0.2),
-    "pairs": None,
-    "n_pairs": 5,
-    "demand": None,
-    "capacities": False,
-    "every": "auto",
-    "budget": 5.0,
-    "alloc_value": None,
-    "corridor_cap": None,
-    "seed": 0,
-}
-
-
-def build_scenario(args: argparse.Namespace) -> Any:
-    """The scenario described by compare/sweep arguments (missing ones take :data:`SCENARIO_DEFAULTS`)."""
-    from dff_core.scenarios import build_allocation_scenario, build_traffic_scenario
-
-    a = argparse.Namespace(**{**SCENARIO_DEFAULTS, **vars(args)})
-    every = None if a.every in ("none", "all") else (a.every or "auto")
-    if a.scenario == "traffic":
-        if a.items:
-            raise ValueError("--items is for --scenario allocation; traffic routing needs speed readings.")
-        ds = _load(a)
-        return build_traffic_scenario(
-            ds, horizon=a.horizon, pairs=a.pairs, n_pairs=a.n_pairs, demand=a.demand, capacities=a.capacities,
-            split=a.split, seed=a.seed, every=every,
-        )  # fmt: skip
-    if a.scenario != "allocation":
-        raise ValueError(f"--scenario must be traffic or allocation; got {a.scenario!r}.")
-    if a.items:
-        if a.readings or a.metr_la is not None:
-            raise ValueError("give either --items or readings (--readings/--metr-la) for the allocation scenario.")
-        items = a.items
-        if items == "sample":
-            from dff_core.data import sample_paths
-
-            items = sample_paths()["items"]
-        return build_allocation_scenario(items=items, budget=a.budget, split=a.split)
-    ds = _load(a)
-    value = a.alloc_value or ("count" if ds.value_kind == "count" else "delay")
-    return build_allocation_scenario(
-        ds, budget=a.budget, value=value, corridor_caps=a.corridor_cap, horizon=a.horizon, split=a.split,
-        seed=a.seed, every=every,
-    )  # fmt: skip
 
 
 class _Progress:
@@ -285,7 +199,10 @@ def run_compare(args: argparse.Namespace) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     out = Path(args.out)
     t0 = time.perf_counter()
-    scenario = build_scenario(args)
+    spec = spec_from_args(args)
+    if not (spec.readings or spec.sample or spec.metr_la is not None or spec.items):
+        raise ValueError("no data: give --readings FILE (with --sensors), --sample, --metr-la or --items.")
+    scenario = build(spec)
     t_data = time.perf_counter() - t0 - scenario.timings.get("features", 0.0)
     if not args.quiet:
         print(scenario.describe(), file=sys.stderr)

@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dff_core.scenarios.spec import ScenarioSpec, build, check_duration
+
 #: Grid dimensions in the order they appear as columns of ``runs.csv``.
 GRID_KEYS = ("epsilon", "seed", "backbone", "loss", "horizon")
 #: Grid dimensions that define a group of seeds in ``summary.csv``.
@@ -102,17 +104,6 @@ class SweepConfigError(ValueError):
 
 def _as_list(v: Any) -> Any:
     return [v] if isinstance(v, (str, int, float)) and not isinstance(v, bool) else v
-
-
-def check_duration(value: str, name: str) -> str:
-    """Validate a positive duration such as ``"30min"`` or ``"1h"`` (how horizons are given)."""
-    try:
-        td = pd.Timedelta(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a duration such as '15min' or '1h'; got {value!r}") from None
-    if pd.isna(td) or td <= pd.Timedelta(0):
-        raise ValueError(f"{name} must be a positive duration such as '15min' or '1h'; got {value!r}")
-    return value
 
 
 def _no_duplicates(values: list, name: str) -> list:
@@ -219,129 +210,6 @@ class TrainConfig(BaseModel):
         return out
 
 
-_PATH_KEYS = ("readings", "sensors", "links", "items")
-
-
-class ScenarioSpec(BaseModel):
-    """How to build the sweep's scenario: the options of the ``compare`` command, as TOML keys.
-
-    ``kind = "traffic"`` routes trips on predicted paces from ``readings`` (+ ``sensors``,
-    ``links``; or ``metr_la = ""`` for the METR-LA week); ``kind = "allocation"`` allocates
-    ``budget`` units over an ``items`` table (``"sample"`` = bundled) or over the sensors of the
-    readings. With no data option the bundled sample city is used. Relative paths are looked up in
-    ``base_dir`` (the config file's folder) first, then in the current directory. ``value`` says
-    what the readings measure (``speed_kmh``, ``speed_mph``, ``count``). ``seed`` seeds the scenario
-    (default trips); the grid's seeds seed the training.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["traffic", "allocation"] = "traffic"
-    readings: str | None = None
-    sensors: str | None = None
-    links: str | None = None
-    items: str | None = None
-    metr_la: str | None = None
-    value: Literal["speed_kmh", "speed_mph", "count"] | None = None
-    start: str | None = None
-    freq: str | None = None
-    horizon: str | None = None
-    split: list[float | str] | None = Field(default=None, min_length=3, max_length=3)
-    pairs: list[str] | None = Field(default=None, min_length=1)
-    n_pairs: int = Field(default=5, ge=1)
-    every: str = "auto"
-    budget: float = Field(default=5, gt=0)
-    alloc_value: Literal["delay", "count"] | None = None
-    corridor_cap: float | None = Field(default=None, gt=0)
-    seed: int = Field(default=0, ge=0)
-    base_dir: str | None = Field(default=None, exclude=True)
-
-    @field_validator("horizon", "freq")
-    @classmethod
-    def _check_durations(cls, v: str | None, info: Any) -> str | None:
-        return None if v is None else check_duration(v, info.field_name)
-
-    @field_validator("pairs")
-    @classmethod
-    def _check_pairs(cls, v: list[str] | None) -> list[str] | None:
-        for p in v or []:
-            a, sep, b = p.partition(":")
-            if not (sep and a and b):
-                raise ValueError(f"pairs are 'ORIGIN:DESTINATION' sensor ids, e.g. 'S1:S9'; got {p!r}")
-        return v
-
-    def resolve(self, key: str) -> Path | None:
-        """Absolute path of file option ``key`` (``None`` when unset); raises if not found."""
-        raw = getattr(self, key)
-        if raw is None or (key == "items" and raw == "sample"):
-            return None
-        p = Path(raw).expanduser()
-        candidates = [p] if p.is_absolute() else [Path(self.base_dir or ".") / p, Path.cwd() / p]
-        for c in candidates:
-            if c.is_file():
-                return c.resolve()
-        where = " or ".join(dict.fromkeys(str(c.parent.resolve()) for c in candidates))
-        raise FileNotFoundError(f"scenario.{key}: file {raw!r} not found (looked in {where})")
-
-    def problems(self) -> list[str]:
-        """Missing files and contradicting options, one line each."""
-        out = []
-        for key in _PATH_KEYS:
-            try:
-                self.resolve(key)
-            except FileNotFoundError as exc:
-                out.append(str(exc))
-        if self.metr_la:
-            folder = Path(self.metr_la).expanduser()
-            if not folder.is_absolute():
-                folder = Path(self.base_dir or ".") / folder
-            if not folder.is_dir():
-                out.append(f"scenario.metr_la: folder {self.metr_la!r} not found")
-        if self.readings is not None and self.metr_la is not None:
-            out.append("scenario.metr_la: give either readings or metr_la, not both")
-        if self.kind == "traffic" and self.items is not None:
-            out.append("scenario.items: only used by kind = 'allocation' (traffic routing needs speed readings)")
-        if self.items is not None and (self.readings is not None or self.metr_la is not None):
-            out.append("scenario.items: give either items or readings/metr_la for an allocation scenario, not both")
-        return out
-
-    def options(self) -> dict[str, Any]:
-        """The non-file options (part of every run's key; file contents enter through the data digest)."""
-        return {k: v for k, v in self.model_dump(exclude_none=True).items() if k not in _PATH_KEYS}
-
-    def build(self, horizon: str | None = None) -> Any:
-        """Load the data and build the scenario exactly as ``compare`` does (``horizon`` overrides the spec's)."""
-        from dff_core.cli import build_scenario
-
-        files = {k: self.resolve(k) for k in _PATH_KEYS}
-        metr_la = self.metr_la
-        if metr_la and not Path(metr_la).expanduser().is_absolute():
-            metr_la = str((Path(self.base_dir or ".") / metr_la).resolve())
-        has_data = files["readings"] is not None or metr_la is not None or self.items is not None
-        args = argparse.Namespace(
-            scenario=self.kind,
-            readings=str(files["readings"]) if files["readings"] else None,
-            sample=not has_data,
-            metr_la=metr_la,
-            items="sample" if self.items == "sample" else (str(files["items"]) if files["items"] else None),
-            sensors=str(files["sensors"]) if files["sensors"] else None,
-            links=str(files["links"]) if files["links"] else None,
-            value=self.value,
-            start=self.start,
-            freq=self.freq,
-            horizon=horizon or self.horizon or "30min",
-            split=tuple(self.split) if self.split else (0.6, 0.2, 0.2),
-            pairs=[tuple(p.split(":", 1)) for p in self.pairs] if self.pairs else None,
-            n_pairs=self.n_pairs,
-            every=self.every,
-            budget=self.budget,
-            alloc_value=self.alloc_value,
-            corridor_cap=self.corridor_cap,
-            seed=self.seed,
-        )
-        return build_scenario(args)
-
-
 class SweepConfig(BaseModel):
     """A whole sweep file: ``[scenario]``, ``[train]`` and ``[grid]`` tables."""
 
@@ -389,7 +257,7 @@ def parse_config(data: Mapping[str, Any], base_dir: str | Path | None = None) ->
     except ValidationError as exc:
         raise SweepConfigError(_pydantic_problems(exc, SweepConfig)) from None
     problems = cfg.scenario.problems()
-    if cfg.grid.horizon is not None and cfg.scenario.horizon is not None:
+    if cfg.grid.horizon is not None and "horizon" in cfg.scenario.model_fields_set:
         problems.append("grid.horizon: also set in [scenario]; set the horizon in one place only")
     if cfg.grid.horizon is not None and cfg.scenario.kind == "allocation" and cfg.scenario.items is not None:
         problems.append("grid.horizon: an items table has no horizon; remove horizon from the grid")
@@ -462,7 +330,7 @@ def _fingerprint(obj: Any, h: Any, depth: int = 0) -> None:
 
 
 #: Scenario fields left out of its digest: build timings vary between builds, ``extra`` is display data.
-_DIGEST_SKIP = frozenset({"timings", "extra"})
+_DIGEST_SKIP = frozenset({"timings", "extra", "spec"})
 
 
 def scenario_digest(scenario: Any) -> str:
@@ -887,7 +755,9 @@ def _scenarios_for(scenario: Any, grid: GridConfig) -> tuple[dict[str | None, An
             raise SweepConfigError(problems)
     horizons = grid.horizon if grid.horizon is not None else [None]
     if spec is not None:
-        return {h: spec.build(h) for h in horizons}, spec.options()
+        return {
+            h: build(spec if h is None else spec.model_copy(update={"horizon": h})) for h in horizons
+        }, spec.options()
     if callable(scenario) and not hasattr(scenario, "X"):
         return {h: scenario(h) for h in horizons}, None
     if grid.horizon is not None:

@@ -11,30 +11,6 @@ import pandas as pd
 import pytest
 
 from dff_core import cli
-from tests.scenarios.conftest import make_grid_dataset
-
-
-@pytest.fixture
-def csv_files(tmp_path: Path) -> dict[str, Path]:
-    """A user's files: long readings (timestamp,sensor_id,value), wide readings, sensors, links."""
-    ds = make_grid_dataset(3, 3, days=2, freq="15min")
-    long = (
-        ds.readings.rename_axis("timestamp")
-        .reset_index()
-        .melt(id_vars="timestamp", var_name="sensor_id", value_name="value")
-    )
-    long["timestamp"] = long["timestamp"].dt.strftime("%Y-%m-%d %H:%M")
-    paths = {
-        "long": tmp_path / "readings_long.csv",
-        "wide": tmp_path / "readings_wide.csv",
-        "sensors": tmp_path / "sensors.csv",
-        "links": tmp_path / "links.csv",
-    }
-    long.round(3).to_csv(paths["long"], index=False)
-    ds.readings.round(3).to_csv(paths["wide"], index=False)  # no timestamp column: needs --start/--freq
-    ds.sensors.reset_index().to_csv(paths["sensors"], index=False)
-    ds.links.drop(columns="capacity").to_csv(paths["links"], index=False)
-    return paths
 
 
 def test_validate_long_csv_is_valid(csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -159,17 +135,6 @@ def test_allocation_from_items_file(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "allocation" and summary["config"]["source"] == "items"
     assert set(summary["methods"]) == {"two_stage", "dff"}
-
-
-def test_build_scenario_from_a_partial_namespace(csv_files: dict[str, Path]) -> None:
-    """Sweeps build scenarios through the same builder with only the options they set."""
-    import argparse
-
-    ns = argparse.Namespace(readings=str(csv_files["long"]), sensors=str(csv_files["sensors"]), n_pairs=2)
-    sc = cli.build_scenario(ns)
-    assert sc.kind == "traffic" and len(sc.extra["pairs"]) == 2 and sc.options["every"] is None  # 15-min data
-    ns = argparse.Namespace(scenario="allocation", readings=str(csv_files["long"]), sensors=str(csv_files["sensors"]))
-    assert cli.build_scenario(ns).kind == "allocation"
 
 
 def test_capacities_without_capacity_column_is_exit_2(

@@ -29,6 +29,8 @@ class Scenario:
     options: the builder's arguments (JSON-able), copied into results' ``config``.
     key_column: index in ``X`` of the ``slot_of_week`` column (historical-profile key), if any.
     timings: seconds spent building (``features``), added to results' timings.
+    spec: the :class:`~dff_core.scenarios.spec.ScenarioSpec` it was built from (JSON form, file paths
+        absolute), so a stored result can rebuild its scenario; ``None`` when built by hand.
     """
 
     kind: str
@@ -45,6 +47,7 @@ class Scenario:
     options: dict[str, Any] = field(default_factory=dict)
     key_column: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    spec: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)

@@ -7,7 +7,7 @@ listing every problem with file, line and column.
 
 from dff_core.data.dataset import MPH_TO_KMH, VALUE_KINDS, Dataset
 from dff_core.data.items import load_items
-from dff_core.data.loaders import DEFAULT_MIN_STEPS, load_dataset
+from dff_core.data.load import DEFAULT_MIN_STEPS, load_dataset
 from dff_core.data.metr_la import load_metr_la, read_restricted_pickle
 from dff_core.data.networks import load_geojson_links, load_tntp_network
 from dff_core.data.paths import sample_paths, shared_data_dir

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 from shapely import linestrings
 
+from dff_core.data.digest import dataset_digest
 from dff_core.errors import DataError
 
 __all__ = ["MPH_TO_KMH", "VALUE_KINDS", "Dataset"]
@@ -77,17 +77,7 @@ class Dataset:
 
     def digest(self) -> str:
         """SHA-256 of the content (readings, sensors, links, units, step), stable across runs; for caching."""
-        h = hashlib.sha256()
-        h.update(f"{self.value_kind}|{self.freq.value}|".encode())
-        h.update(np.asarray(self.readings.index.asi8, dtype=np.int64).tobytes())
-        h.update("\x1f".join(map(str, self.readings.columns)).encode())
-        h.update(np.ascontiguousarray(self.readings.to_numpy(dtype=np.float64)).tobytes())
-        h.update("\x1f".join(map(str, self.sensors.index)).encode())
-        h.update(np.ascontiguousarray(self.sensors[["latitude", "longitude"]].to_numpy(np.float64)).tobytes())
-        h.update("\x1f".join(map(str, self.sensors["name"])).encode())
-        h.update("\x1f".join(self.links["from_id"].astype(str) + ">" + self.links["to_id"].astype(str)).encode())
-        h.update(np.ascontiguousarray(self.links[["length_km", "capacity"]].to_numpy(np.float64)).tobytes())
-        return h.hexdigest()
+        return dataset_digest(self)
 
     def __repr__(self) -> str:
         idx = self.readings.index

@@ -17,18 +17,28 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO, TextIO
 
 import pandas as pd
 
 from dff_core.data.report import IssueCollector
 
-__all__ = ["INDEX_COLUMN", "Source", "Table", "display_name", "match_columns", "read_bytes", "read_table"]
+__all__ = [
+    "INDEX_COLUMN",
+    "Source",
+    "Table",
+    "display_name",
+    "match_columns",
+    "normalize_column",
+    "read_bytes",
+    "read_table",
+]
 
 #: Name given to a leading row-number column ('', 'index', 'Unnamed: 0'); loaders ignore it.
 INDEX_COLUMN = "index"
 
-Source = str | os.PathLike | bytes | bytearray | io.IOBase | Any
+#: What a loader reads: a path, CSV text or bytes, an open or uploaded file, or a DataFrame.
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | io.IOBase | BinaryIO | TextIO | pd.DataFrame
 
 
 @dataclass
@@ -67,7 +77,7 @@ def display_name(src: Source, given: str | None, default: str) -> str:
     return default
 
 
-def _looks_like_text(src: Any) -> bool:
+def _looks_like_text(src: object) -> bool:
     """A ``str`` holding CSV content rather than a path (it has a line break and is no existing file)."""
     if not isinstance(src, str) or "\n" not in src:
         return False
@@ -261,7 +271,7 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
     if delim == ";" and any("," in c for r in good_rows[:200] for c in r):
         # decimal commas (European export): 12,5 -> 12.5
         good_rows = [[c.replace(",", ".") if _is_decimal_comma(c) else c for c in r] for r in good_rows]
-    if header[0] == "" or _norm(header[0]) in ("unnamed:_0", "index"):
+    if header[0] == "" or normalize_column(header[0]) in ("unnamed:_0", "index"):
         header = [INDEX_COLUMN, *header[1:]]  # a row-number column written by pandas or a spreadsheet
     blank = [c for c in header if c == ""]
     if blank:
@@ -279,7 +289,8 @@ def _is_decimal_comma(cell: str) -> bool:
     return bool(sep) and head.lstrip("-").isdigit() and tail.isdigit()
 
 
-def _norm(col: str) -> str:
+def normalize_column(col: str) -> str:
+    """A header as compared: lower case, spaces and dashes as underscores ('Sensor ID' -> 'sensor_id')."""
     return col.strip().lower().replace(" ", "_").replace("-", "_")
 
 
@@ -298,7 +309,7 @@ def match_columns(
     match with a warning. A missing required column is an error that suggests the closest
     existing column (difflib). Returns ``None`` when a required column is missing.
     """
-    by_norm = {_norm(c): c for c in table.columns}
+    by_norm = {normalize_column(c): c for c in table.columns}
     found: dict[str, str] = {}
     used: set[str] = set()
     for canon in required + optional:
@@ -323,7 +334,7 @@ def match_columns(
     for canon in missing:
         free = [c for c in table.columns if c not in used]
         close = difflib.get_close_matches(canon, free, n=1, cutoff=0.5) or difflib.get_close_matches(
-            canon, [_norm(c) for c in free], n=1, cutoff=0.5
+            canon, [normalize_column(c) for c in free], n=1, cutoff=0.5
         )
         hint = f" The closest column is '{close[0]}': rename it to '{canon}'." if close else ""
         have = ", ".join(f"'{c}'" for c in table.columns[:12]) + (", ..." if len(table.columns) > 12 else "")

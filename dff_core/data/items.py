@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 
 from dff_core.data.io import INDEX_COLUMN, Source, Table, display_name, match_columns, read_table
-from dff_core.data.loaders import _parse_times, _to_float
-from dff_core.data.report import IssueCollector, ValidationReport
-from dff_core.errors import DataError
+from dff_core.data.parsing import parse_numbers, parse_times
+from dff_core.data.report import Issue, IssueCollector, ValidationReport
 
 __all__ = ["load_items"]
 
@@ -29,10 +28,9 @@ def load_items(items: Source, *, name: str | None = None) -> tuple[pd.DataFrame,
     if table is not None and table.rows:
         out = _validate(table, issues, report)
     issues.flush()
-    if not report.ok or out is None:
-        err = DataError(report.errors, warnings=report.warnings)
-        err.report = report
-        raise err
+    if report.ok and out is None:  # defensive: every failure path records an error
+        report.errors.append(Issue(fname, None, None, "could not be loaded; see the warnings.", "error"))
+    report.raise_if_errors()
     return out, report
 
 
@@ -70,7 +68,7 @@ def _validate(table: Table, issues: IssueCollector, report: ValidationReport) ->
     if as_int.notna().all() and (as_int == as_int.round()).all():
         period = as_int.astype(np.int64)
     else:
-        times, _ = _parse_times(raw_period)
+        times, _ = parse_times(raw_period)
         period = times if times.notna().all() else raw_period
     item = df[cols["item_id"]].astype(str).str.strip()
     for ln in lines[(item == "").to_numpy()]:
@@ -78,7 +76,7 @@ def _validate(table: Table, issues: IssueCollector, report: ValidationReport) ->
         ok = False
     out = pd.DataFrame({"period": period, "item_id": item})
     for canon, col in [("value", cols["value"])] + [(f, f) for f in features]:
-        num, missing, bad = _to_float(df[col])
+        num, missing, bad = parse_numbers(df[col])
         for i in np.flatnonzero(bad):
             issues.error(
                 name,

@@ -13,7 +13,8 @@ import pandas as pd
 
 from dff_core.data.dataset import Dataset
 from dff_core.data.graph import DETOUR_FACTOR, haversine_km
-from dff_core.data.loaders import load_dataset
+from dff_core.data.io import Source
+from dff_core.data.load import load_dataset
 from dff_core.data.paths import shared_data_dir
 from dff_core.errors import DataError
 
@@ -132,7 +133,7 @@ def load_metr_la(folder: str | Path | None = None, *, days: int | None = None) -
     loc = pd.read_csv(folder / "graph_sensor_locations.csv", dtype={"sensor_id": str})
     loc = loc.set_index("sensor_id").loc[ids]
     links = metr_la_links(ids, adj, loc["latitude"].to_numpy(), loc["longitude"].to_numpy())
-    readings: Any = speed
+    readings: Source = speed
     if days is not None:
         if days < 1:
             raise ValueError(f"days={days} must be at least 1")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dff_core.errors import DataError
+
 __all__ = ["MAX_ISSUES_PER_KIND", "Issue", "IssueCollector", "ValidationReport"]
 
 #: At most this many issues of one kind (same file, column and problem) are listed one by one;
@@ -56,6 +58,14 @@ class ValidationReport:
     def ok(self) -> bool:
         """True when there is no error (warnings are allowed)."""
         return not self.errors
+
+    def raise_if_errors(self) -> None:
+        """Raise one :class:`DataError` listing every error (and the warnings), with this report as ``.report``."""
+        if self.ok:
+            return
+        err = DataError(self.errors, warnings=self.warnings)
+        err.report = self
+        raise err
 
     def to_frame(self) -> pd.DataFrame:
         """All items as a table (severity, file, row, column, message); info rows have severity "info"."""

@@ -6,7 +6,7 @@ import pandas as pd
 
 from dff_core.data.dataset import Dataset
 from dff_core.data.items import load_items
-from dff_core.data.loaders import load_dataset
+from dff_core.data.load import load_dataset
 from dff_core.data.paths import sample_paths
 
 __all__ = ["load_sample", "load_sample_items"]

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dff_core.data.digest import digest_bytes, json_digest
 from dff_core.results import ComparisonResult, MethodResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -118,20 +118,9 @@ def cache_dir() -> Path:
     return d
 
 
-def digest_bytes(parts: Mapping[str, bytes]) -> str:
-    """SHA-256 over named byte strings (order-independent)."""
-    h = hashlib.sha256()
-    for name in sorted(parts):
-        h.update(name.encode())
-        h.update(b"\0")
-        h.update(hashlib.sha256(parts[name]).digest())
-    return h.hexdigest()
-
-
 def run_digest(data_digest: str, config: Mapping[str, Any]) -> str:
     """Key of one comparison: the data's digest and the full configuration."""
-    payload = json.dumps({"v": STORE_VERSION, "data": data_digest, "config": config}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return json_digest({"v": STORE_VERSION, "data": data_digest, "config": config})
 
 
 # ============================================================================ data

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from pydantic import ValidationError
 
+from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
 
@@ -125,16 +125,11 @@ def run_validate(args: argparse.Namespace) -> int:
     print(str(report))
     idx = ds.readings.index
     print(
-        f"valid: {ds.readings.shape[1]} sensors, {len(idx)} time steps every {_fmt_td(ds.freq)} "
+        f"valid: {ds.readings.shape[1]} sensors, {len(idx)} time steps every {format_duration(ds.freq)} "
         f"({idx[0]} .. {idx[-1]}), {len(ds.links)} links{' (inferred)' if ds.graph_inferred else ''}, "
         f"values: {ds.value_kind}"
     )
     return EXIT_OK
-
-
-def _fmt_td(td: Any) -> str:
-    minutes = pd.Timedelta(td).total_seconds() / 60
-    return f"{minutes:g} min" if minutes < 120 else f"{minutes / 60:g} h"
 
 
 # ---------------------------------------------------------------------------- compare

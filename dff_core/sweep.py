@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
-import hashlib
 import io
 import itertools
-import json
 import math
 import multiprocessing as mp
 import os
@@ -47,11 +44,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dff_core.scenarios.spec import ScenarioSpec, build, check_duration
+from dff_core.data.digest import json_digest, object_digest
+from dff_core.data.parsing import parse_duration
+from dff_core.scenarios.spec import ScenarioSpec, build
 
 #: Grid dimensions in the order they appear as columns of ``runs.csv``.
 GRID_KEYS = ("epsilon", "seed", "backbone", "loss", "horizon")
@@ -172,7 +170,7 @@ class GridConfig(BaseModel):
         if v is None:
             return v
         for h in v:
-            check_duration(h, "horizon")
+            parse_duration(h, "horizon")
         return _no_duplicates(v, "horizon")
 
     def axes(self) -> dict[str, list]:
@@ -283,65 +281,13 @@ def load_config(path: str | Path) -> SweepConfig:
 # --------------------------------------------------------------------------------------------
 
 
-def _fingerprint(obj: Any, h: Any, depth: int = 0) -> None:
-    """Feed a stable description of ``obj`` (arrays, tables, dataclasses, plain objects) into hash ``h``."""
-    if depth > 6:
-        h.update(type(obj).__name__.encode())
-        return
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        h.update(repr(obj).encode())
-    elif isinstance(obj, bytes):
-        h.update(obj)
-    elif isinstance(obj, np.ndarray):
-        a = np.ascontiguousarray(obj)
-        h.update(f"nd{a.dtype.str}{a.shape}".encode())
-        if a.dtype == object:
-            h.update(repr(a.tolist()).encode())
-        else:
-            h.update(a.tobytes())
-    elif isinstance(obj, np.generic):
-        h.update(repr(obj.item()).encode())
-    elif isinstance(obj, (pd.DataFrame, pd.Series, pd.Index)):
-        h.update(type(obj).__name__.encode())
-        h.update(pd.util.hash_pandas_object(obj if not isinstance(obj, pd.Index) else obj.to_series()).values.tobytes())
-        if isinstance(obj, pd.DataFrame):
-            h.update(repr(list(obj.columns)).encode())
-    elif isinstance(obj, Mapping):
-        h.update(b"{")
-        for k in sorted(obj, key=repr):
-            h.update(repr(k).encode())
-            _fingerprint(obj[k], h, depth + 1)
-        h.update(b"}")
-    elif isinstance(obj, (list, tuple)):
-        h.update(b"[")
-        for v in obj:
-            _fingerprint(v, h, depth + 1)
-        h.update(b"]")
-    elif isinstance(obj, (set, frozenset)):
-        _fingerprint(sorted(obj, key=repr), h, depth + 1)
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        h.update(type(obj).__qualname__.encode())
-        _fingerprint({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, h, depth + 1)
-    elif hasattr(obj, "__dict__") and not callable(obj):
-        h.update(type(obj).__qualname__.encode())
-        _fingerprint({k: v for k, v in vars(obj).items() if not k.startswith("_")}, h, depth + 1)
-    else:
-        h.update(type(obj).__qualname__.encode())
-
-
 #: Scenario fields left out of its digest: build timings vary between builds, ``extra`` is display data.
 _DIGEST_SKIP = frozenset({"timings", "extra", "spec"})
 
 
 def scenario_digest(scenario: Any) -> str:
     """Digest of what a run's result depends on: the scenario's data, problem, split and options."""
-    h = hashlib.sha256()
-    if dataclasses.is_dataclass(scenario) and not isinstance(scenario, type):
-        parts = {f.name: getattr(scenario, f.name) for f in dataclasses.fields(scenario)}
-    else:
-        parts = {k: v for k, v in vars(scenario).items() if not k.startswith("_")}
-    _fingerprint({k: v for k, v in parts.items() if k not in _DIGEST_SKIP}, h)
-    return h.hexdigest()
+    return object_digest(scenario, skip=_DIGEST_SKIP)
 
 
 @dataclass(frozen=True)
@@ -370,9 +316,8 @@ def plan_runs(
             "train": {k: list(v) if isinstance(v, tuple) else v for k, v in train.items()},
             "run": {k: values[k] for k in sorted(values)},
         }
-        blob = json.dumps(key, sort_keys=True, default=str).encode()
         ordered = tuple((k, values[k]) for k in GRID_KEYS if k in values)
-        runs.append(RunSpec(ordered, hashlib.sha256(blob).hexdigest()[:16]))
+        runs.append(RunSpec(ordered, json_digest(key)[:16]))
     return runs
 
 

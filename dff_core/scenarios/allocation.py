@@ -15,7 +15,6 @@ Regret is in the value's unit.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,11 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dff_core.data.digest import frame_digest
 from dff_core.errors import DataError
 from dff_core.problems import Allocation
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.features import chronological_split, infer_freq, make_features
-from dff_core.scenarios.traffic import MIN_SPEED_KMH, dataset_digest, default_every, paces_min_per_km
+from dff_core.scenarios.traffic import MIN_SPEED_KMH, default_every, paces_min_per_km
 
 #: Percentile of a sensor's training-period speeds taken as its free-flow speed.
 FREE_FLOW_PERCENTILE = 85
@@ -180,7 +180,7 @@ def build_allocation_scenario(
         split=parts,
         unit=unit,
         extra=extra,
-        data_digest=dataset_digest(dataset),
+        data_digest=dataset.digest(),
         options=options,
         key_column=fs.slot_column,
         timings={"features": time.perf_counter() - t0},
@@ -267,7 +267,7 @@ def _from_items(items: Any, *, budget: float, per_item_cap: float, split: Sequen
         split=parts,
         unit="value",
         extra={"node_ids": item_ids, "budget": float(budget), "quantity": "value", "groups": None},
-        data_digest=hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()).hexdigest(),
+        data_digest=frame_digest(df),
         options={
             "source": "items",
             "budget": float(budget),

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dff_core.data.parsing import format_duration, parse_duration
+
 #: Calendar columns appended after the per-sensor blocks, in this order.
 CALENDAR_COLUMNS = ("tod_sin", "tod_cos", "dow_sin", "dow_cos", "weekend", "slot_of_day", "slot_of_week")
 
@@ -38,19 +40,6 @@ class FeatureSet:
     dropped: int = 0
 
 
-def as_timedelta(value: str | pd.Timedelta | None, name: str) -> pd.Timedelta | None:
-    """Parse ``"30min"``/``"1h"``/Timedelta; ``ValueError`` naming the argument otherwise."""
-    if value is None:
-        return None
-    try:
-        td = pd.Timedelta(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a duration such as '30min' or '1h'; got {value!r}.") from exc
-    if pd.isna(td) or td < pd.Timedelta(0):
-        raise ValueError(f"{name} must be a non-negative duration; got {value!r}.")
-    return td
-
-
 def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta:
     """The step of a regular DatetimeIndex (the most common difference)."""
     if len(index) < 2:
@@ -60,23 +49,14 @@ def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta:
     return pd.Timedelta(int(vals[np.argmax(counts)]), unit="ns")
 
 
-def fmt_td(td: pd.Timedelta) -> str:
-    """A duration as users write it: ``30min``, ``1h``, ``1d``."""
-    minutes = pd.Timedelta(td).total_seconds() / 60
-    if minutes and minutes % 1440 == 0:
-        return f"{minutes / 1440:g}d"
-    if minutes and minutes % 60 == 0:
-        return f"{minutes / 60:g}h"
-    return f"{minutes:g}min"
-
-
 def steps_of(duration: pd.Timedelta, freq: pd.Timedelta, name: str) -> int:
     """Whole number of ``freq`` steps in ``duration``; raises if it is not a multiple."""
     k = duration / freq
     if k < 0 or abs(k - round(k)) > 1e-9:
+        have, step = format_duration(duration, compact=True), format_duration(freq, compact=True)
         raise ValueError(
-            f"{name} ({fmt_td(duration)}) must be a whole multiple of the reading interval ({fmt_td(freq)}); "
-            f"use e.g. {fmt_td(freq * max(1, round(k)))}."
+            f"{name} ({have}) must be a whole multiple of the reading interval ({step}); "
+            f"use e.g. {format_duration(freq * max(1, round(k)), compact=True)}."
         )
     return round(k)
 
@@ -124,12 +104,13 @@ def make_features(
     target = source if target is None else target
     if not target.index.equals(source.index) or list(target.columns) != list(source.columns):
         raise ValueError("make_features: target must have the same index and columns as source.")
-    freq_td = as_timedelta(freq, "freq") if freq is not None else infer_freq(source.index)
+    freq_td = parse_duration(freq, "freq", allow_zero=True) if freq is not None else infer_freq(source.index)
     if freq_td is None or freq_td <= pd.Timedelta(0):
         raise ValueError(f"freq must be a positive duration; got {freq!r}.")
-    h = steps_of(as_timedelta(horizon, "horizon"), freq_td, "horizon")
+    h = steps_of(parse_duration(horizon, "horizon", allow_zero=True), freq_td, "horizon")
     if h < 1:
-        raise ValueError(f"horizon must be at least one reading interval ({fmt_td(freq_td)}); got {horizon!r}.")
+        step = format_duration(freq_td, compact=True)
+        raise ValueError(f"horizon must be at least one reading interval ({step}); got {horizon!r}.")
     # Reindex to a regular grid so that a shift by k rows is a shift by k * freq in time.
     full = pd.date_range(source.index[0], source.index[-1], freq=freq_td)
     src = source.reindex(full).astype(np.float64)
@@ -156,7 +137,7 @@ def make_features(
         blocks.append(_shift(vals, day))
         names += [f"{c}@t-1d" for c in cols]
     if rolling is not None:
-        w = steps_of(as_timedelta(rolling, "rolling"), freq_td, "rolling")
+        w = steps_of(parse_duration(rolling, "rolling", allow_zero=True), freq_td, "rolling")
         if w >= 2:
             blocks.append(src_f.rolling(w, min_periods=1).mean().to_numpy())
             names += [f"{c}@mean{rolling}" for c in cols]
@@ -168,9 +149,10 @@ def make_features(
     C = _shift(tgt_f, -h)
     base = np.asarray(full.isin(source.index))  # decide only at real reading times
     if every is not None:
-        e = steps_of(as_timedelta(every, "every"), freq_td, "every")
+        e = steps_of(parse_duration(every, "every", allow_zero=True), freq_td, "every")
         if e < 1:
-            raise ValueError(f"every must be at least one reading interval ({fmt_td(freq_td)}); got {every!r}.")
+            step = format_duration(freq_td, compact=True)
+            raise ValueError(f"every must be at least one reading interval ({step}); got {every!r}.")
         base &= np.arange(len(full)) % e == 0
     keep = base & np.isfinite(X).all(axis=1) & np.isfinite(C).all(axis=1)
     idx = np.flatnonzero(keep)
@@ -251,7 +233,7 @@ def chronological_split(
     else:
         if not isinstance(times, pd.DatetimeIndex):
             raise ValueError("split durations (e.g. '5D') need date-time periods; give fractions instead.")
-        tds = [as_timedelta(s, f"split[{i}]") for i, s in enumerate(split)]
+        tds = [parse_duration(s, f"split[{i}]", allow_zero=True) for i, s in enumerate(split)]
         if tds[0] is None or tds[1] is None:
             raise ValueError(f"split durations for train and val must be given; got {split!r}.")
         t0 = times[0] if n else pd.Timestamp(0)

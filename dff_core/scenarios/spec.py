@@ -18,23 +18,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dff_core.data import load_dataset, load_metr_la, sample_paths
+from dff_core.data.parsing import parse_duration
 from dff_core.scenarios.allocation import build_allocation_scenario
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.traffic import build_traffic_scenario
 
 if TYPE_CHECKING:
     from dff_core.data import Dataset, ValidationReport
-
-
-def check_duration(value: str, name: str) -> str:
-    """Validate a positive duration such as ``"30min"`` or ``"1h"`` (how horizons are given)."""
-    try:
-        td = pd.Timedelta(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a duration such as '15min' or '1h'; got {value!r}") from None
-    if pd.isna(td) or td <= pd.Timedelta(0):
-        raise ValueError(f"{name} must be a positive duration such as '15min' or '1h'; got {value!r}")
-    return value
 
 
 #: Options naming input files (their contents enter run keys through the data digest, not the path).
@@ -95,7 +85,9 @@ class ScenarioSpec(BaseModel):
     @field_validator("horizon", "freq")
     @classmethod
     def _durations(cls, v: str | None, info: Any) -> str | None:
-        return None if v is None else check_duration(v, info.field_name)
+        if v is not None:
+            parse_duration(v, info.field_name)
+        return v
 
     @field_validator("every", mode="before")
     @classmethod

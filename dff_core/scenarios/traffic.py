@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from dff_core.data.graph import haversine_km
 from dff_core.problems import LinearMapped, ShortestPath
 from dff_core.problems.base import OptProblem
 from dff_core.scenarios.base import Scenario
@@ -55,23 +56,6 @@ class PaceRouting(LinearMapped):
 def paces_min_per_km(speeds_kmh: pd.DataFrame, min_speed_kmh: float = MIN_SPEED_KMH) -> pd.DataFrame:
     """Minutes per km from km/h, with speeds floored at ``min_speed_kmh`` (NaN stays NaN)."""
     return 60.0 / speeds_kmh.clip(lower=min_speed_kmh)
-
-
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in km."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
-def dataset_digest(dataset: Any) -> str:
-    """The dataset's digest when it has one, else an empty string."""
-    fn = getattr(dataset, "digest", None)
-    try:
-        return str(fn()) if callable(fn) else str(fn or "")
-    except Exception:  # a digest is informative only; never fail a scenario on it
-        return ""
 
 
 def default_every(freq: pd.Timedelta) -> str | None:
@@ -394,7 +378,7 @@ def build_traffic_scenario(
         split=parts,
         unit="vehicle-minutes",
         extra=extra,
-        data_digest=dataset_digest(dataset),
+        data_digest=dataset.digest(),
         options=options,
         key_column=fs.slot_column,
         timings={"features": time.perf_counter() - t0},

@@ -163,10 +163,11 @@ def parse_duration(value: DurationLike | None, name: str, *, allow_zero: bool = 
 def format_duration(td: DurationLike, *, compact: bool = False) -> str:
     """A duration in its largest whole unit: ``"15 min"``, ``"2 h"``, ``"24 h"``, ``"30 s"`` for messages.
 
-    ``compact=True`` writes it as users type it in arguments, with days: ``"15min"``, ``"2h"``, ``"1d"``.
+    ``compact=True`` writes it as arguments are typed, readable by :func:`parse_duration`, with days:
+    ``"15min"``, ``"2h"``, ``"1D"``.
     """
     secs = pd.Timedelta(td).total_seconds()
-    units = [("d", 86400)] if compact else []
+    units = [("D", 86400)] if compact else []
     units += [("h", 3600), ("min", 60), ("s", 1)]
     unit, size = next(((u, n) for u, n in units if secs and secs % n == 0), units[-1])
     amount = secs / size

@@ -101,7 +101,7 @@ class Knapsack(OptProblem):
         capacity: float | Sequence[float] | np.ndarray,
         *,
         method: Method = "auto",
-        max_cells: int = 50_000_000,
+        max_cells: int = 5_000_000,
     ) -> None:
         W = np.asarray(weights, dtype=np.float64)
         if W.ndim == 1:

@@ -137,7 +137,11 @@ def knapsack_data(
     C /= 3.5**deg
     C *= rnd.uniform(1 - noise_width, 1 + noise_width, (n, m))
     C = np.ceil(C).astype(np.float32).astype(np.float64)
-    cap = np.full(dim, 20.0) if capacity is None else np.broadcast_to(np.asarray(capacity, dtype=np.float64), (dim,))
+    cap = np.full(dim, 20.0) if capacity is None else np.asarray(capacity, dtype=np.float64).ravel()
+    if cap.size == 1:
+        cap = np.full(dim, cap[0])
+    if cap.shape != (dim,):
+        raise ValueError(f"{owner}: capacity must be a number or one value per dimension ({dim}); got {capacity!r}.")
     params = {"deg": deg, "noise_width": noise_width, "seed": int(seed), "dim": dim}
     return SyntheticData(X, C, Knapsack(weights, cap), params, {"weights": weights})
 

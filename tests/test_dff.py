@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from dff_core import losses
+from dff_core.data.synthetic import shortest_path_data
 from dff_core.dff import DFF
 from dff_core.errors import DataError
 from dff_core.metrics import cosine_similarity, regret
@@ -19,11 +20,8 @@ from dff_core.problems import Allocation, ShortestPath
 
 def _grid_data(n: int = 80, seed: int = 0, deg: int = 4):
     """Small PyEPO-like grid data (features -> costs via a fixed polynomial) and a biased linear backbone."""
-    problem = ShortestPath.grid(3, 3)
-    rng = np.random.default_rng(seed)
-    B = rng.binomial(1, 0.5, (problem.d, 4))
-    X = rng.normal(size=(n, 4))
-    C = ((X @ B.T / 2.0 + 3) ** deg + 1) / 3.5**deg * rng.uniform(0.75, 1.25, (n, problem.d))
+    data = shortest_path_data(n, 4, grid=(3, 3), deg=deg, noise_width=0.25, seed=seed)
+    problem, X, C = data.problem, data.X, data.C
     coef, *_ = np.linalg.lstsq(np.c_[X, np.ones(n)], C, rcond=None)
     C_hat = np.c_[X, np.ones(n)] @ coef
     return problem, X, np.abs(C_hat) + 0.05, C

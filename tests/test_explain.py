@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from dff_core.baselines import run_comparison
+from dff_core.data.synthetic import shortest_path_data
 from dff_core.dff import DFF
 from dff_core.explain import (
     _integrated_gradients,
@@ -16,15 +17,11 @@ from dff_core.explain import (
     epsilon_sweep,
     feature_attribution,
 )
-from dff_core.problems import ShortestPath
 
 
 def _split(n: int = 120, seed: int = 0):
-    problem = ShortestPath.grid(3, 3)
-    rng = np.random.default_rng(seed)
-    B = rng.binomial(1, 0.5, (problem.d, 4))
-    X = rng.normal(size=(n, 4))
-    C = ((X @ B.T / 2.0 + 3) ** 4 + 1) / 3.5**4 * rng.uniform(0.75, 1.25, (n, problem.d))
+    data = shortest_path_data(n, 4, grid=(3, 3), deg=4, noise_width=0.25, seed=seed)
+    problem, X, C = data.problem, data.X, data.C
     return problem, X[:60], C[:60], X[60:84], C[60:84], X[84:], C[84:]
 
 

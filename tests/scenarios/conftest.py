@@ -1,38 +1,37 @@
-"""Small hand-made datasets with the attributes of ``dff_core.data.Dataset`` the scenarios read."""
+"""Small hand-made traffic datasets, loaded through ``dff_core.data.load_dataset`` like a user's files."""
 
 from __future__ import annotations
-
-import hashlib
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from dff_core.data import Dataset, load_dataset
 
-@dataclass
-class TinyDataset:
-    """The fields of ``dff_core.data.Dataset`` that scenarios use, without the loader."""
 
-    readings: pd.DataFrame
-    sensors: pd.DataFrame
-    links: pd.DataFrame
-    value_kind: str = "speed_kmh"
-    freq: pd.Timedelta | None = None
-    graph_inferred: bool = False
+def make_dataset(
+    readings: pd.DataFrame, sensors: pd.DataFrame, links: pd.DataFrame, value_kind: str = "speed_kmh"
+) -> Dataset:
+    """A validated :class:`Dataset` from wide readings (time index x sensor columns), sensors and links.
 
-    def speeds_kmh(self) -> pd.DataFrame:
-        if self.value_kind == "count":
-            raise ValueError("counts are not speeds")
-        return self.readings * (1.609344 if self.value_kind == "speed_mph" else 1.0)
-
-    def digest(self) -> str:
-        return hashlib.sha256(pd.util.hash_pandas_object(self.readings).values.tobytes()).hexdigest()
+    The readings go through the loader in long format (timestamp, sensor_id, value); they must
+    be complete, so the dataset holds exactly the values given.
+    """
+    long = (
+        readings.rename_axis("timestamp")
+        .reset_index()
+        .melt(id_vars="timestamp", var_name="sensor_id", value_name="value")
+    )
+    ds, report = load_dataset(
+        long, sensors.reset_index(), links, value=value_kind, min_steps=2, max_gap_steps=0, source="test grid"
+    )
+    assert report.ok and not report.warnings, str(report)
+    return ds
 
 
 def make_grid_dataset(
     h: int = 3, w: int = 3, days: float = 3.0, freq: str = "15min", seed: int = 0, value_kind: str = "speed_kmh"
-) -> TinyDataset:
+) -> Dataset:
     """An h x w grid of sensors, two-way links of ~1 km, speeds with rush hours and noise."""
     rng = np.random.default_rng(seed)
     ids = [f"S{i:02d}" for i in range(h * w)]
@@ -61,9 +60,9 @@ def make_grid_dataset(
     if value_kind == "count":
         readings = pd.DataFrame(rng.poisson(50 + 40 * rush[:, None], (len(index), len(ids))), index=index, columns=ids)
         readings = readings.astype(float)
-    return TinyDataset(readings=readings, sensors=sensors, links=links, value_kind=value_kind, freq=pd.Timedelta(freq))
+    return make_dataset(readings, sensors, links, value_kind)
 
 
 @pytest.fixture
-def grid_dataset() -> TinyDataset:
+def grid_dataset() -> Dataset:
     return make_grid_dataset()

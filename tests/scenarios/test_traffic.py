@@ -9,25 +9,26 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from dff_core import problems
+from dff_core.data import Dataset
 from dff_core.metrics import regret
 from dff_core.problems import LinearMapped
 from dff_core.scenarios import build_traffic_scenario
 from dff_core.scenarios.traffic import paces_min_per_km
-from tests.scenarios.conftest import TinyDataset, make_grid_dataset
+from tests.scenarios.conftest import make_dataset, make_grid_dataset
 
 
-def _diamond(speeds: dict[str, list[float]]) -> TinyDataset:
+def _diamond(speeds: dict[str, list[float]]) -> Dataset:
     """A -> B -> D and A -> C -> D, 2 km links, readings given per sensor."""
     ids = ["A", "B", "C", "D"]
     idx = pd.date_range("2024-03-04", periods=len(speeds["A"]), freq="15min")
     sensors = pd.DataFrame(
-        {"latitude": [0.0, 0.01, -0.01, 0.0], "longitude": [0.0, 0.01, 0.01, 0.02], "name": ids},
+        {"latitude": [52.0, 52.01, 51.99, 52.0], "longitude": [5.0, 5.01, 5.01, 5.02], "name": ids},
         index=pd.Index(ids, name="sensor_id"),
     )
     links = pd.DataFrame(
         {"from_id": ["A", "B", "A", "C"], "to_id": ["B", "D", "C", "D"], "length_km": 2.0, "capacity": np.nan}
     )
-    return TinyDataset(readings=pd.DataFrame(speeds, index=idx), sensors=sensors, links=links)
+    return make_dataset(pd.DataFrame(speeds, index=idx), sensors, links)
 
 
 def test_paces_are_minutes_per_km_with_a_speed_floor() -> None:

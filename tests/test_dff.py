@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -253,3 +254,21 @@ def test_flat_adam_matches_torch_adam() -> None:
     b.load_state_dict(state)  # parameters stay views of the flat buffer after a reload
     flat.step((b(x) ** 2).mean())
     assert not torch.equal(state["0.weight"], b.state_dict()["0.weight"])
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_loads_a_model_written_by_the_first_file_format() -> None:
+    """``dff_v1.safetensors`` was written by the first release of ``DFF.save`` (ShortestPath.grid(2, 2), 3 features,
+    ε=0.3, hidden=(4,), use_c_hat=True); ``dff_v1_expected.npz`` holds what that release predicted for 5 rows."""
+    problem = ShortestPath.grid(2, 2)
+    model = DFF.load(FIXTURES / "dff_v1.safetensors", problem)
+    with np.load(FIXTURES / "dff_v1_expected.npz", allow_pickle=False) as z:
+        expected = {k: z[k] for k in z.files}
+    X, C_hat = expected["X"], expected["C_hat"]
+    np.testing.assert_allclose(model.predict(X, C_hat), expected["predictions"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(model.factors(X, C_hat), expected["factors"], rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(model.decide(X, C_hat), expected["decisions"])
+    assert (model.epsilon, tuple(model.hidden), model.use_c_hat, model.best_epoch_) == (0.3, (4,), True, 1)
+    assert (model.n_train_, model.n_val_, model.loss_name_) == (32, 8, "spo+")

@@ -17,33 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-
-def check_epsilon(epsilon: float, name: str = "epsilon") -> float:
-    """Validate the trust-region radius: a real number strictly between 0 and 1."""
-    try:
-        eps = float(epsilon)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 1), e.g. 0.2; got {epsilon!r}.") from None
-    if not (0.0 < eps < 1.0) or not np.isfinite(eps):
-        raise ValueError(
-            f"{name} must be strictly between 0 and 1 (each prediction may move by at most {name}·100%); "
-            f"got {epsilon!r}."
-        )
-    return eps
-
-
-def check_hidden(hidden: Sequence[int], name: str = "hidden") -> tuple[int, ...]:
-    """Validate hidden-layer widths: a sequence of positive integers (may be empty for a linear hθ)."""
-    try:
-        out = tuple(int(h) for h in hidden)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a sequence of positive integers such as (32, 32, 32); got {hidden!r}."
-        ) from None
-    if any(h < 1 for h in out) or any(int(h) != h for h in hidden):
-        raise ValueError(f"{name} must be a sequence of positive integers such as (32, 32, 32); got {hidden!r}.")
-    return out
-
+from dff_core.validation import check_epsilon, check_hidden
 
 _THREADS_LOCK = threading.Lock()
 _THREADS_DEPTH = 0

@@ -10,7 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dff_core.correction import BiasCorrection, check_epsilon
+from dff_core.correction import BiasCorrection
+from dff_core.validation import check_epsilon
 
 
 def _random_module(seed: int, n_features: int, d: int, eps: float, scale: float, use_c_hat: bool) -> BiasCorrection:

@@ -4,14 +4,18 @@ Each loss makes at most one batched solver call per forward pass (PFYL stacks al
 perturbed cost vectors into a single ``problem.solve_surrogate`` call), and its backward pass
 is closed form, so no solver is ever differentiated.
 
-All decision losses share one call style, ``loss(problem, c_pred, c_true, w_true=None,
-z_true=None, reduction="mean", **options)``, and are registered in :data:`LOSSES`.
+All decision losses follow one protocol, :class:`DecisionLoss`: ``loss(problem, c_pred, c_true,
+w_true, z_true, **state)`` returns the batch's loss (mean by default; ``reduction="none"`` gives one
+value per instance), and ``loss.init_state(W_train, generator)`` returns the per-fit state a trainer
+passes back on every call (PFYL's random generator, NCE's solution pool). They are registered by
+name in :data:`LOSSES`; :func:`resolve_loss` turns a name, a loss or any callable into a
+:class:`DecisionLoss`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -19,6 +23,55 @@ import torch
 from dff_core.problems.base import OptProblem
 
 Reduction = Literal["mean", "sum", "none"]
+
+
+InitState = Callable[[np.ndarray, torch.Generator | None], dict[str, Any]]
+
+
+class DecisionLoss:
+    """A decision loss: ``loss(problem, c_pred, c_true, w_true, z_true, **state)`` plus its per-fit state.
+
+    ``fn`` is called with the arguments as given. ``init_state(W_train, generator)`` is called once
+    per fit with the training set's true decisions and the fit's random generator; the keyword
+    arguments it returns are passed back on every call. Losses without state return ``{}``, so a
+    plain function ``fn(problem, c_pred, c_true, w_true, z_true)`` is a loss as it is.
+    """
+
+    def __init__(self, name: str, fn: Callable[..., torch.Tensor], init_state: InitState | None = None) -> None:
+        if not callable(fn):
+            raise ValueError(f"DecisionLoss {name!r}: fn must be callable; got {type(fn).__name__}.")
+        self.name = str(name)
+        self.fn = fn
+        self._init_state = init_state
+        self.__doc__ = fn.__doc__
+        self.__name__ = getattr(fn, "__name__", self.name)
+
+    def __call__(self, problem: OptProblem, c_pred: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return self.fn(problem, c_pred, *args, **kwargs)
+
+    def init_state(self, W_train: np.ndarray, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Keyword arguments to pass on every call during one fit (``{}`` for stateless losses)."""
+        return {} if self._init_state is None else dict(self._init_state(W_train, generator))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Registered losses pickle by name (their functions are shadowed by the registered objects).
+        if LOSSES.get(self.name) is self:
+            return get_loss, (self.name,)
+        return DecisionLoss, (self.name, self.fn, self._init_state)
+
+    def __repr__(self) -> str:
+        return f"DecisionLoss({self.name!r})"
+
+
+def decision_loss(
+    name: str, init_state: InitState | None = None
+) -> Callable[[Callable[..., torch.Tensor]], DecisionLoss]:
+    """Decorator turning a loss function into a :class:`DecisionLoss` named ``name``."""
+
+    def deco(fn: Callable[..., torch.Tensor]) -> DecisionLoss:
+        return DecisionLoss(name, fn, init_state)
+
+    return deco
 
 
 def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -89,6 +142,7 @@ def _check_pred(name: str, problem: OptProblem, c_pred: torch.Tensor | np.ndarra
     return c_pred
 
 
+@decision_loss("spo+")
 def spo_plus(
     problem: OptProblem,
     c_pred: torch.Tensor,
@@ -162,6 +216,7 @@ class _PFYL(_ClosedFormLoss):
         return _ClosedFormLoss._done(ctx, c_pred, loss, grad)
 
 
+@decision_loss("pfyl", init_state=lambda W_train, generator: {"generator": generator})
 def pfyl(
     problem: OptProblem,
     c_pred: torch.Tensor,
@@ -242,6 +297,7 @@ class SolutionPool:
         return 0 if self.solutions is None else len(self.solutions)
 
 
+@decision_loss("nce", init_state=lambda W_train, generator: {"pool": SolutionPool(W_train)})
 def nce(
     problem: OptProblem,
     c_pred: torch.Tensor,
@@ -308,6 +364,7 @@ class _DBB(torch.autograd.Function):
         return out, None, None, None, None
 
 
+@decision_loss("dbb")
 def dbb(
     problem: OptProblem,
     c_pred: torch.Tensor,
@@ -339,6 +396,7 @@ def dbb(
     return _reduce(loss, reduction)
 
 
+@decision_loss("mse")
 def mse_loss(
     problem: OptProblem,
     c_pred: torch.Tensor,
@@ -352,19 +410,35 @@ def mse_loss(
     return mse(c_pred, c_true, reduction=reduction)
 
 
-#: Decision losses by name, all with the call style of :func:`spo_plus`.
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {
-    "spo+": spo_plus,
-    "pfyl": pfyl,
-    "nce": nce,
-    "dbb": dbb,
-    "mse": mse_loss,
-}
+#: Decision losses by name (the one registry every estimator, the CLI and sweeps resolve names through).
+LOSSES: dict[str, DecisionLoss] = {loss.name: loss for loss in (spo_plus, pfyl, nce, dbb, mse_loss)}
+
+#: Other spellings accepted for registered names.
+ALIASES = {"spo_plus": "spo+", "spoplus": "spo+", "spo": "spo+"}
 
 
-def get_loss(name: str) -> Callable[..., torch.Tensor]:
-    """The loss registered under ``name`` (case-insensitive); ``ValueError`` lists the valid names."""
+def get_loss(name: str) -> DecisionLoss:
+    """The loss registered under ``name`` (case-insensitive, aliases allowed); ``ValueError`` lists the valid names."""
     key = str(name).strip().lower()
+    key = ALIASES.get(key, key)
     if key not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; valid names: {', '.join(repr(k) for k in LOSSES)}.")
     return LOSSES[key]
+
+
+def resolve_loss(loss: str | Callable[..., torch.Tensor]) -> DecisionLoss:
+    """A :class:`DecisionLoss` from a registered name, a :class:`DecisionLoss`, or any callable.
+
+    A callable is used as ``fn(problem, c_pred, c_true, w_true, z_true)`` (no per-fit state); it may
+    return the batch mean or one value per instance (trainers average).
+    """
+    if isinstance(loss, DecisionLoss):
+        return loss
+    if isinstance(loss, str):
+        try:
+            return get_loss(loss)
+        except ValueError as exc:
+            raise ValueError(f"Unknown loss {loss!r}: {exc}") from None
+    if callable(loss):
+        return DecisionLoss(getattr(loss, "__name__", "custom"), loss)
+    raise ValueError(f"loss must be a name such as 'spo+', 'pfyl' or 'nce', or a callable; got {loss!r}.")

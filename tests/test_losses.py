@@ -207,3 +207,52 @@ def test_dbb_value_is_regret_and_gradient_interpolates(problem) -> None:
     np.testing.assert_allclose(pred.grad.numpy(), expected, atol=1e-12)
     with pytest.raises(ValueError, match="lambd"):
         L.dbb(problem, pred, C, lambd=0)
+
+
+def test_every_registered_loss_follows_the_protocol() -> None:
+    p = ShortestPath.grid(3, 3)
+    rng = np.random.default_rng(11)
+    C = rng.uniform(0.5, 2.0, (6, p.d))
+    W, z = true_solutions(p, C)
+    pred = torch.as_tensor(C * rng.uniform(0.8, 1.2, C.shape))
+    gen = torch.Generator().manual_seed(0)
+    for name, loss in L.LOSSES.items():
+        assert isinstance(loss, L.DecisionLoss) and loss.name == name and L.resolve_loss(name) is loss
+        state = loss.init_state(W, gen)
+        value = loss(p, pred, C, W, z, **state)  # the one call style trainers use
+        assert value.ndim == 0 and torch.isfinite(value), name
+    assert set(L.pfyl.init_state(W, gen)) == {"generator"}
+    pool = L.nce.init_state(W, gen)["pool"]
+    assert isinstance(pool, L.SolutionPool) and len(pool) == len(np.unique(W, axis=0))
+    assert L.spo_plus.init_state(W, gen) == {}
+
+
+def test_pfyl_state_is_the_fit_generator() -> None:
+    p = ShortestPath.grid(3, 3)
+    C = np.random.default_rng(2).uniform(0.5, 2.0, (4, p.d))
+    W, z = true_solutions(p, C)
+    pred = torch.as_tensor(C[::-1].copy())
+    a = L.pfyl(p, pred, C, W, z, **L.pfyl.init_state(W, torch.Generator().manual_seed(5)))
+    b = L.pfyl(p, pred, C, W, z, generator=torch.Generator().manual_seed(5))
+    assert a.item() == b.item()
+
+
+def test_resolve_loss_names_aliases_and_callables() -> None:
+    assert L.resolve_loss("SPO_plus") is L.spo_plus and L.get_loss(" spo ") is L.spo_plus
+
+    def my_loss(problem, c_pred, c_true, w_true, z_true):
+        return ((c_pred - torch.as_tensor(c_true)) ** 2).sum(dim=1)
+
+    wrapped = L.resolve_loss(my_loss)
+    assert wrapped.name == "my_loss" and wrapped.init_state(np.zeros((1, 2)), None) == {}
+    assert L.resolve_loss(wrapped) is wrapped
+    with pytest.raises(ValueError, match="Unknown loss 'hinge'"):
+        L.resolve_loss("hinge")
+    with pytest.raises(ValueError, match="or a callable"):
+        L.resolve_loss(3)  # type: ignore[arg-type]
+
+
+def test_registered_losses_pickle_by_name() -> None:
+    import pickle
+
+    assert pickle.loads(pickle.dumps(L.nce)) is L.nce

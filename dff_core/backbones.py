@@ -2,22 +2,31 @@
 
 A backbone is anything with ``fit(X, C) -> self`` and ``predict(X) -> (n, d) array``. DFF
 never differentiates it, so a tree ensemble, a historical profile or a wrapped simulator works
-as well as a linear model. :func:`make_backbone` builds one by name; :func:`cross_fit_predict`
-gives honest (out-of-fold) training predictions for flexible backbones.
+as well as a linear model. The ready-made ones are scikit-learn regressors (``get_params``,
+``clone``, ``score`` = R²), so any scikit-learn regressor works in their place too.
+:func:`make_backbone` builds one by name; :func:`cross_fit_predict` gives honest (out-of-fold)
+training predictions for flexible backbones.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from dff_core.correction import check_hidden, make_mlp, torch_threads
+from dff_core.correction import make_mlp, torch_threads
 from dff_core.errors import DataError
+from dff_core.validation import as_2d, check_hidden
 
 
 @runtime_checkable
@@ -30,8 +39,6 @@ class Backbone(Protocol):
 
 
 def _xy(owner: str, X: Any, C: Any | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    from dff_core.dff import as_2d
-
     X = as_2d("X", X, owner=owner)
     if C is None:
         return X, None
@@ -41,8 +48,9 @@ def _xy(owner: str, X: Any, C: Any | None = None) -> tuple[np.ndarray, np.ndarra
     return X, C
 
 
-class _Fitted:
-    """Shared checks: remember the training shapes and validate prediction inputs."""
+class _Fitted(RegressorMixin, BaseEstimator):
+    """Shared base of the ready-made backbones: a scikit-learn regressor that remembers its training
+    shapes and validates prediction inputs."""
 
     def _set_shapes(self, X: np.ndarray, C: np.ndarray) -> None:
         self.n_features_in_ = int(X.shape[1])
@@ -50,8 +58,7 @@ class _Fitted:
 
     def _check_predict(self, X: Any) -> np.ndarray:
         owner = f"{type(self).__name__}.predict"
-        if not hasattr(self, "n_outputs_"):
-            raise RuntimeError(f"{type(self).__name__}: call fit(X, C) before predict(X).")
+        check_is_fitted(self, "n_outputs_", msg=f"{type(self).__name__}: call fit(X, C) before predict(X).")
         X, _ = _xy(owner, X)
         if X.shape[1] != self.n_features_in_:
             raise DataError(
@@ -70,11 +77,8 @@ def blocked_ridge_cv(Z: np.ndarray, T: np.ndarray, alphas: Sequence[float], n_sp
     One SVD per fold gives the whole regularisation path, so all penalties cost about one fit.
     Each fold centres its own training rows (the intercept is not penalised).
     """
-    n = len(Z)
     err = np.zeros(len(alphas))
-    for block in np.array_split(np.arange(n), n_splits):
-        keep = np.ones(n, dtype=bool)
-        keep[block] = False
+    for keep, block in KFold(n_splits).split(Z):
         mz, mt = Z[keep].mean(0), T[keep].mean(0)
         U, S, Vt = np.linalg.svd(Z[keep] - mz, full_matrices=False)
         UtT = U.T @ (T[keep] - mt)
@@ -100,16 +104,10 @@ class LinearBackbone(_Fitted):
         self.alpha = alpha
 
     def fit(self, X: np.ndarray, C: np.ndarray) -> LinearBackbone:
-        from sklearn.linear_model import LinearRegression, Ridge
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
         X, C = _xy("LinearBackbone.fit", X, C)
         if self.alpha == "auto":
             scaler = StandardScaler().fit(X)
             if len(X) >= 10:
-                from threadpoolctl import threadpool_limits
-
                 # One BLAS thread: these SVDs are small, and on a busy machine OpenBLAS's
                 # spinning worker threads made each one 20x slower.
                 with threadpool_limits(1, user_api="blas"):
@@ -152,8 +150,6 @@ class RandomForestBackbone(_Fitted):
         self.seed = seed
 
     def fit(self, X: np.ndarray, C: np.ndarray) -> RandomForestBackbone:
-        from sklearn.ensemble import RandomForestRegressor
-
         X, C = _xy("RandomForestBackbone.fit", X, C)
         self.model_ = RandomForestRegressor(
             n_estimators=int(self.n_estimators),
@@ -184,7 +180,6 @@ class GradientBoostingBackbone(_Fitted):
         self.seed = seed
 
     def fit(self, X: np.ndarray, C: np.ndarray) -> GradientBoostingBackbone:
-
         X, C = _xy("GradientBoostingBackbone.fit", X, C)
         with threadpool_limits(1):  # many tiny boosting fits: threads only add synchronisation cost
             self._fit_columns(X, C)
@@ -192,8 +187,6 @@ class GradientBoostingBackbone(_Fitted):
         return self
 
     def _fit_columns(self, X: np.ndarray, C: np.ndarray) -> None:
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
         self.models_: list[Any] = []
         for j in range(C.shape[1]):
             col = C[:, j]
@@ -368,9 +361,11 @@ def cross_fit_predict(
 
     Use it for flexible backbones (random forests, boosting, large MLPs) that nearly memorise
     their training data: their in-sample predictions are far better than their real ones, so a
-    correction learned from them would learn the wrong errors. Each fold is predicted by a copy
-    of the backbone fitted on the other folds. ``time_ordered=True`` keeps contiguous blocks in
-    the given (chronological) order; otherwise rows are shuffled with ``seed`` first. A simple
+    correction learned from them would learn the wrong errors. Each fold is predicted by a clone
+    of the backbone (``sklearn.base.clone``; a deep copy for objects that are not scikit-learn
+    estimators) fitted on the other folds. Folds are scikit-learn's ``KFold`` without shuffling:
+    ``n_splits`` contiguous blocks of rows, every block predicted. ``time_ordered=True`` keeps the
+    given (chronological) order; otherwise rows are shuffled with ``seed`` first. A simple
     backbone (linear, historical profile) rarely needs it. The passed backbone is not modified.
     """
     X, C = _xy("cross_fit_predict", X, C)
@@ -380,11 +375,9 @@ def cross_fit_predict(
     if n < n_splits:
         raise DataError(f"cross_fit_predict: {n} rows cannot be split into {n_splits} folds.")
     order = np.arange(n) if time_ordered else np.random.default_rng(seed).permutation(n)
-    folds = np.array_split(order, int(n_splits))
     out = np.empty_like(C)
-    for fold in folds:
-        mask = np.ones(n, dtype=bool)
-        mask[fold] = False
-        model = copy.deepcopy(backbone).fit(X[mask], C[mask])
+    for fit_pos, fold_pos in KFold(int(n_splits)).split(order):
+        fit_rows, fold = np.sort(order[fit_pos]), order[fold_pos]
+        model = clone(backbone, safe=False).fit(X[fit_rows], C[fit_rows])
         out[fold] = np.asarray(model.predict(X[fold]), dtype=np.float64).reshape(len(fold), C.shape[1])
     return out

@@ -16,12 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from dff_core import metrics
 from dff_core.backbones import cross_fit_predict, resolve_backbone
-from dff_core.dff import DFF, as_2d
+from dff_core.dff import DFF
 from dff_core.problems.base import OptProblem
 from dff_core.results import ComparisonResult, MethodResult
+from dff_core.validation import as_2d
 
 _TIME_KEYS = {"hour": lambda t: t.hour, "weekday": lambda t: t.day_of_week}
 
@@ -127,7 +129,7 @@ def feature_attribution(
     Columns: ``feature``, ``importance``, ``signed``, ``method``.
     """
     owner = "feature_attribution"
-    dff_model._check_fitted()
+    check_is_fitted(dff_model, "module_", msg=f"{owner}: the DFF model is not fitted; call fit(X, C_hat, C) first.")
     X = as_2d("X", X, dff_model.n_features_in_, owner=owner)
     d = int(dff_model.problem.d)
     Ch = None if C_hat is None else as_2d("C_hat", C_hat, d, X.shape[0], owner=owner)
@@ -258,17 +260,13 @@ def epsilon_sweep(
             m = DFF(problem, epsilon=eps, seed=seed, **dff_kwargs).fit(X_train, Ch_tr, C_train, X_val, Ch_val, C_val)
             C_pred, C_pred_val, best = m.predict(X_test, Ch_te), m.predict(X_val, Ch_val), m.best_epoch_
         r = metrics.regret(problem, C_test, C_pred, W_true=W_test)
-        shift = metrics.relative_shift(Ch_te, C_pred)
-        finite = shift[np.isfinite(shift)]
         rows.append(
             {
                 "epsilon": eps,
                 "normalized_regret": metrics.normalized_regret(problem, C_test, C_pred, W_true=W_test),
                 "regret_mean": float(r.mean()),
                 "mse": metrics.mse(C_test, C_pred),
-                "mean_relative_shift": float(finite.mean()) if finite.size else 0.0,
-                "max_relative_shift": float(shift.max()),
-                "min_cosine": float(metrics.cosine_similarity(C_pred, Ch_te).min()),
+                **metrics.shift_metrics(Ch_te, C_pred),
                 "val_regret": float(metrics.regret(problem, C_val, C_pred_val, W_true=W_val).mean())
                 if W_val is not None
                 else float("nan"),

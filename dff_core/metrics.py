@@ -136,3 +136,20 @@ def cosine_similarity(C_a: np.ndarray, C_b: np.ndarray) -> np.ndarray:
     dot = np.einsum("ij,ij->i", A, B)
     denom = na * nb
     return np.divide(dot, denom, out=np.ones_like(dot), where=denom > 0)
+
+
+def shift_metrics(C_ref: np.ndarray, C_new: np.ndarray) -> dict[str, float]:
+    """How far ``C_new`` moved from the reference ``C_ref`` (e.g. DFF's correction of the backbone's ``ĉ``).
+
+    ``mean_relative_shift`` averages :func:`relative_shift` over the coefficients where it is finite
+    (a coefficient whose reference is exactly 0 has an infinite ratio), ``max_relative_shift`` keeps
+    them all, ``min_cosine`` is the smallest per-instance :func:`cosine_similarity`. With no
+    instances: no shift (0) and cosine 1.
+    """
+    shift = relative_shift(C_ref, C_new)
+    finite = shift[np.isfinite(shift)]
+    return {
+        "mean_relative_shift": float(finite.mean()) if finite.size else 0.0,
+        "max_relative_shift": float(shift.max()) if shift.size else 0.0,
+        "min_cosine": float(cosine_similarity(C_new, C_ref).min()) if len(C_ref) else 1.0,
+    }

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone, is_regressor
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
 
 from dff_core.backbones import (
     BACKBONES,
@@ -109,7 +112,7 @@ def test_bad_training_data() -> None:
     C[4, 2] = np.inf
     with pytest.raises(DataError, match=r"'C'.*row 4, column 2"):
         LinearBackbone().fit(X, C)
-    with pytest.raises(RuntimeError, match="call fit"):
+    with pytest.raises(NotFittedError, match="call fit"):
         LinearBackbone().predict(X)
 
 
@@ -144,3 +147,30 @@ def test_blocked_ridge_cv_equals_refitting_ridge_per_block() -> None:
             pred = Ridge(alpha=a).fit(Z[keep], T[keep]).predict(Z[block])
             expected[i] += ((pred - T[block]) ** 2).sum()
     np.testing.assert_allclose(blocked_ridge_cv(Z, T, alphas, n_splits=5), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(BACKBONES))
+def test_backbones_are_scikit_learn_regressors(name: str) -> None:
+    X, C, _ = _data()
+    X[:, 0] = np.repeat(np.arange(6), 10) if name == "historical_profile" else X[:, 0]
+    kw = {"n_estimators": 5} if name == "random_forest" else {"max_iter": 5} if name == "gradient_boosting" else {}
+    kw = {"epochs": 20} if name == "mlp" else kw
+    bb = make_backbone(name, seed=2, **kw)
+    assert is_regressor(bb) and bb.get_params() == clone(bb).get_params()
+    fitted = bb.fit(X, C)
+    copy = clone(fitted)
+    assert not hasattr(copy, "n_outputs_")  # a clone is unfitted, with the same parameters
+    np.testing.assert_array_equal(copy.fit(X, C).predict(X), fitted.predict(X))
+    P = fitted.predict(X)
+    r2 = 1 - ((C - P) ** 2).sum(0) / ((C - C.mean(0)) ** 2).sum(0)
+    assert fitted.score(X, C) == pytest.approx(r2.mean())
+
+
+def test_cross_fit_accepts_any_scikit_learn_regressor_and_keeps_contiguous_folds() -> None:
+    X, C, _ = _data(n=31)
+    C_oof = cross_fit_predict(Ridge(alpha=1.0), X, C, n_splits=3)
+    # Folds of 11, 10, 10 contiguous rows, each predicted by a model fitted on the other two.
+    for rows in (slice(0, 11), slice(11, 21), slice(21, 31)):
+        keep = np.ones(31, dtype=bool)
+        keep[rows] = False
+        np.testing.assert_allclose(C_oof[rows], Ridge(alpha=1.0).fit(X[keep], C[keep]).predict(X[rows]))

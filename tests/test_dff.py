@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 
@@ -10,13 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold
 
 from dff_core import losses
 from dff_core.data.synthetic import shortest_path_data
-from dff_core.dff import DFF
+from dff_core.dff import DFF, pack_targets
 from dff_core.errors import DataError
-from dff_core.metrics import cosine_similarity, regret
+from dff_core.metrics import cosine_similarity, normalized_regret, regret
 from dff_core.problems import Allocation, ShortestPath
+from dff_core.progress import ProgressEvent
 
 
 def _grid_data(n: int = 80, seed: int = 0, deg: int = 4):
@@ -43,9 +46,9 @@ class CountingProblem(ShortestPath):
 
 def test_fit_history_and_best_epoch_never_worse_on_validation() -> None:
     problem, X, C_hat, C = _grid_data()
-    seen: list[tuple[int, dict]] = []
-    m = DFF(problem, epsilon=0.3, epochs=6, lr=1e-2, batch_size=16, callback=lambda e, r: seen.append((e, r)))
-    assert m.fit(X, C_hat, C) is m
+    seen: list[ProgressEvent] = []
+    m = DFF(problem, epsilon=0.3, epochs=6, lr=1e-2, batch_size=16)
+    assert m.fit(X, C_hat, C, callback=seen.append) is m
     h = m.history_
     assert list(h.columns) == ["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
     assert h["epoch"].tolist()[0] == 0 and m.n_train_ == 64 and m.n_val_ == 16
@@ -57,8 +60,11 @@ def test_fit_history_and_best_epoch_never_worse_on_validation() -> None:
     assert r_dff == pytest.approx(h["val_regret"].min())
     assert h["val_regret"].iloc[0] == pytest.approx(r_bb)
     assert r_dff <= r_bb + 1e-12
-    assert [e for e, _ in seen] == h["epoch"].tolist()
-    assert {"epoch", "epochs", "train_loss", "val_regret", "val_normalized_regret", "best_epoch"} <= set(seen[-1][1])
+    assert [e.epoch for e in seen] == h["epoch"].tolist()
+    last = seen[-1]
+    assert (last.stage, last.method, last.epochs, last.best_epoch) == ("train", "dff", 6, m.best_epoch_)
+    assert {"train_loss", "val_regret", "val_normalized_regret"} <= set(last.metrics)
+    assert last.metrics["val_regret"] == h["val_regret"].iloc[-1] and last.seconds == h["seconds"].iloc[-1]
 
 
 def test_true_costs_solved_once_and_one_batched_solve_per_step() -> None:
@@ -103,7 +109,7 @@ def test_should_stop_cancels_and_keeps_best_so_far() -> None:
         calls["n"] += 1
         return calls["n"] > 7  # two epochs of 4 batches, then cancel mid-epoch 2
 
-    m = DFF(problem, epsilon=0.3, epochs=50, batch_size=16, should_stop=stop).fit(X, C_hat, C)
+    m = DFF(problem, epsilon=0.3, epochs=50, batch_size=16).fit(X, C_hat, C, should_stop=stop)
     assert m.cancelled_ and m.history_["epoch"].tolist() == [0, 1]
     assert m.best_epoch_ in (0, 1)
 
@@ -125,7 +131,7 @@ def test_predict_factors_decide_and_bounds() -> None:
     Ct = m.predict(X, C_hat)
     np.testing.assert_allclose(Ct, phi * C_hat)
     np.testing.assert_array_equal(m.decide(X, C_hat), problem.solve(Ct))
-    with pytest.raises(RuntimeError, match="call fit"):
+    with pytest.raises(NotFittedError, match="call fit"):
         DFF(problem).predict(X, C_hat)
 
 
@@ -135,7 +141,9 @@ def test_save_load_round_trip(tmp_path) -> None:
     path = m.save(tmp_path / "dff.safetensors")
     m2 = DFF.load(path, problem)
     np.testing.assert_array_equal(m.predict(X, C_hat), m2.predict(X, C_hat))
-    assert m2.get_config() == m.get_config() and m2.best_epoch_ == m.best_epoch_
+    params = {k: v for k, v in m.get_params().items() if k != "problem"}
+    assert {k: v for k, v in m2.get_params().items() if k != "problem"} == params and m2.best_epoch_ == m.best_epoch_
+    assert m2.problem is problem
     pd.testing.assert_frame_equal(m.history_, m2.history_, check_dtype=False)
     with pytest.raises(ValueError, match="d=12"):
         DFF.load(path, ShortestPath.grid(4, 4))
@@ -233,29 +241,6 @@ def test_without_validation_the_last_epoch_is_kept() -> None:
     np.testing.assert_array_equal(m.factors(X), m2.factors(X))
 
 
-def test_flat_adam_matches_torch_adam() -> None:
-    """The packed optimiser follows torch's Adam update rule step for step (L2 weight decay included)."""
-    from dff_core.dff import FlatAdam
-
-    torch.manual_seed(0)
-    a = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).double()
-    b = copy.deepcopy(a)
-    x = torch.randn(16, 4, dtype=torch.float64)
-    ref = torch.optim.Adam(a.parameters(), lr=1e-2, weight_decay=1e-3)
-    flat = FlatAdam(b.parameters(), lr=1e-2, weight_decay=1e-3)
-    for _ in range(25):
-        ref.zero_grad()
-        (a(x) ** 2).mean().backward()
-        ref.step()
-        flat.step((b(x) ** 2).mean())
-    for pa, pb in zip(a.parameters(), b.parameters()):
-        torch.testing.assert_close(pa, pb, rtol=1e-12, atol=1e-12)
-    state = {k: v.clone() for k, v in b.state_dict().items()}
-    b.load_state_dict(state)  # parameters stay views of the flat buffer after a reload
-    flat.step((b(x) ** 2).mean())
-    assert not torch.equal(state["0.weight"], b.state_dict()["0.weight"])
-
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -272,3 +257,46 @@ def test_loads_a_model_written_by_the_first_file_format() -> None:
     np.testing.assert_array_equal(model.decide(X, C_hat), expected["decisions"])
     assert (model.epsilon, tuple(model.hidden), model.use_c_hat, model.best_epoch_) == (0.3, (4,), True, 1)
     assert (model.n_train_, model.n_val_, model.loss_name_) == (32, 8, "spo+")
+
+
+def test_scikit_learn_parameters_and_clone() -> None:
+    problem, X, C_hat, C = _grid_data()
+    m = DFF(problem, epsilon=0.3, epochs=2, hidden=(8,), loss="pfyl")
+    params = m.get_params()
+    assert params["epsilon"] == 0.3 and params["hidden"] == (8,) and params["problem"] is problem
+    assert "callback" not in params and "should_stop" not in params
+    assert m.set_params(epsilon=0.1) is m and m.epsilon == 0.1
+    m.fit(X, C_hat, C)
+    c = clone(m)
+    assert not hasattr(c, "module_") and c.get_params()["epsilon"] == 0.1 and c.get_params()["loss"] == "pfyl"
+    # A clone refits to the same model (same seed): fitting reads only the parameters.
+    np.testing.assert_array_equal(c.fit(X, C_hat, C).factors(X), m.factors(X))
+    with pytest.raises(NotFittedError):
+        clone(m).factors(X)
+
+
+def test_packed_targets_are_the_same_fit_and_score() -> None:
+    problem, X, C_hat, C = _grid_data()
+    a = DFF(problem, epsilon=0.3, epochs=2, seed=1).fit(X, C_hat, C)
+    b = DFF(problem, epsilon=0.3, epochs=2, seed=1).fit(X, pack_targets(C_hat, C))
+    np.testing.assert_array_equal(a.factors(X), b.factors(X))
+    expected = -normalized_regret(problem, C, a.predict(X, C_hat))
+    assert a.score(X, C_hat, C) == pytest.approx(expected)
+    assert b.score(X, pack_targets(C_hat, C)) == a.score(X, C_hat, C)
+    with pytest.raises(DataError, match="packed targets"):
+        DFF(problem, epochs=1).fit(X, C_hat)
+
+
+def test_grid_search_over_epsilon() -> None:
+    problem, X, C_hat, C = _grid_data(n=60)
+    grid = (0.1, 0.5)
+    search = GridSearchCV(DFF(problem, epochs=2, lr=1e-2), {"epsilon": list(grid)}, cv=KFold(2)).fit(
+        X, pack_targets(C_hat, C)
+    )
+    assert search.best_params_["epsilon"] in grid and search.best_estimator_.epsilon == search.best_params_["epsilon"]
+    # Each fold's score is the negative normalized regret of a DFF fitted on the other fold.
+    for k, eps in enumerate(grid):
+        fit_rows, test_rows = slice(30, 60), slice(0, 30)
+        m = DFF(problem, epsilon=eps, epochs=2, lr=1e-2).fit(X[fit_rows], C_hat[fit_rows], C[fit_rows])
+        expected = -normalized_regret(problem, C[test_rows], m.predict(X[test_rows], C_hat[test_rows]))
+        assert search.cv_results_["split0_test_score"][k] == pytest.approx(expected)

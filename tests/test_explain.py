@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dff_core.baselines import run_comparison
+from dff_core.comparison import run_comparison
 from dff_core.data.synthetic import shortest_path_data
 from dff_core.dff import DFF
 from dff_core.explain import (

@@ -124,3 +124,22 @@ def _path_costs(c: np.ndarray) -> list[float]:
 
     walk(0, 0.0)
     return out
+
+
+def test_shift_metrics_against_a_reference() -> None:
+    ref = np.array([[1.0, 2.0, 0.0], [4.0, 5.0, 2.0]])
+    new = np.array([[1.1, 1.0, 0.0], [4.0, 5.0, 3.0]])
+    out = metrics.shift_metrics(ref, new)
+    # shifts: 0.1, 0.5, 0 (0 -> 0) and 0, 0, 0.5
+    assert out["mean_relative_shift"] == pytest.approx((0.1 + 0.5 + 0.5) / 6)
+    assert out["max_relative_shift"] == pytest.approx(0.5)
+    cos = [(1.1 + 2.0) / (np.sqrt(5) * np.sqrt(1.21 + 1.0)), (16 + 25 + 6) / (np.sqrt(45) * np.sqrt(50))]
+    assert out["min_cosine"] == pytest.approx(min(cos))
+    # a coefficient moved away from a zero reference: infinite max, skipped by the mean
+    out = metrics.shift_metrics(np.array([[0.0, 2.0]]), np.array([[1.0, 3.0]]))
+    assert out["max_relative_shift"] == np.inf and out["mean_relative_shift"] == pytest.approx(0.5)
+    assert metrics.shift_metrics(np.zeros((0, 3)), np.zeros((0, 3))) == {
+        "mean_relative_shift": 0.0,
+        "max_relative_shift": 0.0,
+        "min_cosine": 1.0,
+    }

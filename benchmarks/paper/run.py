@@ -64,19 +64,15 @@ def cells(cfg: Config) -> list[dict[str, Any]]:
 def evaluate(task: Task, C_hat_test: np.ndarray, C_pred: np.ndarray, W_true: np.ndarray) -> dict[str, float]:
     """Test metrics of one method; shift and cosine are measured against the backbone's ``ĉ``.
 
-    Same definitions as ``dff_core.baselines.run_comparison``: the mean relative shift skips
-    coefficients whose ``ĉ`` is exactly 0 (infinite ratio), the max keeps them.
+    Same definitions as ``dff_core.comparison.run_comparison`` (:func:`dff_core.metrics.shift_metrics`):
+    the mean relative shift skips coefficients whose ``ĉ`` is exactly 0 (infinite ratio), the max keeps them.
     """
     from dff_core import metrics
 
-    shift = metrics.relative_shift(C_hat_test, C_pred)
-    finite = shift[np.isfinite(shift)]
     return {
         "normalized_regret": metrics.normalized_regret(task.problem, task.C_test, C_pred, W_true=W_true),
         "mse": metrics.mse(task.C_test, C_pred),
-        "mean_relative_shift": float(finite.mean()) if finite.size else 0.0,
-        "max_relative_shift": float(shift.max()),
-        "min_cosine": float(np.min(metrics.cosine_similarity(C_pred, C_hat_test))),
+        **metrics.shift_metrics(C_hat_test, C_pred),
     }
 
 

@@ -1,7 +1,9 @@
 """DFF Studio engine: decision problems, decision losses, metrics and decision-focused fine-tuning.
 
-The training entry points (``DFF``, ``run_comparison``, ``compare``) load torch, so they are
-imported on first use: ``import dff_core.data`` (what the dashboard's first page needs) stays fast.
+The training entry points (``DFF``, ``DFL``, ``run_comparison``, ``compare``) load torch, so they are
+imported on first use through this module's ``__getattr__`` (the package's one lazy import):
+``import dff_core.data`` and ``import dff_core.problems`` (what the dashboard's first page needs)
+never load torch.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ from dff_core.problems import (
 from dff_core.sweep import sweep
 
 if TYPE_CHECKING:
-    from dff_core.baselines import run_comparison
+    from dff_core.baselines import DFL
+    from dff_core.comparison import compare, run_comparison
     from dff_core.dff import DFF
-    from dff_core.scenarios.compare import compare
 
 __version__ = "0.1.0"
 
-_LAZY = {"DFF": "dff_core.dff", "run_comparison": "dff_core.baselines", "compare": "dff_core.scenarios.compare"}
+_LAZY = {
+    "DFF": "dff_core.dff",
+    "DFL": "dff_core.baselines",
+    "run_comparison": "dff_core.comparison",
+    "compare": "dff_core.comparison",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -44,6 +51,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DFF",
+    "DFL",
     "Allocation",
     "CvxpyProblem",
     "DataError",

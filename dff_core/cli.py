@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 import time
 import traceback
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 
 from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
+from dff_core.progress import ProgressEvent
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
 
 EXIT_OK, EXIT_FAILURE, EXIT_DATA = 0, 1, 2
@@ -154,29 +154,16 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
 
 
 class _Progress:
-    """tqdm bar on stderr fed by ``on_progress`` events of any shape (dicts, strings, epoch numbers)."""
+    """tqdm bar on stderr fed by :class:`~dff_core.progress.ProgressEvent` objects (one bar step per training epoch)."""
 
     def __init__(self, total: int, disable: bool) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, file=sys.stderr, disable=disable, unit="epoch", dynamic_ncols=True)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        ev: dict[str, Any] = {}
-        for a in args:
-            if isinstance(a, dict):
-                ev.update(a)
-            elif isinstance(a, str):
-                ev.setdefault("method" if "method" not in ev else "stage", a)
-            elif isinstance(a, int) and "epoch" not in ev:
-                ev["epoch"] = a
-        ev.update(kwargs)
-        label = ev.get("stage") or ev.get("method")
-        if label:
-            self.bar.set_description(str(label), refresh=False)
-        epoch = ev.get("epoch")
-        trained = label in ("dff", "dfl")
-        if trained and isinstance(epoch, int) and epoch > 0 and self.bar.n < self.bar.total:
+    def __call__(self, event: ProgressEvent) -> None:
+        self.bar.set_description(event.label, refresh=False)
+        if event.stage == "train" and event.epoch > 0 and self.bar.n < self.bar.total:
             self.bar.update(1)
 
     def close(self, finished: bool = False) -> None:
@@ -189,7 +176,7 @@ class _Progress:
 
 @register("compare", "compare two-stage, DFF and end-to-end DFL on a scenario; write summary.json", _configure_compare)
 def run_compare(args: argparse.Namespace) -> int:
-    from dff_core.scenarios import compare
+    from dff_core.comparison import compare
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     out = Path(args.out)
@@ -220,14 +207,11 @@ def run_compare(args: argparse.Namespace) -> int:
     finally:
         progress.close(finished)
     result.timings = {"data": max(0.0, t_data), **result.timings}
+    result.wall_seconds = time.perf_counter() - t0
+    result.save(out)
     summary = result.summary()
-    summary["seconds"] = time.perf_counter() - t0
-    summary["scenario_description"] = scenario.describe()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-    result.per_instance.to_csv(out / "per_instance.csv", index=False)
     print(_table(summary))
-    print(f"wrote {out / 'summary.json'} and {out / 'per_instance.csv'}")
+    print(f"wrote {out} (summary.json, per_instance.csv and the full run; load it with dff_core.comparison.load_run)")
     return EXIT_OK
 
 

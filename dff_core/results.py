@@ -1,17 +1,33 @@
-"""Result objects shared by the estimator, the scenarios, the CLI and the dashboard.
+"""Result objects shared by the estimator, the scenarios, the CLI and the dashboard, and their one run format.
 
 Plain dataclasses of numpy arrays and DataFrames: the figure builders and exporters read
-them directly, and :meth:`ComparisonResult.summary` gives the JSON written by the CLI.
+them directly, :meth:`ComparisonResult.summary` gives the JSON written by the CLI, and
+:meth:`ComparisonResult.save` / :meth:`ComparisonResult.load` write and read a run folder
+with a manifest of checksums.
+
+A run folder holds ``summary.json`` (what ``compare --out`` reports), ``per_instance.csv``,
+``metrics.csv``, ``arrays.npz`` (plain arrays, read with ``allow_pickle=False``), ``meta.json``
+(configuration, names, times, timings, split sizes, unit, per-method seconds and histories),
+``dff.safetensors`` when the run has a DFF model, and ``manifest.json`` (format version and the
+SHA-256 of every other file). Nothing is pickled.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+import dff_core
+from dff_core.errors import DataError
 from dff_core.problems.base import OptProblem
 
 #: Canonical method keys, in display order.
@@ -63,6 +79,8 @@ class ComparisonResult:
     timings: seconds per stage (``data``, ``features``, ``backbone``, ``dff``, ``dfl``, ...).
     n_train / n_val: instance counts of the other splits.
     extra: scenario-specific payload (e.g. link geometry, OD pairs, units) for displays.
+    description: the scenario's description (``Scenario.describe()``), when known.
+    wall_seconds: end-to-end seconds of the run as its caller measured them (else the sum of ``timings``).
     """
 
     problem: OptProblem
@@ -83,13 +101,15 @@ class ComparisonResult:
     n_val: int = 0
     unit: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    wall_seconds: float | None = None
 
     @property
     def n_test(self) -> int:
         return int(self.C_test.shape[0])
 
     def summary(self) -> dict[str, Any]:
-        """JSON-able summary: scenario, epsilon, sizes, seconds, per-method metrics."""
+        """JSON-able summary: scenario, epsilon, sizes, seconds, per-method metrics (and the scenario's description)."""
 
         def clean(v: Any) -> Any:
             if isinstance(v, (np.floating, float)):
@@ -101,15 +121,286 @@ class ComparisonResult:
         methods = {
             name: {k: clean(v) for k, v in row.items()} for name, row in self.metrics.to_dict(orient="index").items()
         }
-        return {
+        out = {
             "scenario": self.config.get("scenario"),
             "epsilon": self.config.get("epsilon"),
             "n_train": int(self.n_train),
             "n_val": int(self.n_val),
             "n_test": self.n_test,
             "unit": self.unit,
-            "seconds": float(sum(self.timings.values())),
+            "seconds": float(sum(self.timings.values()) if self.wall_seconds is None else self.wall_seconds),
             "timings": {k: float(v) for k, v in self.timings.items()},
             "config": self.config,
             "methods": methods,
         }
+        if self.description:
+            out["scenario_description"] = self.description
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write this result as a run folder at ``path``, atomically.
+
+        Files go to a temporary sibling folder, are flushed to disk, and the folder is renamed to
+        ``path``; a failed write leaves nothing at ``path`` (or the previous run, unchanged). An
+        existing run folder at ``path`` is replaced; any other non-empty folder is refused.
+        """
+        return _write_run(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, scenario: Any = None, *, problem: OptProblem | None = None) -> ComparisonResult:
+        """Read a run folder written by :meth:`save`, checking every file against its manifest.
+
+        The decision problem and the display payload (``extra``) are not stored: they come from
+        ``scenario`` (the scenario the run was made on), or give ``problem`` alone (``extra`` stays
+        empty). To rebuild the scenario from the specification stored with the run, use
+        :func:`dff_core.comparison.load_run`. A missing, corrupt or partly written folder raises
+        :class:`~dff_core.errors.DataError` naming the file.
+        """
+        if scenario is not None:
+            problem, extra = scenario.problem, dict(getattr(scenario, "extra", {}) or {})
+        elif problem is not None:
+            extra = {}
+        else:
+            raise ValueError(
+                "ComparisonResult.load: give the scenario the run was made on (or its problem); "
+                "dff_core.comparison.load_run(path) rebuilds the scenario from the run's stored specification."
+            )
+        return _read_run(Path(path), problem, extra)
+
+
+# ---------------------------------------------------------------------------------------- run folder
+#: Version of the run-folder layout written by :meth:`ComparisonResult.save`.
+RUN_FORMAT_VERSION = 1
+RUN_FORMAT = "dff-studio/run"
+MANIFEST = "manifest.json"
+_ARRAYS = ("X_test", "C_test", "W_test", "z_test", "C_hat")
+_METHOD_ARRAYS = ("C_pred", "W", "regret", "factors")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _table_json(df: pd.DataFrame) -> dict[str, Any]:
+    """A DataFrame as JSON without loss: columns, dtypes, and values (NaN as null)."""
+    data = {str(c): [None if isinstance(v, float) and v != v else v for v in df[c].tolist()] for c in df.columns}
+    return {
+        "columns": [str(c) for c in df.columns],
+        "dtypes": {str(c): str(t) for c, t in df.dtypes.items()},
+        "data": data,
+    }
+
+
+def _table_from_json(obj: dict[str, Any]) -> pd.DataFrame:
+    df = pd.DataFrame({c: obj["data"][c] for c in obj["columns"]}, columns=obj["columns"])
+    return df.astype({c: t for c, t in obj["dtypes"].items() if t != "object"})
+
+
+def _times_json(times: pd.Index | None) -> dict[str, Any] | None:
+    if times is None:
+        return None
+    if isinstance(times, pd.DatetimeIndex):
+        tz = None if times.tz is None else str(times.tz)
+        return {"kind": "datetime", "tz": tz, "values": [None if pd.isna(t) else t.isoformat() for t in times]}
+    return {"kind": "values", "values": [v.item() if isinstance(v, np.generic) else v for v in times]}
+
+
+def _times_from_json(obj: dict[str, Any] | None) -> pd.Index | None:
+    if obj is None:
+        return None
+    if obj["kind"] == "datetime":
+        return pd.DatetimeIndex(_as_datetime(pd.Series(obj["values"], dtype=object), obj.get("tz")))
+    return pd.Index(obj["values"])
+
+
+def _as_datetime(values: pd.Series, tz: str | None) -> pd.Series:
+    """ISO timestamps back to datetimes, in time zone ``tz`` (offsets may differ across a DST change)."""
+    if tz is None:
+        return pd.to_datetime(values)
+    return pd.to_datetime(values, utc=True).dt.tz_convert(tz)
+
+
+def _write_files(result: ComparisonResult, folder: Path) -> None:
+    (folder / "summary.json").write_text(json.dumps(result.summary(), indent=2, default=str) + "\n", encoding="utf-8")
+    result.per_instance.to_csv(folder / "per_instance.csv", index=False)
+    result.metrics.to_csv(folder / "metrics.csv")
+    arrays = {k: np.asarray(getattr(result, k)) for k in _ARRAYS}
+    methods: dict[str, Any] = {}
+    for name, m in result.methods.items():
+        for key in _METHOD_ARRAYS:
+            if getattr(m, key) is not None:
+                arrays[f"{name}__{key}"] = np.asarray(getattr(m, key))
+        model_file = None
+        if name == "dff" and hasattr(m.model, "module_") and hasattr(m.model, "save"):
+            model_file = "dff.safetensors"
+            m.model.save(folder / model_file)
+        methods[name] = {
+            "seconds": float(m.seconds),
+            "history": None if m.history is None else _table_json(m.history),
+            "model_file": model_file,
+        }
+    np.savez_compressed(folder / "arrays.npz", **arrays)
+    meta = {
+        "config": result.config,
+        "feature_names": [str(x) for x in result.feature_names],
+        "output_names": [str(x) for x in result.output_names],
+        "times": _times_json(result.times),
+        "timings": {k: float(v) for k, v in result.timings.items()},
+        "n_train": int(result.n_train),
+        "n_val": int(result.n_val),
+        "unit": result.unit,
+        "description": result.description,
+        "wall_seconds": result.wall_seconds,
+        "methods": methods,
+    }
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default), encoding="utf-8")
+    files = sorted(p.name for p in folder.iterdir())
+    manifest = {
+        "format": RUN_FORMAT,
+        "version": RUN_FORMAT_VERSION,
+        "files": {name: _sha256(folder / name) for name in files},
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    for name in [*files, MANIFEST]:
+        _fsync(folder / name)
+    _fsync(folder)
+
+
+#: Every file a run folder may hold: an existing folder with only these is a run and may be replaced.
+RUN_FILES = frozenset(
+    {MANIFEST, "summary.json", "per_instance.csv", "metrics.csv", "arrays.npz", "meta.json", "dff.safetensors"}
+)
+
+
+def _write_run(result: ComparisonResult, path: Path) -> Path:
+    if path.exists() and not (path.is_dir() and {p.name for p in path.iterdir()} <= RUN_FILES):
+        raise DataError(
+            f"ComparisonResult.save: {path} exists and holds files other than a run's; choose a new or empty folder."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    tmp = path.with_name(f".{path.name}.tmp-{tag}")
+    old = path.with_name(f".{path.name}.old-{tag}")
+    tmp.mkdir()
+    try:
+        _write_files(result, tmp)
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        _fsync(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            old.rename(path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def _check_manifest(folder: Path) -> dict[str, str]:
+    """The manifest's checksums, after verifying every listed file; :class:`DataError` names a bad file."""
+    owner = "ComparisonResult.load"
+    if not folder.is_dir():
+        raise DataError(f"{owner}: no run folder at {folder}.")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(
+            f"{owner}: {folder / MANIFEST} is missing; the folder is not a complete run (written by an older "
+            "version, or interrupted). Re-run the comparison."
+        ) from None
+    except ValueError as exc:
+        raise DataError(f"{owner}: {folder / MANIFEST} is not valid JSON ({exc}).") from None
+    if manifest.get("format") != RUN_FORMAT or manifest.get("version") != RUN_FORMAT_VERSION:
+        raise DataError(
+            f"{owner}: {folder / MANIFEST} describes format {manifest.get('format')!r} version "
+            f"{manifest.get('version')!r}; this version reads {RUN_FORMAT!r} version {RUN_FORMAT_VERSION}."
+        )
+    files = dict(manifest.get("files") or {})
+    for required in ("summary.json", "per_instance.csv", "metrics.csv", "arrays.npz", "meta.json"):
+        if required not in files:
+            raise DataError(f"{owner}: {folder / MANIFEST} does not list {required}; the run folder is incomplete.")
+    for name, digest in files.items():
+        f = folder / name
+        if Path(name).name != name or not f.is_file():
+            raise DataError(f"{owner}: {f} is missing; the run folder is incomplete.")
+        if _sha256(f) != digest:
+            raise DataError(
+                f"{owner}: {f} does not match its checksum in {MANIFEST}; the file is corrupt or was edited."
+            )
+    return files
+
+
+def read_run_meta(path: str | Path) -> dict[str, Any]:
+    """``meta.json`` of a run folder (configuration, names, times, ...), after checking the folder's manifest."""
+    folder = Path(path)
+    _check_manifest(folder)
+    return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+
+
+def _read_run(folder: Path, problem: OptProblem, extra: dict[str, Any]) -> ComparisonResult:
+    meta = read_run_meta(folder)
+    with np.load(folder / "arrays.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    methods = {}
+    for name, mm in meta["methods"].items():
+        model = None
+        if mm.get("model_file"):
+            # Through the package's lazy entry point: reading results must not load torch until a model is read.
+            model = dff_core.DFF.load(folder / mm["model_file"], problem)
+        methods[name] = MethodResult(
+            name=name,
+            C_pred=arrays[f"{name}__C_pred"],
+            W=arrays[f"{name}__W"],
+            regret=arrays[f"{name}__regret"],
+            seconds=float(mm["seconds"]),
+            history=None if mm.get("history") is None else _table_from_json(mm["history"]),
+            factors=arrays.get(f"{name}__factors"),
+            model=model,
+        )
+    times = _times_from_json(meta["times"])
+    per = pd.read_csv(folder / "per_instance.csv")
+    if "time" in per and isinstance(times, pd.DatetimeIndex):
+        per["time"] = _as_datetime(per["time"], meta["times"].get("tz"))
+    return ComparisonResult(
+        problem=problem,
+        X_test=arrays["X_test"],
+        C_test=arrays["C_test"],
+        W_test=arrays["W_test"],
+        z_test=arrays["z_test"],
+        C_hat=arrays["C_hat"],
+        methods=methods,
+        metrics=pd.read_csv(folder / "metrics.csv", index_col=0),
+        per_instance=per,
+        times=times,
+        feature_names=list(meta["feature_names"]),
+        output_names=list(meta["output_names"]),
+        config=meta["config"],
+        timings=meta["timings"],
+        n_train=int(meta["n_train"]),
+        n_val=int(meta["n_val"]),
+        unit=meta["unit"],
+        extra=extra,
+        description=meta.get("description", ""),
+        wall_seconds=meta.get("wall_seconds"),
+    )

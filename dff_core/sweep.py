@@ -81,7 +81,7 @@ def known_backbones() -> tuple[str, ...]:
 
 def check_loss(name: str) -> str:
     """Validate a decision-loss name with the estimator's own resolver (so the sweep accepts what DFF does)."""
-    from dff_core.dff import resolve_loss
+    from dff_core.losses import resolve_loss
 
     resolve_loss(name)
     return name
@@ -417,6 +417,7 @@ _PRELOAD = (
     "dff_core.scenarios",
     "dff_core.backbones",
     "dff_core.baselines",
+    "dff_core.comparison",
     "sklearn.linear_model",
     "torch.optim",
     "torch._dynamo",

@@ -48,9 +48,8 @@ def standin_run(scenario, epsilon, seed, backbone, loss, epochs, methods, **kw):
 
 def _engine_available() -> bool:
     try:
-        from dff_core.scenarios.compare import _engine
+        from dff_core.comparison import run_comparison  # noqa: F401
 
-        _engine("run_comparison")
         return True
     except ImportError:
         return False

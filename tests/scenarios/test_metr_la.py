@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dff_core.comparison import compare
 from dff_core.data import load_metr_la, shared_data_dir
-from dff_core.scenarios import build_traffic_scenario, compare
+from dff_core.scenarios import build_traffic_scenario
 
 
 def _metr_la():

@@ -1,0 +1,216 @@
+"""The two-stage / DFF / DFL comparison: ``run_comparison`` on arrays and ``compare`` on scenarios."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dff_core
+import dff_core.scenarios
+from dff_core import comparison
+from dff_core.backbones import LinearBackbone
+from dff_core.comparison import compare, run_comparison
+from dff_core.errors import DataError
+from dff_core.metrics import regret
+from dff_core.problems import ShortestPath
+from dff_core.progress import ProgressEvent
+from dff_core.results import ComparisonResult, MethodResult
+from dff_core.scenarios import build_allocation_scenario, build_traffic_scenario
+from tests.scenarios.conftest import make_grid_dataset
+
+METRIC_COLUMNS = [
+    "regret_mean",
+    "regret_median",
+    "normalized_regret",
+    "mse",
+    "mae",
+    "mape",
+    "mean_relative_shift",
+    "max_relative_shift",
+    "min_cosine",
+    "seconds",
+]
+
+
+def _split(n: int = 120, seed: int = 0, deg: int = 4):
+    problem = ShortestPath.grid(3, 3)
+    rng = np.random.default_rng(seed)
+    B = rng.binomial(1, 0.5, (problem.d, 4))
+    X = rng.normal(size=(n, 4))
+    C = ((X @ B.T / 2.0 + 3) ** deg + 1) / 3.5**deg * rng.uniform(0.75, 1.25, (n, problem.d))
+    a, b = int(0.5 * n), int(0.7 * n)
+    return problem, X[:a], C[:a], X[a:b], C[a:b], X[b:], C[b:]
+
+
+def test_run_comparison_fills_every_field() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    events: list[ProgressEvent] = []
+    times = pd.date_range("2024-01-01", periods=len(Xte), freq="h")
+    res = run_comparison(
+        problem,
+        Xtr,
+        Ctr,
+        Xv,
+        Cv,
+        Xte,
+        Cte,
+        backbone="linear",
+        epsilon=0.3,
+        epochs=4,
+        lr=1e-2,
+        on_progress=events.append,
+        times_test=times,
+        feature_names=["a", "b", "c", "d"],
+        config={"scenario": "unit"},
+    )
+    assert isinstance(res, ComparisonResult)
+    assert list(res.metrics.columns) == METRIC_COLUMNS
+    assert res.metrics.index.tolist() == ["two_stage", "dff", "dfl"]
+    n = len(Xte)
+    assert res.per_instance.shape[0] == 3 * n
+    assert set(res.per_instance.columns) == {"instance", "time", "method", "regret", "objective", "optimal_objective"}
+    assert (res.per_instance["time"].iloc[:n].to_numpy() == times.to_numpy()).all()
+    # Metrics agree with an independent computation.
+    for name, mr in res.methods.items():
+        np.testing.assert_allclose(mr.regret, regret(problem, Cte, mr.C_pred))
+        assert res.metrics.loc[name, "regret_mean"] == pytest.approx(mr.regret.mean())
+    two = res.methods["two_stage"]
+    np.testing.assert_allclose(two.C_pred, LinearBackbone().fit(Xtr, Ctr).predict(Xte))
+    assert res.metrics.loc["two_stage", "max_relative_shift"] == 0.0
+    dff = res.methods["dff"]
+    assert dff.factors.shape == Cte.shape and dff.history is not None and res.methods["dfl"].history is not None
+    np.testing.assert_allclose(dff.C_pred, dff.factors * res.C_hat)
+    assert res.metrics.loc["dff", "max_relative_shift"] <= 0.3 + 1e-9
+    assert res.metrics.loc["dff", "min_cosine"] >= np.sqrt(1 - 0.3**2) - 1e-9
+    assert {"backbone", "dff", "dfl", "evaluate"} <= set(res.timings)
+    assert res.n_train == len(Xtr) and res.n_val == len(Xv) and res.config["scenario"] == "unit"
+    assert res.feature_names == ["a", "b", "c", "d"] and len(res.output_names) == problem.d
+    stages = [e.label for e in events]
+    assert stages[0] == "backbone" and stages[-1] == "evaluate" and {"dff", "dfl"} <= set(stages)
+    dff_events = [e for e in events if e.method == "dff"]
+    assert [e.epoch for e in dff_events] == dff.history["epoch"].tolist()
+    assert all(e.stage == "train" and e.epochs == 4 and "val_regret" in e.metrics for e in dff_events)
+    assert res.summary()["methods"]["dff"]["regret_mean"] == pytest.approx(res.metrics.loc["dff", "regret_mean"])
+
+
+def test_run_comparison_backbone_object_subset_and_cross_fit() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    res = run_comparison(
+        problem,
+        Xtr,
+        Ctr,
+        Xv,
+        Cv,
+        Xte,
+        Cte,
+        backbone=LinearBackbone(alpha=1.0),
+        methods=("two_stage", "dff"),
+        cross_fit=True,
+        epochs=2,
+    )
+    assert res.metrics.index.tolist() == ["two_stage", "dff"] and "dfl" not in res.methods
+    assert res.config["backbone"] == "LinearBackbone" and res.times is None
+    assert res.per_instance["time"].isna().all()
+
+
+def test_run_comparison_cancel_and_bad_input() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, epochs=50, should_stop=lambda: True)
+    assert res.methods["dff"].model.cancelled_ and res.methods["dff"].history["epoch"].tolist() == [0]
+    # Cancelled at epoch 0, DFF is exactly the backbone.
+    np.testing.assert_allclose(res.methods["dff"].C_pred, res.C_hat)
+    with pytest.raises(ValueError, match="unknown method"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, methods=("dff", "oracle"))
+    with pytest.raises(DataError, match="'X_test' must have 4 columns"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte[:, :2], Cte)
+    with pytest.raises(ValueError, match="epsilon"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, epsilon=0)
+    with pytest.raises(ValueError, match="valid names"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, backbone="oracle")
+
+
+def _fake_run_comparison(calls: list[dict]):
+    """Records its arguments; answers with a mean-of-training predictor for every method."""
+
+    def run(problem, X_tr, C_tr, X_va, C_va, X_te, C_te, **kw):
+        calls.append({"X_tr": X_tr, "C_tr": C_tr, "X_va": X_va, "X_te": X_te, "C_te": C_te, **kw})
+        C_hat = np.repeat(C_tr.mean(0, keepdims=True), len(C_te), axis=0)
+        W_hat = problem.solve(C_hat)
+        W_te = problem.solve(C_te)
+        r = regret(problem, C_te, C_hat, W_te, W_hat)
+        methods = {m: MethodResult(m, C_hat, W_hat, r, 0.0) for m in kw["methods"]}
+        metrics = pd.DataFrame({"regret_mean": [r.mean()] * len(methods)}, index=list(methods))
+        per = pd.DataFrame(
+            [{"instance": i, "time": None, "method": m, "regret": r[i]} for m in methods for i in range(len(r))]
+        )
+        return ComparisonResult(
+            problem, X_te, C_te, W_te, problem.objective(C_te, W_te), C_hat, methods, metrics, per,
+            timings={"backbone": 0.1},
+        )  # fmt: skip
+
+    return run
+
+
+def test_compare_passes_the_chronological_split_and_labels_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict] = []
+    monkeypatch.setattr(comparison, "run_comparison", _fake_run_comparison(calls))
+    sc = build_traffic_scenario(make_grid_dataset(days=2), n_pairs=2)
+    res = compare(sc, backbone="ridge", epsilon=0.3, methods=("two_stage", "dff"), epochs=3, seed=7, batch_size=16)
+    (call,) = calls
+    np.testing.assert_array_equal(call["X_tr"], sc.X[sc.split["train"]])
+    np.testing.assert_array_equal(call["X_te"], sc.X[sc.split["test"]])
+    assert call["epsilon"] == 0.3 and call["epochs"] == 3 and call["seed"] == 7 and call["batch_size"] == 16
+    assert list(call["times_test"]) == list(sc.times[sc.split["test"]])
+    assert call["feature_names"] == sc.feature_names and call["output_names"] == sc.output_names
+    assert res.unit == "vehicle-minutes"
+    assert list(res.times) == list(sc.times[sc.split["test"]])
+    assert res.config["scenario"] == "traffic" and res.config["epsilon"] == 0.3
+    assert res.config["data_digest"] == sc.data_digest and res.config["pairs"] == sc.options["pairs"]
+    assert res.extra["pairs"] == sc.extra["pairs"] and "links" in res.extra
+    assert res.n_train == len(sc.split["train"]) and res.n_val == len(sc.split["val"])
+    assert res.description == sc.describe() and res.summary()["scenario_description"] == sc.describe()
+    assert "features" in res.timings and "backbone" in res.timings
+    assert pd.Timestamp(res.per_instance["time"].iloc[0]) == sc.times[sc.split["test"][0]]
+
+
+def test_historical_profile_key_is_hour_of_week_when_seen_else_hour_of_day() -> None:
+    # 3 days: the test day's hours of week never occur in training, so the profile is by hour of day
+    sc = build_traffic_scenario(make_grid_dataset(days=3), n_pairs=1)
+    bb = comparison.scenario_backbone("historical_profile", sc)
+    assert bb.key_column == sc.feature_names.index("slot_of_day")
+    # 17 days (the first only feeds the lag-1d features), 14 days of training: every test hour of week was seen
+    sc = build_traffic_scenario(
+        make_grid_dataset(days=17, freq="1h"), n_pairs=1, horizon="1h", split=("14D", "0D", None)
+    )
+    bb = comparison.scenario_backbone("historical_profile", sc)
+    assert bb.key_column == sc.feature_names.index("slot_of_week")
+    items = pd.DataFrame([{"period": p, "item_id": i, "value": float(p)} for p in range(12) for i in ("a", "b")])
+    with pytest.raises(ValueError, match="time-of-week"):
+        comparison.scenario_backbone("historical_profile", build_allocation_scenario(items=items))
+
+
+def test_compare_is_exported_by_the_package_only() -> None:
+    assert dff_core.compare is compare and dff_core.run_comparison is run_comparison
+    assert not hasattr(dff_core.scenarios, "compare")
+
+
+@pytest.mark.slow
+def test_compare_tiny_traffic_end_to_end() -> None:
+    sc = build_traffic_scenario(make_grid_dataset(3, 3, days=3), n_pairs=3)
+    res = compare(sc, epochs=2, epsilon=0.2)
+    assert set(res.methods) == {"two_stage", "dff", "dfl"}
+    assert res.n_test == len(sc.split["test"])
+    for m in res.methods.values():
+        assert (m.regret >= -1e-9).all()
+    dff = res.methods["dff"]
+    ratio = dff.C_pred / res.C_hat
+    assert ratio.min() >= 0.8 - 1e-9 and ratio.max() <= 1.2 + 1e-9  # trust region per sensor
+
+
+@pytest.mark.slow
+def test_compare_tiny_allocation_end_to_end() -> None:
+    sc = build_allocation_scenario(make_grid_dataset(3, 3, days=3), budget=2)
+    res = compare(sc, epochs=2, methods=("two_stage", "dff"))
+    assert res.unit == "minutes of delay per vehicle"
+    assert (res.methods["dff"].regret >= -1e-9).all()

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -30,6 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from dff_core.data.digest import digest_bytes, json_digest
+from dff_core.progress import ProgressEvent
 from dff_core.results import ComparisonResult, MethodResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -361,24 +363,9 @@ def route_decisions(result: ComparisonResult, i: int, pair: int | None = None) -
     pairs); ``None`` routes all trips. Travel times are the true link times of instance ``i``
     times the flows, in the result's unit (vehicle-minutes; minutes for one vehicle).
     """
-    from dff_core.problems import LinearMapped, ShortestPath
+    from dff_core.decisions import route_decisions as engine_routes
 
-    prob = result.problem
-    if not isinstance(prob, LinearMapped) or not isinstance(prob.base, ShortestPath):
-        raise ValueError("route_decisions: the result is not a routing (traffic) result.")
-    if pair is not None:
-        base = prob.base
-        sub = ShortestPath(base.num_nodes, base.edges, pairs=[tuple(base.pairs[pair])], demand=[base.demand[pair]])
-        prob = LinearMapped(sub, prob.A)
-    costs = {name: result.methods[name].C_pred[i] for name in result.methods}
-    costs["hindsight"] = result.C_test[i]
-    true_link = prob.base_costs(result.C_test[i : i + 1])[0]
-    flows, times = {}, {}
-    for name, c in costs.items():
-        f = prob.solve_base(c[None, :])[0]
-        flows[name] = f
-        times[name] = float(true_link @ f)
-    return flows, times
+    return engine_routes(result, i, pair)
 
 
 # ============================================================================ interpretability
@@ -713,7 +700,11 @@ def _progress_event(args: tuple, kwargs: dict) -> dict[str, Any]:
     """Normalise whatever the engine passes to ``on_progress`` into one flat record."""
     ev: dict[str, Any] = {}
     for a in args:
-        if isinstance(a, Mapping):
+        if isinstance(a, ProgressEvent):  # the engine's typed event, flattened as before (stage names as methods)
+            rec = dataclasses.asdict(a)
+            ev.update({**rec.pop("metrics"), **{k: v for k, v in rec.items() if k != "stage" and v is not None}})
+            ev.setdefault("method", a.stage)
+        elif isinstance(a, Mapping):
             ev.update(a)
         elif isinstance(a, str):
             ev.setdefault("method" if "method" not in ev else "stage", a)

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from dff_core.data.graph import haversine_km
-from dff_core.problems import LinearMapped, ShortestPath
+from dff_core.problems import LinearMapped, MinCostFlow, ShortestPath
 from dff_core.problems.base import OptProblem
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.features import chronological_split, infer_freq, make_features
@@ -204,11 +204,6 @@ def _capacitated_flow(
     """Single-commodity min-cost flow of the trips under link capacities (exact when trips share
     an origin or a destination). Uncapacitated links get the total demand as capacity, which
     no optimal flow exceeds and which keeps the surrogate LP bounded for negative costs."""
-    from dff_core import problems
-
-    mcf = getattr(problems, "MinCostFlow", None)
-    if mcf is None:
-        raise ValueError("traffic scenario: capacities=True needs dff_core.problems.MinCostFlow, not in this version.")
     if not demand_given:
         raise ValueError(
             "traffic scenario: capacities=True needs demand (vehicles per pair, in the unit of the link "
@@ -229,7 +224,7 @@ def _capacitated_flow(
     np.add.at(supplies, P[:, 0], dem)
     np.add.at(supplies, P[:, 1], -dem)
     try:
-        problem = mcf(n, arcs[["u", "v"]].to_numpy(), cap, supplies)
+        problem = MinCostFlow(n, arcs[["u", "v"]].to_numpy(), cap, supplies)
         problem.solve(np.ones((1, problem.d)))
     except Exception as exc:  # infeasible: the capacities cannot carry the demand
         trips = ", ".join(f"{a}->{b}" for a, b in pairs)

@@ -29,6 +29,7 @@ from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback, ProgressEvent
 from dff_core.results import METHODS, ComparisonResult, MethodResult, read_run_meta
 from dff_core.scenarios.base import Scenario
+from dff_core.scenarios.spec import ScenarioSpec, build
 from dff_core.validation import as_2d, check_epsilon
 
 
@@ -266,8 +267,9 @@ def compare(
 
     Extra keyword arguments (``batch_size``, ``lr``, ``cross_fit``...) go to :func:`run_comparison`.
     The result carries the test decision times, column names, the scenario's unit and description,
-    a ``config`` (scenario kind and options, training options, data digest) and the scenario's
-    ``extra`` (sensors, links, OD pairs...) so displays can draw the decisions.
+    a ``config`` (scenario kind and options, training options, data digest, and the scenario's
+    specification ``scenario_spec`` when it was built from one, so :func:`load_run` can rebuild it)
+    and the scenario's ``extra`` (sensors, links, OD pairs...) so displays can draw the decisions.
     """
     if not isinstance(scenario, Scenario):
         raise ValueError(
@@ -291,6 +293,7 @@ def compare(
         **{k: v for k, v in kw.items() if isinstance(v, (str, int, float, bool)) or v is None},
         "data_digest": scenario.data_digest,
         "unit": scenario.unit,
+        **({} if scenario.spec is None else {"scenario_spec": scenario.spec}),
     }
     result = run_comparison(
         scenario.problem,
@@ -333,8 +336,6 @@ def compare(
 def load_run(path: str | Path) -> ComparisonResult:
     """Read a run folder written by :meth:`ComparisonResult.save`, rebuilding its scenario from the
     specification stored in its configuration (``config["scenario_spec"]``)."""
-    from dff_core.scenarios.spec import ScenarioSpec, build
-
     path = Path(path)
     meta = read_run_meta(path)
     spec = meta["config"].get("scenario_spec")

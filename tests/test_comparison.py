@@ -10,13 +10,14 @@ import dff_core
 import dff_core.scenarios
 from dff_core import comparison
 from dff_core.backbones import LinearBackbone
-from dff_core.comparison import compare, run_comparison
+from dff_core.comparison import compare, load_run, run_comparison
 from dff_core.errors import DataError
 from dff_core.metrics import regret
 from dff_core.problems import ShortestPath
 from dff_core.progress import ProgressEvent
 from dff_core.results import ComparisonResult, MethodResult
 from dff_core.scenarios import build_allocation_scenario, build_traffic_scenario
+from dff_core.scenarios.spec import ScenarioSpec, build
 from tests.scenarios.conftest import make_grid_dataset
 
 METRIC_COLUMNS = [
@@ -214,3 +215,23 @@ def test_compare_tiny_allocation_end_to_end() -> None:
     res = compare(sc, epochs=2, methods=("two_stage", "dff"))
     assert res.unit == "minutes of delay per vehicle"
     assert (res.methods["dff"].regret >= -1e-9).all()
+
+
+def test_a_saved_run_rebuilds_its_scenario_from_the_stored_spec(tmp_path) -> None:
+    rows = [
+        {"period": f"2024-01-0{1 + h // 24} {h % 24:02d}:00", "item_id": z, "value": (h % 5) + i, "rain": (h + i) % 3}
+        for h in range(48)
+        for i, z in enumerate(("a", "b", "c"))
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "items.csv", index=False)
+    scenario = build(ScenarioSpec(kind="allocation", items=str(tmp_path / "items.csv"), budget=1))
+    res = compare(scenario, epochs=1, methods=("two_stage", "dff"))
+    assert res.config["scenario_spec"] == scenario.spec
+    back = load_run(res.save(tmp_path / "run"))
+    assert back.problem.d == scenario.problem.d and back.extra.keys() == scenario.extra.keys()
+    np.testing.assert_array_equal(back.methods["dff"].model.predict(res.X_test, res.C_hat), res.methods["dff"].C_pred)
+    pd.testing.assert_frame_equal(back.metrics, res.metrics, check_exact=True)
+    hand_made = build_allocation_scenario(items=pd.DataFrame(rows), budget=1)
+    compare(hand_made, epochs=1, methods=("two_stage",)).save(tmp_path / "by_hand")
+    with pytest.raises(DataError, match="no scenario specification"):
+        load_run(tmp_path / "by_hand")

@@ -11,9 +11,9 @@ import dff_core.scenarios
 from dff_core import comparison
 from dff_core.backbones import LinearBackbone
 from dff_core.comparison import compare, load_run, run_comparison
+from dff_core.data.synthetic import shortest_path_data
 from dff_core.errors import DataError
 from dff_core.metrics import regret
-from dff_core.problems import ShortestPath
 from dff_core.progress import ProgressEvent
 from dff_core.results import ComparisonResult, MethodResult
 from dff_core.scenarios import build_allocation_scenario, build_traffic_scenario
@@ -35,11 +35,8 @@ METRIC_COLUMNS = [
 
 
 def _split(n: int = 120, seed: int = 0, deg: int = 4):
-    problem = ShortestPath.grid(3, 3)
-    rng = np.random.default_rng(seed)
-    B = rng.binomial(1, 0.5, (problem.d, 4))
-    X = rng.normal(size=(n, 4))
-    C = ((X @ B.T / 2.0 + 3) ** deg + 1) / 3.5**deg * rng.uniform(0.75, 1.25, (n, problem.d))
+    data = shortest_path_data(n, 4, grid=(3, 3), deg=deg, noise_width=0.25, seed=seed)
+    problem, X, C = data.problem, data.X, data.C
     a, b = int(0.5 * n), int(0.7 * n)
     return problem, X[:a], C[:a], X[a:b], C[a:b], X[b:], C[b:]
 

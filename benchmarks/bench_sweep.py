@@ -31,7 +31,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dff_core.sweep import ScenarioSpec, _mp_context, sweep
+from dff_core.scenarios.spec import ScenarioSpec
+from dff_core.sweep import sweep
+from dff_core.sweep.backends import mp_context
 
 
 def _table(res) -> pd.DataFrame:
@@ -54,7 +56,7 @@ def main() -> int:
     scenario = ScenarioSpec().build()  # the bundled sample city, compare's defaults
     print(f"scenario: {scenario!r} built in {time.perf_counter() - t0:.1f}s")
     # Start the forkserver (it preloads the engine) outside the timings, as a long-lived app would.
-    with ProcessPoolExecutor(1, mp_context=_mp_context()) as ex:
+    with ProcessPoolExecutor(1, mp_context=mp_context()) as ex:
         ex.submit(int).result()
 
     ray = None

@@ -878,7 +878,7 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
     def run() -> pd.DataFrame:
         import os
 
-        from dff_core import sweep as run_sweep
+        from dff_core.sweep import sweep as run_sweep
 
         kw = compare_kwargs(config)
         grid = {"epsilon": list(epsilons), "seed": [kw["seed"]], "backbone": [kw["backbone"]], "loss": [kw["loss"]]}

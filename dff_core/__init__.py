@@ -1,7 +1,7 @@
 """DFF Studio engine: decision problems, decision losses, metrics and decision-focused fine-tuning.
 
-The training entry points (``DFF``, ``DFL``, ``run_comparison``, ``compare``) load torch, so they are
-imported on first use through this module's ``__getattr__`` (the package's one lazy import):
+The training entry points (``DFF``, ``DFL``, ``run_comparison``, ``compare``, ``sweep``) load torch, so
+they are imported on first use through this module's ``__getattr__`` (the package's one lazy import):
 ``import dff_core.data`` and ``import dff_core.problems`` (what the dashboard's first page needs)
 never load torch.
 """
@@ -22,10 +22,6 @@ from dff_core.problems import (
     ShortestPath,
 )
 
-# ``sweep`` is imported eagerly: a lazy attribute would be shadowed by the ``dff_core.sweep``
-# submodule as soon as anything imports it.
-from dff_core.sweep import sweep
-
 if TYPE_CHECKING:
     from dff_core.baselines import DFL
     from dff_core.comparison import compare, run_comparison
@@ -42,6 +38,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "sweep":
+        # The package itself: it is callable as its ``sweep()`` function, and as an attribute it must
+        # stay the package so that ``dff_core.sweep.<module>`` keeps resolving.
+        return importlib.import_module("dff_core.sweep")
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -1,15 +1,14 @@
-"""Headless command line: ``python -m dff_core validate|compare ...``.
+"""Headless command line: ``python -m dff_core validate|compare|sweep ...``.
 
-Subcommands live in :data:`COMMANDS` (see :func:`register`), so new ones (e.g. ``sweep``)
-plug in without touching the others. Data problems end with exit code 2 and one line per
-problem on stderr; unexpected failures with exit code 1 and a one-line message (the
-traceback only with ``--debug``).
+Subcommands live in :data:`COMMANDS` (see :func:`register`), so new ones plug in without
+touching the others. Data problems end with exit code 2 and one line per problem on stderr;
+unexpected failures with exit code 1 and a one-line message (the traceback only with
+``--debug``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 import traceback
@@ -25,6 +24,7 @@ from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
 from dff_core.progress import ProgressEvent
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
+from dff_core.sweep import GRID_KEYS, GROUP_KEYS, SweepConfigError, load_config, sweep
 
 EXIT_OK, EXIT_FAILURE, EXIT_DATA = 0, 1, 2
 
@@ -37,19 +37,20 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    description: str | None = None
 
 
 #: Registered subcommands, in the order ``--help`` lists them.
 COMMANDS: dict[str, Command] = {}
-#: Modules that add their own subcommand with ``add_<name>_parser(subparsers)`` setting ``func``.
-SUBPARSER_HOOKS: list[tuple[str, str]] = [("dff_core.sweep", "add_sweep_parser")]
 
 
-def register(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]) -> Callable:
-    """Decorator registering ``run(args) -> int`` as subcommand ``name``."""
+def register(
+    name: str, help: str, configure: Callable[[argparse.ArgumentParser], None], description: str | None = None
+) -> Callable:
+    """Decorator registering ``run(args) -> int`` as subcommand ``name`` (``description`` defaults to ``help``)."""
 
     def deco(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        COMMANDS[name] = Command(name, help, configure, run)
+        COMMANDS[name] = Command(name, help, configure, run, description)
         return run
 
     return deco
@@ -230,6 +231,88 @@ def _table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------- sweep
+def _configure_sweep(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="TOML file with [scenario], [train] and [grid] tables")
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="where runs execute (default local)")
+    p.add_argument("--address", default=None, help="Ray cluster address (e.g. auto, or ray://HEAD:10001)")
+    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: all cores / cluster CPUs)")
+    p.add_argument("--out", required=True, help="output folder (an existing runs.csv there is resumed)")
+    p.add_argument("--no-resume", action="store_true", help="recompute runs already in --out/runs.csv")
+    p.add_argument("--quiet", action="store_true", help="no per-run progress lines")
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+@register(
+    "sweep",
+    "run compare over a grid of epsilon/seed/backbone/loss (local process pool or Ray)",
+    _configure_sweep,
+    description="Run compare over every combination of a TOML grid; writes runs.csv (resumable), "
+    "summary.csv and pareto.csv to --out.",
+)
+def run_sweep(args: argparse.Namespace) -> int:
+    """Execute the ``sweep`` subcommand; returns the exit code (2 = bad config, 1 = some runs failed)."""
+    problems: list[str] = []
+    if args.workers is not None and args.workers < 1:
+        problems.append(f"--workers: must be a positive integer, got {args.workers}")
+    if args.address and args.backend != "ray":
+        problems.append("--address: only used with --backend ray")
+    cfg = None
+    try:
+        cfg = load_config(args.config)
+    except SweepConfigError as exc:
+        problems.extend(exc.problems)
+    if problems or cfg is None:
+        for line in problems:
+            _err(f"error: {line}")
+        return EXIT_DATA
+
+    def progress(done: int, total: int, row: dict) -> None:
+        if args.quiet:
+            return
+        keys = ", ".join(f"{k}={_fmt(row[k])}" for k in GRID_KEYS if k in row)
+        if "error" in row:
+            print(f"[{done}/{total}] run {row['run_id']} FAILED: {row['error']}", file=sys.stderr, flush=True)
+        else:
+            print(
+                f"[{done}/{total}] {keys}: regret dff {_fmt(row.get('regret_dff'))} "
+                f"(two-stage {_fmt(row.get('regret_two_stage'))}) in {row['seconds']:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        res = sweep(
+            cfg.scenario,
+            cfg.grid,
+            backend=args.backend,
+            address=args.address,
+            on_progress=progress,
+            out_dir=args.out,
+            max_workers=args.workers,
+            resume=not args.no_resume,
+            train=cfg.train,
+        )
+    except (SweepConfigError, ImportError, FileNotFoundError) as exc:
+        for line in str(exc).splitlines():
+            _err(f"error: {line}")
+        return EXIT_DATA
+    print(
+        f"sweep: {res.n_total} runs ({res.n_resumed} resumed, {res.n_ran} computed, {len(res.failed)} failed) "
+        f"on {res.backend} with {res.workers} worker(s) in {res.seconds:.1f}s"
+    )
+    for name, path in res.files.items():
+        if path.exists():
+            print(f"  {name}: {path}")
+    if not res.summary.empty:
+        show = [c for c in res.summary.columns if c in GROUP_KEYS or c in ("regret_dff_mean", "regret_two_stage_mean")]
+        print(res.summary[show].to_string(index=False))
+    return EXIT_FAILURE if len(res.failed) else EXIT_OK
+
+
 # ---------------------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -239,16 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for cmd in COMMANDS.values():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
         cmd.configure(p)
         p.set_defaults(_run=cmd.run)
-    for module, fn in SUBPARSER_HOOKS:
-        try:
-            add = getattr(importlib.import_module(module), fn)
-        except (ImportError, AttributeError):
-            continue  # an optional subcommand that is not installed
-        add(sub)
     return parser
 
 
@@ -265,8 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     debug = bool(getattr(args, "debug", False))
     try:
-        run = getattr(args, "_run", None) or args.func
-        return int(run(args))
+        return int(args._run(args))
     except DataError as exc:
         for w in getattr(exc, "warnings", []) or []:
             _err(f"warning: {w}")

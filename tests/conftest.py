@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.scenarios.conftest import make_grid_dataset
@@ -30,3 +32,26 @@ def csv_files(tmp_path: Path) -> dict[str, Path]:
     ds.sensors.reset_index().to_csv(paths["sensors"], index=False)
     ds.links.drop(columns="capacity").to_csv(paths["links"], index=False)
     return paths
+
+
+@pytest.fixture(scope="session")
+def city_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny city's files (sweeps): 3x3 sensors, 3 days of 15-minute speeds (links inferred by the loader)."""
+    d = tmp_path_factory.mktemp("city")
+    rng = np.random.default_rng(0)
+    ids = [f"S{i}" for i in range(9)]
+    pd.DataFrame(
+        {
+            "sensor_id": ids,
+            "latitude": np.repeat(np.arange(3), 3) * 0.009 + 34.0,
+            "longitude": np.tile(np.arange(3), 3) * 0.011 - 118.0,
+        }
+    ).to_csv(d / "sensors.csv", index=False)
+    idx = pd.date_range("2024-03-04", periods=3 * 96, freq="15min")
+    hours = (idx.hour + idx.minute / 60).to_numpy()
+    rush = np.exp(-((hours - 8) ** 2) / 2) + np.exp(-((hours - 17.5) ** 2) / 2)
+    speeds = rng.uniform(50, 90, 9) * (1 - rng.uniform(0.1, 0.6, 9) * rush[:, None]) + rng.normal(0, 4, (len(idx), 9))
+    readings = pd.DataFrame(np.clip(speeds, 2, None).round(2), columns=ids)
+    readings.insert(0, "timestamp", idx.strftime("%Y-%m-%d %H:%M"))
+    readings.to_csv(d / "readings.csv", index=False)
+    return d

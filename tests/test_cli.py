@@ -157,3 +157,72 @@ def test_compare_on_a_wide_csv_with_start_and_freq(tmp_path: Path, csv_files: di
     assert set(per["method"]) == {"two_stage"}
     assert per["time"].min() > pd.Timestamp("2024-03-05")  # the test part is the end of the second day
     assert (per["regret"] >= 0).all()
+
+
+# ---------------------------------------------------------------------------- sweep
+def test_sweep_runs_a_horizon_grid_from_toml(
+    city_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "sweep.toml"
+    rel = Path("..") / city_dir.name  # relative to the config's folder
+    cfg.write_text(
+        f"""
+[scenario]
+kind = "traffic"
+readings = "{(rel / "readings.csv").as_posix()}"
+sensors = "{(rel / "sensors.csv").as_posix()}"
+[train]
+epochs = 2
+[grid]
+epsilon = 0.2
+seed = [0]
+horizon = ["15min", "30min"]
+"""
+    )
+    # The city folder is a sibling of this test's folder (both in pytest's temporary root).
+    assert (cfg.parent / rel / "readings.csv").is_file()
+    monkeypatch.chdir(tmp_path.parent.parent)  # a cwd where the relative paths mean nothing
+    args = ["sweep", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]
+    code = cli.main([*args, "--workers", "2"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert sorted(runs["horizon"]) == ["15min", "30min"]
+    assert runs["run_id"].is_unique
+    assert "2 runs (0 resumed, 2 computed, 0 failed)" in out.out
+    # Rerun: everything is resumed.
+    assert cli.main(args) == 0
+    assert "2 runs (2 resumed, 0 computed, 0 failed)" in capsys.readouterr().out
+
+
+def test_sweep_lists_every_problem_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[scenario]\nsensors = 'missing.csv'\n[grid]\nepsilon = [2.0]\nbackbone = []\ncolour = 'red'\n")
+    code = cli.main(["sweep", "--config", str(path), "--out", str(tmp_path / "o"), "--workers", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 4, err
+    assert any("--workers" in e for e in err)
+    assert any(e.startswith("error: grid.epsilon[0]") or e.startswith("error: grid.epsilon") for e in err)
+    assert any("grid.backbone" in e for e in err) and any("grid.colour: unknown key" in e for e in err)
+    # Missing files are reported once the model itself is valid.
+    path.write_text("[scenario]\nsensors = 'missing.csv'\nreadings = 'gone.csv'\n")
+    assert cli.main(["sweep", "--config", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "scenario.sensors" in err[1] and "scenario.readings" in err[0]
+    assert not (tmp_path / "o").exists()
+    # The same through the package's entry point (python -m dff_core sweep ...).
+    res = subprocess.run(
+        [sys.executable, "-m", "dff_core", "sweep", "--config", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 2, res.stderr
+
+
+def test_sweep_subcommand_arguments() -> None:
+    parser = cli.build_parser()
+    args = parser.parse_args(["sweep", "--config", "s.toml", "--backend", "ray", "--address", "auto", "--out", "o"])
+    assert args.backend == "ray" and args.address == "auto" and args._run is cli.run_sweep
+    assert args.workers is None and not args.no_resume

@@ -5,13 +5,11 @@
   ``hθ``) or matter for its decisions (permutation importance on regret).
 * :func:`decision_differences`: where DFF decided differently from the backbone and what each
   change saved or cost.
-* :func:`epsilon_sweep`: the regret / prediction-shift trade-off over trust-region radii.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +17,6 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from dff_core import metrics
-from dff_core.backbones import cross_fit_predict, resolve_backbone
 from dff_core.dff import DFF
 from dff_core.problems.base import OptProblem
 from dff_core.results import ComparisonResult, MethodResult
@@ -210,67 +207,3 @@ def decision_differences(result: ComparisonResult, level: str = "output", atol: 
             "regret_saved_mean": saved_mean,
         }
     )
-
-
-def epsilon_sweep(
-    problem: OptProblem,
-    X_train: np.ndarray,
-    C_train: np.ndarray,
-    X_val: np.ndarray,
-    C_val: np.ndarray,
-    X_test: np.ndarray,
-    C_test: np.ndarray,
-    epsilons: Sequence[float],
-    backbone: Any = "ridge",
-    seed: int = 0,
-    cross_fit: bool = False,
-    **dff_kwargs: Any,
-) -> pd.DataFrame:
-    """Test metrics of DFF for each trust-region radius ε (the backbone is fitted once).
-
-    ``ε = 0`` is allowed and means the backbone itself. Columns: ``epsilon``, ``normalized_regret``,
-    ``regret_mean``, ``mse``, ``mean_relative_shift``, ``max_relative_shift``, ``min_cosine``,
-    ``val_regret`` and ``best_epoch``. Extra keywords go to :class:`~dff_core.dff.DFF`.
-    """
-    owner = "epsilon_sweep"
-    d = int(problem.d)
-    X_train = as_2d("X_train", X_train, owner=owner)
-    p = X_train.shape[1]
-    C_train = as_2d("C_train", C_train, d, X_train.shape[0], owner=owner)
-    X_val = as_2d("X_val", X_val, p, owner=owner)
-    C_val = as_2d("C_val", C_val, d, X_val.shape[0], owner=owner)
-    X_test = as_2d("X_test", X_test, p, owner=owner)
-    C_test = as_2d("C_test", C_test, d, X_test.shape[0], owner=owner)
-    eps_list = [float(e) for e in epsilons]
-    if not eps_list:
-        raise ValueError(f"{owner}: give at least one epsilon.")
-    bb = resolve_backbone(backbone, seed=seed).fit(X_train, C_train)
-    if cross_fit:
-        Ch_tr = cross_fit_predict(resolve_backbone(backbone, seed=seed), X_train, C_train, seed=seed)
-    else:
-        Ch_tr = bb.predict(X_train)
-    Ch_val, Ch_te = bb.predict(X_val), bb.predict(X_test)
-    W_test = problem.solve(C_test)
-    W_val = problem.solve(C_val) if len(C_val) else None
-    rows = []
-    for eps in eps_list:
-        if eps == 0.0:
-            C_pred, C_pred_val, best = Ch_te, Ch_val, 0
-        else:
-            m = DFF(problem, epsilon=eps, seed=seed, **dff_kwargs).fit(X_train, Ch_tr, C_train, X_val, Ch_val, C_val)
-            C_pred, C_pred_val, best = m.predict(X_test, Ch_te), m.predict(X_val, Ch_val), m.best_epoch_
-        r = metrics.regret(problem, C_test, C_pred, W_true=W_test)
-        rows.append(
-            {
-                "epsilon": eps,
-                "normalized_regret": metrics.normalized_regret(problem, C_test, C_pred, W_true=W_test),
-                "regret_mean": float(r.mean()),
-                "mse": metrics.mse(C_test, C_pred),
-                **metrics.shift_metrics(Ch_te, C_pred),
-                "val_regret": float(metrics.regret(problem, C_val, C_pred_val, W_true=W_val).mean())
-                if W_val is not None
-                else float("nan"),
-                "best_epoch": int(best),
-            }
-        )
-    return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Explanations: correction summaries, attributions, decision differences, ε sweep."""
+"""Explanations: correction summaries, attributions, decision differences."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from dff_core.explain import (
     _integrated_gradients,
     correction_summary,
     decision_differences,
-    epsilon_sweep,
     feature_attribution,
 )
 
@@ -120,23 +119,3 @@ def test_decision_differences_account_for_regret(result) -> None:
     j = int(np.argmax(changed.sum(0)))
     np.testing.assert_allclose(per_out["regret_saved_sum"].iloc[j], (ts.regret - dff.regret)[changed[:, j]].sum())
     assert (per_inst["time"] == pd.DatetimeIndex(result.times)).all()
-
-
-def test_epsilon_sweep_tradeoff() -> None:
-    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
-    sw = epsilon_sweep(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, [0.0, 0.1, 0.5], backbone="linear", epochs=4, lr=2e-2)
-    assert sw["epsilon"].tolist() == [0.0, 0.1, 0.5]
-    assert {
-        "normalized_regret",
-        "regret_mean",
-        "mse",
-        "mean_relative_shift",
-        "max_relative_shift",
-        "min_cosine",
-    } <= set(sw.columns)
-    assert sw.loc[0, "max_relative_shift"] == 0.0 and sw.loc[0, "min_cosine"] == pytest.approx(1.0)
-    for _, row in sw.iterrows():
-        assert row["max_relative_shift"] <= row["epsilon"] + 1e-9
-        assert row["min_cosine"] >= np.sqrt(1 - row["epsilon"] ** 2) - 1e-9
-    # Never worse than the backbone on validation, for every ε.
-    assert (sw["val_regret"] <= sw.loc[0, "val_regret"] + 1e-12).all()

@@ -1,13 +1,18 @@
-"""The sweep loop: stop and resume, interruption, horizon grids."""
+"""The sweep loop: stop and resume, interruption, horizon grids, and the ε trade-off it measures."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from dff_core.sweep import sweep
-from tests.sweep.conftest import GRID, TRAIN
+from dff_core.comparison import compare
+from dff_core.metrics import regret
+from dff_core.scenarios.base import Scenario
+from dff_core.sweep import result_row, sweep
+from tests.sweep.conftest import GRID, TRAIN, array_scenario
 
 
 def test_stopped_sweep_resumes_without_recomputing(scenario, tmp_path):
@@ -73,3 +78,48 @@ def test_horizon_grid_needs_a_buildable_scenario(scenario):
         sweep(scenario, {**GRID, "horizon": ["15min"]})
     with pytest.raises(ValueError, match="backend"):
         sweep(scenario, GRID, backend="slurm")
+
+
+def compare_with_validation(scenario: Scenario, **kw: Any) -> dict[str, Any]:
+    """``compare``, plus the validation regret of the backbone and of the DFF model it selected.
+
+    ``runs.csv`` does not keep validation metrics; the ε trade-off test below needs them.
+    """
+    result = compare(scenario, **kw)
+    row = result_row(result)
+    X_val, C_val, _ = scenario.part("val")
+    C_hat_val = result.methods["two_stage"].model.predict(X_val)
+    C_dff_val = result.methods["dff"].model.predict(X_val, C_hat_val)
+    row["val_regret_two_stage"] = float(regret(scenario.problem, C_val, C_hat_val).mean())
+    row["val_regret_dff"] = float(regret(scenario.problem, C_val, C_dff_val).mean())
+    return row
+
+
+def test_epsilon_sweep_gives_the_regret_shift_tradeoff():
+    """The ε trade-off (the dashboard's curve) through the engine's sweep: every ε stays in its trust region."""
+    res = sweep(
+        array_scenario(),
+        {"epsilon": [0.1, 0.5], "seed": [0], "backbone": ["linear"], "loss": ["spo+"]},
+        max_workers=2,
+        train={"epochs": 4, "lr": 2e-2, "methods": ["two_stage", "dff"]},
+        run_fn=compare_with_validation,
+    )
+    sw = res.runs
+    assert res.complete and res.failed.empty
+    assert sw["epsilon"].tolist() == [0.1, 0.5]
+    assert {
+        "normalized_regret_dff",
+        "regret_dff",
+        "mse_dff",
+        "regret_two_stage",  # ε = 0: the backbone itself
+        "mean_relative_shift",
+        "max_relative_shift",
+        "min_cosine",
+    } <= set(sw.columns)
+    for _, row in sw.iterrows():
+        assert row["max_relative_shift"] <= row["epsilon"] + 1e-9
+        assert row["min_cosine"] >= np.sqrt(1 - row["epsilon"] ** 2) - 1e-9
+    # Never worse than the backbone on validation, for every ε.
+    assert (sw["val_regret_dff"] <= sw["val_regret_two_stage"] + 1e-12).all()
+    # Every ε starts from the same backbone.
+    assert sw["val_regret_two_stage"].nunique() == 1 and sw["regret_two_stage"].nunique() == 1

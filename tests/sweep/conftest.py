@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dff_core.problems import ShortestPath
+from dff_core.data.synthetic import shortest_path_data
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.spec import ScenarioSpec
 
@@ -24,17 +24,14 @@ def scenario(city_dir: Path) -> Scenario:
 
 
 def array_scenario(n: int = 120, seed: int = 0) -> Scenario:
-    """Shortest paths on a 3x3 grid with costs a polynomial of 4 features; 60/24/36 instances in time order."""
-    problem = ShortestPath.grid(3, 3)
-    rng = np.random.default_rng(seed)
-    B = rng.binomial(1, 0.5, (problem.d, 4))
-    X = rng.normal(size=(n, 4))
-    C = ((X @ B.T / 2.0 + 3) ** 4 + 1) / 3.5**4 * rng.uniform(0.75, 1.25, (n, problem.d))
+    """PyEPO-style shortest paths on a 3x3 grid from 4 features; 60/24/36 instances in time order."""
+    data = shortest_path_data(n, 4, grid=(3, 3), deg=4, noise_width=0.25, seed=seed)
+    problem = data.problem
     return Scenario(
         kind="synthetic",
         problem=problem,
-        X=X,
-        C=C,
+        X=data.X,
+        C=data.C,
         times=pd.date_range("2024-01-01", periods=n, freq="h"),
         feature_names=[f"x{j}" for j in range(4)],
         output_names=[f"c{j}" for j in range(problem.d)],

@@ -48,6 +48,14 @@ def dataset_digest(dataset: Dataset) -> str:
     h.update("\x1f".join(map(str, sensors["name"])).encode())
     h.update("\x1f".join(links["from_id"].astype(str) + ">" + links["to_id"].astype(str)).encode())
     h.update(np.ascontiguousarray(links[["length_km", "capacity"]].to_numpy(np.float64)).tobytes())
+    # content that older datasets never had enters only when present, so their digests stay the same
+    tz = getattr(readings.index, "tz", None)
+    if tz is not None:
+        h.update(f"|tz={getattr(tz, 'key', None) or tz}".encode())
+    for col in ("lanes", "free_flow_kmh"):
+        if col in links.columns:
+            h.update(f"|{col}".encode())
+            h.update(np.ascontiguousarray(links[col].to_numpy(np.float64)).tobytes())
     return h.hexdigest()
 
 

@@ -68,7 +68,9 @@ def _validate(table: Table, issues: IssueCollector, report: ValidationReport) ->
     if as_int.notna().all() and (as_int == as_int.round()).all():
         period = as_int.astype(np.int64)
     else:
-        times, _ = parse_times(raw_period)
+        times = parse_times(raw_period).times
+        if getattr(times.dt, "tz", None) is not None:  # periods are labels: keep the local clock
+            times = times.dt.tz_localize(None)
         period = times if times.notna().all() else raw_period
     item = df[cols["item_id"]].astype(str).str.strip()
     for ln in lines[(item == "").to_numpy()]:

@@ -1,4 +1,9 @@
-"""Road links between sensors: read and validate a links file, or build a graph when there is none."""
+"""Road links between sensors: read and validate a links file, or build a graph when there is none.
+
+A links file names ``from_id,to_id`` and optionally ``length_km`` (or ``length_m``, converted),
+``capacity`` (vehicles per hour), ``lanes`` and ``free_flow_kmh``; the last two are kept only when
+given (traffic routing from counts uses them for its link performance function).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,29 @@ import numpy as np
 import pandas as pd
 
 from dff_core.data.graph import DETOUR_FACTOR, MIN_LINK_KM, haversine_km, knn_links
-from dff_core.data.io import Table, match_columns
+from dff_core.data.io import Table, match_columns, normalize_column
 from dff_core.data.parsing import normalize_ids, parse_numbers
 from dff_core.data.report import IssueCollector, ValidationReport
 from dff_core.data.sensors import Sensors
 
-__all__ = ["LINK_COLUMNS", "infer_links", "parse_links"]
+__all__ = ["LINK_COLUMNS", "OPTIONAL_LINK_COLUMNS", "infer_links", "parse_links"]
 
 #: The columns of a dataset's links table.
 LINK_COLUMNS = ["from_id", "to_id", "length_km", "capacity"]
+#: Columns kept in the links table only when the links file gives them.
+OPTIONAL_LINK_COLUMNS = ["lanes", "free_flow_kmh"]
+#: Given lengths this many times the straight-line distance between their sensors are taken for metres.
+METRES_RATIO = 200.0
 
+_UNITLESS_LENGTH = ["length", "distance"]
 _ALIASES = {
     "from_id": ["from", "source", "from_sensor", "init_node", "start_id", "origin"],
     "to_id": ["to", "target", "to_sensor", "term_node", "end_id", "destination"],
-    "length_km": ["length", "distance_km", "dist_km", "km", "distance"],
+    "length_km": [*_UNITLESS_LENGTH, "distance_km", "dist_km", "km"],
+    "length_m": ["length_meters", "length_metres", "meters", "metres", "distance_m", "dist_m", "len_m"],
     "capacity": ["cap", "capacity_vph"],
+    "lanes": ["num_lanes", "n_lanes", "lane_count", "nlanes"],
+    "free_flow_kmh": ["free_flow_speed", "ff_speed", "free_speed", "speed_limit", "speed_limit_kmh", "maxspeed"],
 }
 
 
@@ -81,16 +94,50 @@ def _fill_lengths(links: pd.DataFrame, sensors: Sensors, name: str, report: Vali
     )
 
 
+def _length_unit(
+    links: pd.DataFrame, sensors: Sensors, column: str, name: str, issues: IssueCollector, report: ValidationReport
+) -> bool:
+    """Lengths in km that are ~1000x the sensors' distance are metres: converted when the column's
+    name gives no unit (warning), an error when it says km. False when an error was recorded."""
+    have = links["length_km"].notna().to_numpy()
+    if not have.any():
+        return True
+    lat, lon = sensors.frame["latitude"], sensors.frame["longitude"]
+    fr, to = links.loc[have, "from_id"], links.loc[have, "to_id"]
+    straight = haversine_km(lat.loc[fr], lon.loc[fr], lat.loc[to], lon.loc[to])
+    apart = straight > MIN_LINK_KM
+    if apart.sum() < 1:
+        return True
+    ratio = float(np.median(links.loc[have, "length_km"].to_numpy()[apart] / straight[apart]))
+    if ratio < METRES_RATIO:
+        return True
+    what = f"the lengths are about {ratio:,.0f} times the straight-line distance between their sensors"
+    if normalize_column(column) in _UNITLESS_LENGTH:
+        links["length_km"] = links["length_km"] / 1000.0
+        issues.warn(name, 1, column, f"{what}, so they were read as metres. Name the column length_m or length_km.")
+        report.info.append(f"{name}: link lengths in '{column}' read as metres")
+        return True
+    issues.error(
+        name,
+        1,
+        column,
+        f"{what}: they look like metres, not km. Rename the column to 'length_m' (metres are converted), or give km.",
+    )
+    return False
+
+
 def parse_links(
     table: Table, sensors: Sensors, issues: IssueCollector, report: ValidationReport
 ) -> pd.DataFrame | None:
-    """Validate a links file against the sensors: ``from_id, to_id, length_km, capacity`` rows.
+    """Validate a links file against the sensors: ``from_id, to_id[, length_km, capacity, lanes, free_flow_kmh]``.
 
     Links touching sensors dropped for bad coordinates, self-loops and repeated links are dropped
-    with a warning; missing lengths are estimated from the coordinates. ``None`` on errors.
+    with a warning; missing lengths are estimated from the coordinates; ``length_m`` is converted
+    to km. ``None`` on errors.
     """
     name = table.name
-    cols = match_columns(table, ["from_id", "to_id"], ["length_km", "capacity"], _ALIASES, issues, what="link files")
+    optional = ["length_km", "length_m", "capacity", *OPTIONAL_LINK_COLUMNS]
+    cols = match_columns(table, ["from_id", "to_id"], optional, _ALIASES, issues, what="link files")
     if cols is None:
         return None
     df = table.frame()
@@ -106,13 +153,26 @@ def parse_links(
             None,
             f"{n_dropped_sensor} link(s) touch sensors that were dropped (see above); those links were removed.",
         )
-    length_cells = df[cols["length_km"]] if "length_km" in cols else None
-    length, ok_length = _positive_numbers(length_cells, "length", " km", "length", lines, name, issues)
-    cap_cells = df[cols["capacity"]] if "capacity" in cols else None
-    cap, ok_cap = _positive_numbers(cap_cells, "capacity", "", "cap", lines, name, issues)
-    if not (ok and ok_length and ok_cap):
+    metres = "length_km" not in cols and "length_m" in cols
+    length_col = cols.get("length_km") or cols.get("length_m")
+    unit = " m" if metres else " km"
+    length_cells = df[length_col] if length_col else None
+    length, ok_length = _positive_numbers(length_cells, "length", unit, "length", lines, name, issues)
+    if metres:
+        length = length / 1000.0
+        report.info.append(f"{name}: link lengths in '{length_col}' converted from metres to km")
+    numbers = {"length_km": length}
+    oks = [ok, ok_length]
+    for key, label in (("capacity", "capacity"), ("lanes", "lanes"), ("free_flow_kmh", "free-flow speed")):
+        cells = df[cols[key]] if key in cols else None
+        numbers[key], ok_key = _positive_numbers(cells, label, "", key, lines, name, issues)
+        oks.append(ok_key)
+    if not all(oks):
         return None
-    links = pd.DataFrame({"from_id": f, "to_id": t, "length_km": length, "capacity": cap, "_line": lines})[keep]
+    extra = {k: numbers[k] for k in OPTIONAL_LINK_COLUMNS if k in cols}
+    links = pd.DataFrame(
+        {"from_id": f, "to_id": t, "length_km": length, "capacity": numbers["capacity"], **extra, "_line": lines}
+    )[keep]
     selfloop = links["from_id"] == links["to_id"]
     for ln, sid in zip(links.loc[selfloop, "_line"], links.loc[selfloop, "from_id"]):
         issues.warn(name, int(ln), cols["to_id"], f"link from '{sid}' to itself was ignored.", kind="self loop")
@@ -124,6 +184,8 @@ def parse_links(
     report.dropped_links += n_dropped_sensor + int(selfloop.sum()) + int(dup.sum())
     if links.empty:
         issues.error(name, None, None, "has no usable links between the sensors. Give from_id,to_id rows.")
+        return None
+    if length_col and not metres and not _length_unit(links, sensors, length_col, name, issues, report):
         return None
     _fill_lengths(links, sensors, name, report)
     return links.drop(columns="_line").reset_index(drop=True)

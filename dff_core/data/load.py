@@ -16,15 +16,18 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from dff_core.data.crs import check_crs
 from dff_core.data.dataset import VALUE_KINDS, Dataset
 from dff_core.data.graph import n_components
 from dff_core.data.io import Source, display_name, read_table
-from dff_core.data.links import infer_links, parse_links
+from dff_core.data.links import OPTIONAL_LINK_COLUMNS, infer_links, parse_links
 from dff_core.data.parsing import DurationLike, TimestampLike, format_duration, parse_duration, parse_timestamp
 from dff_core.data.readings import LongReadings, detect_layout, to_long, warn_unit_mismatch
 from dff_core.data.report import Issue, IssueCollector, ValidationReport
 from dff_core.data.sensors import Sensors, parse_sensors, read_sensor_rows
 from dff_core.data.timegrid import fill_gaps, to_grid
+from dff_core.data.timezones import resolve_zone
+from dff_core.data.values import DUPLICATE_POLICIES, ZERO_SPEED_POLICIES
 
 __all__ = ["DEFAULT_MIN_STEPS", "load_dataset"]
 
@@ -33,10 +36,31 @@ __all__ = ["DEFAULT_MIN_STEPS", "load_dataset"]
 DEFAULT_MIN_STEPS = 96
 
 
-def _check_arguments(value: str, max_gap_steps: int, k_neighbours: int, min_steps: int) -> None:
+def _check_arguments(
+    value: str,
+    max_gap_steps: int,
+    k_neighbours: int,
+    min_steps: int,
+    options: dict[str, str | None],
+) -> None:
     """``ValueError`` naming the argument for settings that are not the caller's data's fault."""
     if value not in VALUE_KINDS:
         raise ValueError(f"value={value!r} is not supported; use one of {', '.join(VALUE_KINDS)}.")
+    if options["duplicates"] not in DUPLICATE_POLICIES:
+        raise ValueError(f"duplicates={options['duplicates']!r}; use one of {', '.join(DUPLICATE_POLICIES)}.")
+    if options["duplicates"] == "sum" and value != "count":
+        raise ValueError("duplicates='sum' adds readings up, which suits counts, not speeds; use 'mean' for speeds.")
+    if options["zero_speeds"] not in ZERO_SPEED_POLICIES:
+        raise ValueError(f"zero_speeds={options['zero_speeds']!r}; use one of {', '.join(ZERO_SPEED_POLICIES)}.")
+    if options["timezone"] is not None:
+        resolve_zone(options["timezone"])
+    if options["crs"] is not None:
+        check_crs(options["crs"])
+    unit = options["count_unit"]
+    if unit is not None and (not str(unit).strip() or value != "count"):
+        raise ValueError(
+            f"count_unit={unit!r} names what counts count (e.g. 'boardings'); give it only with value='count'."
+        )
     if not isinstance(max_gap_steps, (int, np.integer)) or max_gap_steps < 0:
         raise ValueError(f"max_gap_steps={max_gap_steps!r} must be a non-negative integer.")
     if not isinstance(k_neighbours, (int, np.integer)) or k_neighbours < 1:
@@ -52,7 +76,9 @@ def _source_label(readings: Source) -> str:
     return "upload"
 
 
-def _match_sensors(readings: LongReadings, sensors: Sensors, rname: str, sname: str, issues: IssueCollector) -> Sensors:
+def _match_sensors(
+    readings: LongReadings, sensors: Sensors, rname: str, sname: str, issues: IssueCollector, report: ValidationReport
+) -> Sensors:
     """Cross-check the two files: readings of unlisted sensors are errors, sensors without readings are left out."""
     for sid in [c for c in readings.first_line if c not in sensors.listed]:
         issues.error(
@@ -66,6 +92,7 @@ def _match_sensors(readings: LongReadings, sensors: Sensors, rname: str, sname: 
     have = set(readings.first_line)
     unused = [sid for sid in sensors.frame.index if sid not in have]
     if unused:
+        report.unused_sensors += len(unused)
         issues.warn(
             sname,
             None,
@@ -113,20 +140,41 @@ def load_dataset(
     k_neighbours: int = 3,
     min_steps: int = DEFAULT_MIN_STEPS,
     source: str | None = None,
+    duplicates: str = "error",
+    zero_speeds: str = "missing",
+    timezone: str | None = None,
+    crs: str | None = None,
+    count_unit: str | None = None,
 ) -> tuple[Dataset, ValidationReport]:
     """Read, validate and assemble a traffic :class:`Dataset`.
 
     Each of ``readings``, ``sensors``, ``links`` may be a path, CSV bytes, a file-like object
     (e.g. a Streamlit upload) or a DataFrame. ``value`` declares what the readings measure:
-    ``"speed_kmh"``, ``"speed_mph"`` or ``"count"``. ``start``/``freq`` give the time axis of a
-    wide file without timestamps; ``freq`` coarser than the data averages onto that step.
-    Without ``links`` a connected ``k_neighbours``-nearest-neighbour road graph is built.
-    Without ``sensors`` the long-format readings must carry latitude/longitude columns.
+    ``"speed_kmh"``, ``"speed_mph"`` or ``"count"`` (``count_unit`` names what is counted, e.g.
+    ``"boardings"``; default vehicles). ``start``/``freq`` give the time axis of a wide file without
+    timestamps; ``freq`` coarser than the data averages onto that step. Without ``links`` a connected
+    ``k_neighbours``-nearest-neighbour road graph is built. Without ``sensors`` the long-format
+    readings must carry coordinate columns.
 
-    Returns the dataset and a report of warnings and notes; raises :class:`DataError` listing
-    every error (with file, line and column) when the input cannot be used.
+    Data semantics: ``duplicates`` says what to do with rows giving one sensor different values at
+    one timestamp (``"error"``, or combine them: ``"mean"``, ``"sum"``, ``"first"``, ``"last"``);
+    ``zero_speeds="missing"`` treats speeds of exactly 0 as failed readings (``"keep"``: standstill);
+    timestamps with UTC offsets are converted to ``timezone`` (default: the zone of the file's
+    offsets); ``crs`` names the coordinate system of the sensors' coordinates (x/y or lat/lon
+    columns), converted to WGS84 degrees.
+
+    Returns the dataset and a report of warnings, notes and repairs (``report.summary_lines()``);
+    raises :class:`DataError` listing every error (with file, line and column) when the input cannot
+    be used.
     """
-    _check_arguments(value, max_gap_steps, k_neighbours, min_steps)
+    options = {
+        "duplicates": duplicates,
+        "zero_speeds": zero_speeds,
+        "timezone": timezone,
+        "crs": crs,
+        "count_unit": count_unit,
+    }
+    _check_arguments(value, max_gap_steps, k_neighbours, min_steps, options)
     step = parse_duration(freq, "freq")
     start_ts = parse_timestamp(start, "start") if start is not None else None
 
@@ -151,7 +199,10 @@ def load_dataset(
         long = to_long(rt, layout, start_ts, step, issues)
         if long is not None:
             warn_unit_mismatch(long.value_column, value, rname, issues)
-            grid = to_grid(long, rname, value, step, issues, report)
+            grid = to_grid(
+                long, rname, value, step, issues, report, duplicates=duplicates, zero_speeds=zero_speeds,
+                timezone=timezone,
+            )  # fmt: skip
             if grid is not None:
                 wide, step = grid
 
@@ -167,11 +218,11 @@ def load_dataset(
             "no sensor file was given. Give a sensors file (sensor_id,latitude,longitude[,name]) so the sensors "
             f"can be placed on the map and joined into a road graph, or add latitude/longitude columns to {rname}.",
         )
-    located = parse_sensors(sensor_rows, sname, issues, report) if sensor_rows is not None else None
+    located = parse_sensors(sensor_rows, sname, issues, report, crs) if sensor_rows is not None else None
 
     # cross-file checks run whenever both sides could be read, even if other problems were found
     if long is not None and located is not None:
-        located = _match_sensors(long, located, rname, sname, issues)
+        located = _match_sensors(long, located, rname, sname, issues, report)
     if wide is not None and located is not None and not issues.has_errors():
         wide = wide[[c for c in wide.columns if c in located.frame.index]]  # drops sensors with bad coordinates
         wide = fill_gaps(wide, int(max_gap_steps), rname, step, issues, report)
@@ -198,14 +249,17 @@ def load_dataset(
         report.errors.append(Issue(rname, None, None, "could not be loaded; see the warnings.", "error"))
     report.raise_if_errors()
     wide.columns = pd.Index([str(c) for c in wide.columns], dtype=object)
+    types = {"from_id": object, "to_id": object, "length_km": float, "capacity": float}
+    types.update({c: float for c in OPTIONAL_LINK_COLUMNS if c in links_df.columns})
     ds = Dataset(
         readings=wide,
         sensors=located.frame.copy(),
-        links=links_df.astype({"from_id": object, "to_id": object, "length_km": float, "capacity": float}),
+        links=links_df.astype(types),
         value_kind=value,
         freq=pd.Timedelta(step),
         graph_inferred=lt is None,
         source=source,
+        count_unit=str(count_unit).strip() if count_unit is not None else None,
     )
     report.info.insert(
         0,

@@ -16,6 +16,8 @@ from typing import NamedTuple, overload
 import numpy as np
 import pandas as pd
 
+from dff_core.data.timezones import choose_zone, offset_minutes
+
 __all__ = [
     "MISSING_TOKENS",
     "DurationLike",
@@ -53,10 +55,18 @@ class ParsedNumbers(NamedTuple):
 
 
 class ParsedTimes(NamedTuple):
-    """A column as ``datetime64[ns]`` (NaT where unreadable) and an optional note for the report."""
+    """A column as datetimes (NaT where unreadable) and an optional note for the report.
+
+    Without UTC offsets in the file the times are naive local clock times (``datetime64[ns]``);
+    with offsets they are instants shown in one time zone (``datetime64[ns, zone]``, see
+    :mod:`dff_core.data.timezones`). ``lacks_offset`` marks cells without an offset in a file whose
+    other cells have one (they are NaT); ``warning`` says the note should be shown as a warning.
+    """
 
     times: pd.Series
     note: str | None
+    lacks_offset: np.ndarray | None = None
+    warning: bool = False
 
 
 def normalize_id(value: object) -> str:
@@ -88,34 +98,57 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     return ParsedNumbers(num, missing, bad)
 
 
-def parse_times(strings: pd.Series) -> ParsedTimes:
-    """Timestamp cells (ISO first, then any common format) -> ``datetime64[ns]``; unreadable -> NaT.
-
-    Time-zone offsets are dropped (local clock time kept, with a note); years outside
-    1900-2200 are treated as typos (NaT).
-    """
-    uniq = pd.Series(pd.unique(strings.astype(str)))
-    note = None
+def _to_datetime(uniq: pd.Series, utc: bool) -> pd.Series:
+    """Cells -> datetimes: ISO 8601 first, then any format pandas recognises (whichever reads more)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            parsed = pd.to_datetime(uniq, errors="coerce", format="ISO8601")
+            parsed = pd.to_datetime(uniq, errors="coerce", format="ISO8601", utc=utc)
         except (ValueError, TypeError):
             parsed = pd.to_datetime(uniq, errors="coerce", format="ISO8601", utc=True)
         if parsed.isna().any():
             try:
-                alt = pd.to_datetime(uniq, errors="coerce", format="mixed")
+                alt = pd.to_datetime(uniq, errors="coerce", format="mixed", utc=utc)
             except (ValueError, TypeError):
                 alt = pd.to_datetime(uniq, errors="coerce", format="mixed", utc=True)
             if alt.notna().sum() > parsed.notna().sum():
                 parsed = alt
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-        note = "timestamps carry a time-zone offset; the local clock time was kept and the offset dropped"
-    parsed = parsed.where(parsed.dt.year.between(*_YEARS))
-    parsed = parsed.astype("datetime64[ns]")
+    return parsed
+
+
+def parse_times(strings: pd.Series, timezone: str | None = None) -> ParsedTimes:
+    """Timestamp cells (ISO first, then any common format) -> datetimes; unreadable -> NaT.
+
+    Cells with UTC offsets are instants: they are converted to one local time zone, ``timezone``
+    (an IANA name, ``'UTC'`` or ``'+01:00'``) or else the zone of the file's offsets, and the note
+    says which (see :func:`dff_core.data.timezones.choose_zone`). Years outside 1900-2200 are
+    treated as typos (NaT).
+    """
+    uniq = pd.Series(pd.unique(strings.astype(str)))
+    minutes = offset_minutes(uniq)
+    has = minutes.notna().to_numpy()
+    note, lacks, warn = None, None, False
+    if not has.any():
+        parsed = _to_datetime(uniq, utc=False)
+        if getattr(parsed.dt, "tz", None) is not None:  # an offset written in a form the pattern missed
+            parsed = parsed.dt.tz_localize(None)
+            note = "timestamps carry a time-zone offset; the local clock time was kept and the offset dropped"
+        elif timezone is not None:
+            note = f"timestamps have no UTC offset; they were read as local clock times (timezone={timezone!r} unused)"
+        parsed = parsed.where(parsed.dt.year.between(*_YEARS)).astype("datetime64[ns]")
+    else:
+        instants = _to_datetime(uniq.where(has, ""), utc=True)
+        instants = instants.where(has & instants.notna().to_numpy())
+        choice = choose_zone(instants, minutes.where(instants.notna()), timezone)
+        note, warn = choice.note, choice.warning
+        parsed = instants.dt.tz_convert(choice.zone)
+        parsed = parsed.where(parsed.dt.year.between(*_YEARS)).astype(f"datetime64[ns, {choice.zone}]")
+        if not has.all():
+            lacks = ~has
     lookup = dict(zip(uniq, parsed))
-    return ParsedTimes(strings.astype(str).map(lookup).astype("datetime64[ns]"), note)
+    times = strings.astype(str).map(lookup).astype(parsed.dtype)
+    lacks_rows = None if lacks is None else strings.astype(str).map(dict(zip(uniq, lacks))).to_numpy(dtype=bool)
+    return ParsedTimes(times, note, lacks_rows, warn)
 
 
 def parse_timestamp(value: TimestampLike, name: str) -> pd.Timestamp:

@@ -19,7 +19,7 @@ import pandas as pd
 from dff_core.data.io import INDEX_COLUMN, Table, match_columns, normalize_column
 from dff_core.data.parsing import normalize_id, normalize_ids
 from dff_core.data.report import IssueCollector
-from dff_core.data.sensors import LAT_ALIASES, LON_ALIASES, SENSOR_ALIASES, SensorRows
+from dff_core.data.sensors import SENSOR_ALIASES, SensorRows, coordinate_columns
 
 __all__ = [
     "TIME_ALIASES",
@@ -109,17 +109,12 @@ def to_long(
 
 
 def _from_long(table: Table, issues: IssueCollector) -> LongReadings | None:
+    coords, coord_aliases, _ = coordinate_columns(table.columns)
     cols = match_columns(
         table,
         ["timestamp", "sensor_id", "value"],
-        ["latitude", "longitude", "name"],
-        {
-            "timestamp": TIME_ALIASES,
-            "sensor_id": SENSOR_ALIASES,
-            "value": VALUE_ALIASES,
-            "latitude": LAT_ALIASES,
-            "longitude": LON_ALIASES,
-        },
+        [*coords, "name"],
+        {"timestamp": TIME_ALIASES, "sensor_id": SENSOR_ALIASES, "value": VALUE_ALIASES, **coord_aliases},
         issues,
         what="long-format readings",
     )
@@ -136,7 +131,7 @@ def _from_long(table: Table, issues: IssueCollector) -> LongReadings | None:
     )
     long["col"] = cols["value"]
     locations = None
-    if "latitude" in cols and "longitude" in cols:
+    if all(c in cols for c in coords):
         locations = SensorRows.from_columns(df, cols, ids=long["sensor"])
         locations.frame = locations.frame.drop_duplicates("sensor_id")
     for ln in long.loc[long["sensor"] == "", "line"]:

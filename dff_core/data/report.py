@@ -7,6 +7,7 @@ Every user-caused problem in an input file becomes an ``Issue`` that names the f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -44,7 +45,11 @@ class Issue:
 
 @dataclass
 class ValidationReport:
-    """Everything found while loading: errors, warnings, and informational notes."""
+    """Everything found while loading: errors, warnings, informational notes and what was changed.
+
+    Besides the issues, the report counts every repair (:meth:`quality`), so that a short summary
+    of what happened to the data (:meth:`summary_lines`) can be shown before the details.
+    """
 
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
@@ -53,11 +58,94 @@ class ValidationReport:
     dropped_sensors: list[str] = field(default_factory=list)
     dropped_timestamps: int = 0
     dropped_links: int = 0
+    #: Why each dropped sensor was dropped (sensor id -> short reason).
+    drop_reasons: dict[str, str] = field(default_factory=dict)
+    #: Readings combined by the duplicate policy, per sensor (rows that shared a timestamp).
+    merged_readings: dict[str, int] = field(default_factory=dict)
+    #: How the conflicting duplicates were combined (``"mean"``, ``"sum"``, ``"first"``, ``"last"``).
+    merge_policy: str | None = None
+    #: Identical repeated rows that were ignored.
+    ignored_repeats: int = 0
+    #: Zero speeds treated as missing (``zero_speeds="missing"``).
+    zero_speeds: int = 0
+    #: Impossible values (negative, too fast) treated as missing.
+    impossible_values: int = 0
+    #: The time zone the timestamps were converted to (``None``: they had no UTC offset).
+    timezone: str | None = None
+    #: Sensors listed in the sensors file without any readings (left out).
+    unused_sensors: int = 0
 
     @property
     def ok(self) -> bool:
         """True when there is no error (warnings are allowed)."""
         return not self.errors
+
+    def drop_sensor(self, sensor_id: str, reason: str) -> None:
+        """Record that ``sensor_id`` was dropped, and why (a few words, e.g. 'coordinates 0/0')."""
+        if sensor_id not in self.drop_reasons:
+            self.dropped_sensors.append(sensor_id)
+        self.drop_reasons[sensor_id] = reason
+
+    def quality(self) -> dict[str, Any]:
+        """What loading changed, as counts: the structured form of :meth:`summary_lines`."""
+        by_reason: dict[str, list[str]] = {}
+        for sid in self.dropped_sensors:
+            by_reason.setdefault(self.drop_reasons.get(sid, "dropped"), []).append(sid)
+        return {
+            "sensors_dropped": len(self.dropped_sensors),
+            "sensors_dropped_by_reason": by_reason,
+            "sensors_without_readings": self.unused_sensors,
+            "readings_merged": sum(self.merged_readings.values()),
+            "readings_merged_by_sensor": dict(self.merged_readings),
+            "merge_policy": self.merge_policy,
+            "repeats_ignored": self.ignored_repeats,
+            "values_filled": self.filled_values,
+            "timestamps_removed": self.dropped_timestamps,
+            "zero_speeds_missing": self.zero_speeds,
+            "impossible_values_missing": self.impossible_values,
+            "links_dropped": self.dropped_links,
+            "timezone": self.timezone,
+        }
+
+    @property
+    def changed(self) -> bool:
+        """True when loading dropped, merged, filled or converted anything (a banner is due)."""
+        return bool(self.summary_lines())
+
+    def summary_lines(self) -> list[str]:
+        """A few short lines saying what loading changed (empty when the data were used as given)."""
+        q = self.quality()
+        lines = []
+        if q["sensors_dropped"]:
+            parts = [f"{len(ids)} {why} ({_ids(ids)})" for why, ids in q["sensors_dropped_by_reason"].items()]
+            lines.append(f"{_n(q['sensors_dropped'], 'sensor')} dropped: {'; '.join(parts)}")
+        if q["sensors_without_readings"]:
+            lines.append(f"{_n(q['sensors_without_readings'], 'listed sensor')} without readings left out")
+        if q["readings_merged"]:
+            lines.append(
+                f"{_n(q['readings_merged'], 'conflicting reading')} at {len(q['readings_merged_by_sensor'])} "
+                f"sensor(s) merged ({q['merge_policy']} per timestamp)"
+            )
+        if q["repeats_ignored"]:
+            lines.append(f"{_n(q['repeats_ignored'], 'identical repeated row')} ignored")
+        if q["zero_speeds_missing"]:
+            lines.append(f"{_n(q['zero_speeds_missing'], 'zero speed')} treated as missing")
+        if q["impossible_values_missing"]:
+            lines.append(f"{_n(q['impossible_values_missing'], 'impossible value')} treated as missing")
+        if q["values_filled"]:
+            lines.append(f"{_n(q['values_filled'], 'missing value')} filled by interpolation")
+        if q["timestamps_removed"]:
+            lines.append(f"{_n(q['timestamps_removed'], 'time step')} in long gaps removed")
+        if q["links_dropped"]:
+            lines.append(f"{_n(q['links_dropped'], 'link')} dropped")
+        if q["timezone"]:
+            lines.append(f"timestamps converted to local time in {q['timezone']}")
+        return lines
+
+    def summary(self) -> str:
+        """:meth:`summary_lines` as one block (``"data used as given"`` when nothing changed)."""
+        lines = self.summary_lines()
+        return "\n".join(f"  - {ln}" for ln in lines) if lines else "  data used as given"
 
     def raise_if_errors(self) -> None:
         """Raise one :class:`DataError` listing every error (and the warnings), with this report as ``.report``."""
@@ -83,6 +171,15 @@ class ValidationReport:
         lines += [f"warning: {i}" for i in self.warnings]
         lines += [f"info: {m}" for m in self.info]
         return "\n".join(lines) if lines else "no problems found"
+
+
+def _n(count: int, noun: str) -> str:
+    """``'1 sensor'``, ``'2,976 sensors'``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _ids(ids: list[str], shown: int = 5) -> str:
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 class IssueCollector:

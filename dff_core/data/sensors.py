@@ -1,9 +1,11 @@
-"""Sensor locations: read the id / latitude / longitude rows and validate them into a GeoDataFrame.
+"""Sensor locations: read the id / coordinate rows and validate them into a GeoDataFrame.
 
-Sensors come from a sensors file or from the latitude/longitude columns of long-format
-readings; both arrive as :class:`SensorRows`. A few sensors with unusable coordinates are
-dropped with a warning; many are an error, since that usually means a wrong file or swapped
-columns.
+Sensors come from a sensors file or from the coordinate columns of long-format readings; both
+arrive as :class:`SensorRows`. Coordinates are WGS84 ``latitude``/``longitude`` degrees, or
+``x``/``y`` in the reference system named by ``crs`` (converted to degrees with pyproj). A few
+sensors without coordinates, or at the 0/0 placeholder, are dropped with a warning; many are an
+error. Degrees out of range are always an error: they usually mean projected coordinates given
+without ``crs``, or swapped columns, and the message says which.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dff_core.data.crs import looks_projected, to_lonlat
 from dff_core.data.graph import MIN_LINK_KM
-from dff_core.data.io import Table, match_columns
+from dff_core.data.io import Table, match_columns, normalize_column
 from dff_core.data.parsing import normalize_ids, parse_numbers
 from dff_core.data.report import IssueCollector, ValidationReport
 
@@ -24,8 +27,11 @@ __all__ = [
     "LON_ALIASES",
     "MAX_DROP_SHARE",
     "SENSOR_ALIASES",
+    "X_ALIASES",
+    "Y_ALIASES",
     "SensorRows",
     "Sensors",
+    "coordinate_columns",
     "parse_sensors",
     "read_sensor_rows",
 ]
@@ -34,21 +40,48 @@ __all__ = [
 MAX_DROP_SHARE = 0.2
 
 SENSOR_ALIASES = ["sensor", "sensorid", "id", "detector", "detector_id", "station", "station_id", "node", "node_id"]
-LAT_ALIASES = ["lat", "y", "lat_deg"]
-LON_ALIASES = ["lon", "lng", "long", "x", "lon_deg"]
+LAT_ALIASES = ["lat", "lat_deg"]
+LON_ALIASES = ["lon", "lng", "long", "lon_deg"]
+X_ALIASES = ["easting", "east", "x_m", "xcoord", "x_coord"]
+Y_ALIASES = ["northing", "north", "y_m", "ycoord", "y_coord"]
+
+
+def coordinate_columns(columns: list[str]) -> tuple[list[str], dict[str, list[str]], bool]:
+    """Which coordinate columns a header has: ``(canonical names, aliases, xy)``.
+
+    ``latitude``/``longitude`` (or their aliases) when present, else ``x``/``y`` (or easting/northing),
+    whose names are then mapped onto ``latitude`` (y) and ``longitude`` (x); ``xy`` says which.
+    """
+    norm = {normalize_column(c) for c in columns}
+    has_lat = "latitude" in norm or any(a in norm for a in LAT_ALIASES)
+    has_x = ("x" in norm or any(a in norm for a in X_ALIASES)) and ("y" in norm or any(a in norm for a in Y_ALIASES))
+    if not has_lat and has_x:
+        return ["x", "y"], {"x": X_ALIASES, "y": Y_ALIASES}, True
+    return ["latitude", "longitude"], {"latitude": LAT_ALIASES, "longitude": LON_ALIASES}, False
 
 
 @dataclass
 class SensorRows:
     """Sensor rows as read: ``frame`` has ``sensor_id`` (normalised), ``lat_raw``, ``lon_raw``, ``name``
-    (text) and ``_line``; ``columns`` maps ``sensor_id``/``latitude``/``longitude`` to the file's names."""
+    (text) and ``_line``; ``columns`` maps ``sensor_id``/``latitude``/``longitude`` to the file's names.
+
+    With ``xy`` the coordinates came from ``x``/``y`` columns: ``lon_raw`` holds x and ``lat_raw`` y.
+    """
 
     frame: pd.DataFrame
     columns: dict[str, str]
+    xy: bool = False
 
     @classmethod
     def from_columns(cls, df: pd.DataFrame, cols: dict[str, str], ids: pd.Series | None = None) -> SensorRows:
-        """Pick the sensor columns ``cols`` of a table frame; ``ids`` overrides the normalised id column."""
+        """Pick the sensor columns ``cols`` of a table frame; ``ids`` overrides the normalised id column.
+
+        ``cols`` names ``latitude``/``longitude`` or ``x``/``y`` (then ``xy`` is set).
+        """
+        xy = "x" in cols and "latitude" not in cols
+        if xy:
+            rest = {k: v for k, v in cols.items() if k not in ("x", "y")}
+            cols = {**rest, "latitude": cols["y"], "longitude": cols["x"]}
         frame = pd.DataFrame(
             {
                 "sensor_id": normalize_ids(df[cols["sensor_id"]]) if ids is None else ids,
@@ -58,7 +91,7 @@ class SensorRows:
                 "_line": df["_line"],
             }
         )
-        return cls(frame, cols)
+        return cls(frame, cols, xy)
 
     @property
     def ids(self) -> set[str]:
@@ -80,11 +113,12 @@ class Sensors:
 
 def read_sensor_rows(table: Table, issues: IssueCollector) -> SensorRows | None:
     """The sensor columns of a sensors file; ``None`` (with an error) when a required column is missing."""
+    coords, aliases, _ = coordinate_columns(table.columns)
     cols = match_columns(
         table,
-        ["sensor_id", "latitude", "longitude"],
+        ["sensor_id", *coords],
         ["name"],
-        {"sensor_id": SENSOR_ALIASES, "latitude": LAT_ALIASES, "longitude": LON_ALIASES, "name": ["label"]},
+        {"sensor_id": SENSOR_ALIASES, **aliases, "name": ["label"]},
         issues,
         what="sensor files",
     )
@@ -118,17 +152,70 @@ def _check_ids(rows: SensorRows, name: str, issues: IssueCollector) -> tuple[pd.
     return raw.drop_duplicates("sensor_id"), ok
 
 
-def _coordinate_problem(row: pd.Series, zero: bool, lat_bad: bool, cols: dict[str, str]) -> tuple[str, str]:
-    """The column and the reason why one sensor's coordinates are unusable."""
-    if zero:
-        return cols["latitude"], "coordinates are 0/0 (a placeholder, not a location)"
-    if lat_bad:
-        if not str(row["lat_raw"]).strip():
-            return cols["latitude"], "latitude is empty"
-        return cols["latitude"], f"latitude '{row['lat_raw']}' is not a number between -90 and 90"
-    if not str(row["lon_raw"]).strip():
-        return cols["longitude"], "longitude is empty"
-    return cols["longitude"], f"longitude '{row['lon_raw']}' is not a number between -180 and 180"
+def _unusable(row: pd.Series, cols: dict[str, str]) -> tuple[str, str, str]:
+    """The column, the message and the short reason for a sensor whose coordinates are missing or not numbers."""
+    for key, raw in (("latitude", row["lat_raw"]), ("longitude", row["lon_raw"])):
+        col = cols[key]
+        if not str(raw).strip():
+            return col, f"{col} is empty", "without coordinates"
+        if not np.isfinite(parse_numbers(pd.Series([raw])).values[0]):
+            return col, f"{col} '{raw}' is not a number", "coordinates not numbers"
+    return cols["latitude"], "coordinates are unusable", "coordinates unusable"
+
+
+def _range_hint(lat: np.ndarray, lon: np.ndarray, xy: bool, everywhere: bool) -> str:
+    """Why degrees are out of range: projected coordinates without crs, swapped columns (when every
+    sensor is out of range), or typos."""
+    if looks_projected(np.r_[lat, lon]):
+        return (
+            "The coordinates look projected (metres, e.g. UTM or a national grid), not degrees: pass their "
+            "coordinate system with crs= (command line: --crs EPSG:32631 for UTM zone 31N; the data's "
+            "documentation names it), or convert them to WGS84 degrees."
+        )
+    if not xy and everywhere and np.all(np.abs(lat) > 90) and np.all(np.abs(lon) <= 90):
+        return "Latitude and longitude look swapped."
+    return "Give WGS84 decimal degrees (e.g. 52.37, 4.89), or pass crs= if they are in another system."
+
+
+def _out_of_range(
+    raw: pd.DataFrame,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    out: np.ndarray,
+    rows: SensorRows,
+    name: str,
+    crs: str | None,
+    issues: IssueCollector,
+) -> None:
+    """Errors for coordinates outside the globe: one naming the likely cause, then one per sensor."""
+    cols = rows.columns
+    if crs is not None:
+        issues.error(
+            name,
+            None,
+            None,
+            f"{int(out.sum())} sensor(s) cannot be placed: their coordinates converted from crs={crs!r} fall outside "
+            "the globe. Check that crs names the system the coordinates are in (x = easting, y = northing).",
+        )
+        for i in np.flatnonzero(out):
+            row = raw.iloc[i]
+            issues.error(
+                name,
+                int(row["_line"]),
+                cols["longitude"],
+                f"sensor '{row['sensor_id']}': {row['lon_raw']}, {row['lat_raw']} is not a place in {crs}.",
+                kind="bad coordinates",
+            )
+        return
+    hint = _range_hint(lat[out], lon[out], rows.xy, everywhere=bool(out.sum() == np.isfinite(lat).sum()))
+    issues.error(name, None, None, f"{int(out.sum())} sensor(s) have coordinates that are not degrees. {hint}")
+    for i in np.flatnonzero(out):
+        row = raw.iloc[i]
+        if np.abs(lat[i]) > 90:
+            col, why = cols["latitude"], f"latitude '{row['lat_raw']}' is not a number between -90 and 90"
+        else:
+            col, why = cols["longitude"], f"longitude '{row['lon_raw']}' is not a number between -180 and 180"
+        issues.error(name, int(row["_line"]), col, f"sensor '{row['sensor_id']}': {why}.", kind="bad coordinates")
 
 
 def _warn_same_coordinates(
@@ -151,38 +238,57 @@ def _warn_same_coordinates(
         )
 
 
-def parse_sensors(rows: SensorRows, name: str, issues: IssueCollector, report: ValidationReport) -> Sensors | None:
-    """Validate ids and coordinates; drop a few sensors with unusable coordinates (warning).
+def parse_sensors(
+    rows: SensorRows, name: str, issues: IssueCollector, report: ValidationReport, crs: str | None = None
+) -> Sensors | None:
+    """Validate ids and coordinates (converted from ``crs`` when given); drop a few unusable sensors.
 
-    Returns ``None`` when an error was recorded (ids empty or repeated, too many bad coordinates).
+    Sensors without (numeric) coordinates or at 0/0 (a common placeholder) are dropped with a
+    warning when they are few (at most :data:`MAX_DROP_SHARE`), else they are errors. Coordinates
+    outside the globe are always errors. Returns ``None`` when an error was recorded.
     """
     cols = rows.columns
     raw, ok = _check_ids(rows, name, issues)
-    lat = parse_numbers(raw["lat_raw"]).values
-    lon = parse_numbers(raw["lon_raw"]).values
-    lat_bad = ~np.isfinite(lat) | (np.abs(lat) > 90)
-    lon_bad = ~np.isfinite(lon) | (np.abs(lon) > 180)
-    zero = (lat == 0) & (lon == 0)
-    bad = lat_bad | lon_bad | zero
+    y = parse_numbers(raw["lat_raw"]).values
+    x = parse_numbers(raw["lon_raw"]).values
+    unusable = ~np.isfinite(y) | ~np.isfinite(x)
+    zero = (y == 0) & (x == 0)
+    if crs is not None:
+        lon, lat = to_lonlat(x, y, crs)
+        out = ~unusable & ~zero & ~np.isfinite(lat)
+        report.info.append(f"{name}: coordinates converted from {crs} to WGS84 longitude/latitude")
+    else:
+        lat, lon = y, x
+        out = ~unusable & ~zero & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
+        if rows.xy and not out.any():
+            issues.warn(
+                name,
+                1,
+                cols["longitude"],
+                f"columns '{cols['longitude']}'/'{cols['latitude']}' were read as longitude/latitude in degrees; "
+                "pass crs= if they are in another coordinate system.",
+            )
+    bad = unusable | zero
     n, nbad = len(raw), int(bad.sum())
-    swapped = (
-        nbad > 0
-        and bool(np.all(np.abs(lat[bad & np.isfinite(lat)]) > 90))
-        and bool(np.all(np.abs(lon[np.isfinite(lon)]) <= 90))
-    )
-    hint = " Latitude and longitude look swapped." if swapped and nbad == n else ""
-    droppable = nbad <= MAX_DROP_SHARE * n and n - nbad >= 2
+    droppable = nbad <= MAX_DROP_SHARE * n and n - nbad - int(out.sum()) >= 2
     for i in np.flatnonzero(bad):
         row = raw.iloc[i]
-        col, why = _coordinate_problem(row, bool(zero[i]), bool(lat_bad[i]), cols)
+        if zero[i]:
+            col, why, reason = cols["latitude"], "coordinates are 0/0 (a placeholder, not a location)", "at 0/0"
+        else:
+            col, why, reason = _unusable(row, cols)
         sid, line = row["sensor_id"], int(row["_line"])
         if droppable:
             msg = f"sensor '{sid}': {why}; the sensor was dropped. Fix its coordinates to keep it."
             issues.warn(name, line, col, msg, kind="bad coordinates")
+            report.drop_sensor(str(sid), reason)
         else:
-            msg = f"sensor '{sid}': {why}. Give WGS84 decimal degrees (e.g. 52.37, 4.89).{hint}"
+            msg = f"sensor '{sid}': {why}. Give every sensor its coordinates (WGS84 degrees, or x/y with crs=)."
             issues.error(name, line, col, msg, kind="bad coordinates")
             ok = False
+    if out.any():
+        _out_of_range(raw, y, x, out, rows, name, crs, issues)
+        ok = False
     if nbad and droppable:
         dropped = raw.loc[bad, "sensor_id"].tolist()
         issues.warn(
@@ -192,7 +298,6 @@ def parse_sensors(rows: SensorRows, name: str, issues: IssueCollector, report: V
             f"dropped {nbad} of {n} sensors with unusable coordinates: {', '.join(dropped[:20])}"
             f"{', ...' if nbad > 20 else ''}.",
         )
-        report.dropped_sensors.extend(dropped)
     if not ok:
         return None
     keep = ~bad

@@ -8,26 +8,22 @@ drops sensors and timestamps with long ones, saying so in the report.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from dff_core.data.dataset import MPH_TO_KMH
 from dff_core.data.parsing import format_duration, parse_numbers, parse_times
 from dff_core.data.readings import LongReadings
 from dff_core.data.report import IssueCollector, ValidationReport
+from dff_core.data.timezones import zone_name
+from dff_core.data.values import check_range, check_zeros, resolve_duplicates
 
-__all__ = ["MAX_BAD_VALUE_SHARE", "MAX_KMH", "MAX_MISSING_SHARE", "Grid", "fill_gaps", "to_grid"]
+__all__ = ["MAX_MISSING_SHARE", "Grid", "fill_gaps", "to_grid"]
 
-#: Speeds above this (km/h) are treated as impossible readings.
-MAX_KMH = 250.0
-#: Up to this share of impossible values (negative, too fast) is treated as missing with a warning.
-MAX_BAD_VALUE_SHARE = 0.01
 #: A sensor still missing more than this share of steps after short gaps are filled is dropped.
 MAX_MISSING_SHARE = 0.1
-
-_UNIT_LABEL = {"speed_kmh": "km/h", "speed_mph": "mph", "count": "vehicles"}
 
 
 class Grid(NamedTuple):
@@ -38,18 +34,41 @@ class Grid(NamedTuple):
 
 
 def _parse_cells(
-    readings: LongReadings, name: str, issues: IssueCollector, report: ValidationReport
-) -> tuple[pd.DataFrame, bool]:
-    """Add parsed ``ts`` and ``value`` columns; report unreadable timestamps and numbers (False = errors)."""
+    readings: LongReadings, name: str, timezone: str | None, issues: IssueCollector, report: ValidationReport
+) -> tuple[pd.DataFrame, bool, dt.tzinfo | None]:
+    """Add parsed ``ts`` and ``value`` columns; report unreadable timestamps and numbers (False = errors).
+
+    Timestamps with UTC offsets become UTC instants (naive) and the zone the grid is shown in is
+    returned (and named in ``report.timezone``); otherwise ``ts`` holds the file's local clock times.
+    """
     long, ts_col = readings.frame, readings.time_column
     ok = True
+    zone = None
     if readings.generated_times:
         ts = pd.to_datetime(long["ts_raw"]).astype("datetime64[ns]")
     else:
-        ts, note = parse_times(long["ts_raw"])
-        if note:
-            report.info.append(f"{name}: {note}")
-        bad_ts = ts.isna().to_numpy()
+        parsed = parse_times(long["ts_raw"], timezone)
+        ts = parsed.times
+        if parsed.note and parsed.warning:
+            issues.warn(name, None, ts_col, parsed.note)
+        elif parsed.note:
+            report.info.append(f"{name}: {parsed.note}")
+        if getattr(ts.dt, "tz", None) is not None:
+            zone = ts.dt.tz
+            report.timezone = zone_name(zone)
+            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+        lacks = parsed.lacks_offset if parsed.lacks_offset is not None else np.zeros(len(ts), dtype=bool)
+        for raw_t, ln in zip(long.loc[lacks, "ts_raw"].drop_duplicates(), long.loc[lacks, "line"]):
+            ok = False
+            issues.error(
+                name,
+                int(ln),
+                ts_col,
+                f"'{raw_t}' has no UTC offset while other timestamps have one; give every timestamp an offset "
+                "(e.g. +01:00) or none.",
+                kind="missing offset",
+            )
+        bad_ts = (ts.isna().to_numpy()) & ~lacks
         if bad_ts.any():
             ok = False
             seen: set[int] = set()
@@ -77,73 +96,8 @@ def _parse_cells(
                 "if the reading is missing.",
                 kind="not a number",
             )
-    long = long.assign(ts=ts, value=num)
-    return long[long["ts"].notna()], ok
-
-
-def _drop_repeats(long: pd.DataFrame, name: str, ts_col: str, issues: IssueCollector) -> tuple[pd.DataFrame, bool]:
-    """Keep the first reading per (time, sensor): identical copies warn, different values are errors."""
-    dup_mask = long.duplicated(["ts", "sensor"], keep=False).to_numpy()
-    if not dup_mask.any():
-        return long, True
-    ok = True
-    dups = long[dup_mask].sort_values("line")
-    for (_, sid), grp in dups.groupby(["ts", "sensor"], sort=False):
-        first_ln = int(grp["line"].iloc[0])
-        vals = grp["value"].to_numpy()
-        same = bool(np.all((vals == vals[0]) | (np.isnan(vals) & np.isnan(vals[0]))))
-        for ln in grp["line"].iloc[1:]:
-            if same:
-                issues.warn(
-                    name,
-                    int(ln),
-                    ts_col,
-                    f"repeats line {first_ln} (same timestamp, sensor '{sid}' and value); the copy was ignored.",
-                    kind="duplicate same",
-                )
-            else:
-                ok = False
-                issues.error(
-                    name,
-                    int(ln),
-                    ts_col,
-                    f"sensor '{sid}' has two different readings for this timestamp (the other is on line "
-                    f"{first_ln}). Keep one row per timestamp and sensor.",
-                    kind="duplicate different",
-                )
-    return long.drop_duplicates(["ts", "sensor"], keep="first"), ok
-
-
-def _check_range(long: pd.DataFrame, name: str, value: str, issues: IssueCollector) -> bool:
-    """Negative or too-fast values: a few become missing (warning, in place), many are errors (False)."""
-    unit = _UNIT_LABEL[value]
-    v = long["value"].to_numpy()
-    neg = v < 0
-    hi = np.zeros_like(neg)
-    limit = None
-    if value != "count":
-        limit = MAX_KMH if value == "speed_kmh" else MAX_KMH / MPH_TO_KMH
-        hi = v > limit
-    out_of_range = neg | hi
-    if not out_of_range.any():
-        return True
-    few = out_of_range.sum() <= MAX_BAD_VALUE_SHARE * max(int(np.isfinite(v).sum()), 1)
-    sub = long[out_of_range]
-    for val, ln, col in zip(sub["value"], sub["line"], sub["col"]):
-        if val < 0:
-            why = f"{val:g} is negative; a {'count' if value == 'count' else 'speed'} cannot be below 0"
-        else:
-            why = (
-                f"{val:g} {unit} is faster than {limit:g} {unit}; if the values are counts "
-                "pass value='count', if they are mph pass value='speed_mph'"
-            )
-        if few:
-            issues.warn(name, int(ln), str(col), f"{why}. Treated as missing.", kind="out of range")
-        else:
-            issues.error(name, int(ln), str(col), f"{why}. Fix the value or the declared unit.", kind="range")
-    if few:
-        long.loc[out_of_range, "value"] = np.nan
-    return bool(few)
+    long = long.assign(ts=ts.astype("datetime64[ns]"), value=num)
+    return long[long["ts"].notna()], ok, zone
 
 
 def _step_problem(native: pd.Timedelta, freq: pd.Timedelta) -> str | None:
@@ -158,6 +112,12 @@ def _step_problem(native: pd.Timedelta, freq: pd.Timedelta) -> str | None:
     )
 
 
+def _local(t: object, tz: dt.tzinfo | None) -> pd.Timestamp:
+    """A grid time (UTC when the file had offsets) as the user reads it."""
+    ts = pd.Timestamp(t)
+    return ts.tz_localize("UTC").tz_convert(tz) if tz else ts
+
+
 def _report_off_grid(
     long: pd.DataFrame,
     off: pd.Series,
@@ -167,6 +127,7 @@ def _report_off_grid(
     name: str,
     ts_col: str,
     issues: IssueCollector,
+    tz: dt.tzinfo | None,
 ) -> None:
     """One error per timestamp that does not lie on the grid ``t0 + k * step``."""
     sub = long[off].drop_duplicates("ts").sort_values("ts")
@@ -179,9 +140,9 @@ def _report_off_grid(
             name,
             int(ln),
             ts_col,
-            f"timestamp {pd.Timestamp(t)} is off the regular {format_duration(step)} grid that starts at {t0}{after}. "
-            "Readings must be evenly spaced: fix or remove this timestamp, or pass freq= to average onto a "
-            "coarser step.",
+            f"timestamp {_local(t, tz)} is off the regular {format_duration(step)} grid that starts at "
+            f"{_local(t0, tz)}{after}. Readings must be evenly spaced: fix or remove this timestamp, or pass freq= "
+            "to average onto a coarser step.",
             kind="irregular interval",
         )
 
@@ -193,17 +154,24 @@ def to_grid(
     freq: pd.Timedelta | None,
     issues: IssueCollector,
     report: ValidationReport,
+    *,
+    duplicates: str = "error",
+    zero_speeds: str = "missing",
+    timezone: str | None = None,
 ) -> Grid | None:
     """Validate timestamps and values; pivot to a regular wide grid (NaN = missing), averaging onto ``freq``.
 
     ``None`` when an error was recorded. The step is the most common interval unless ``freq`` asks for
-    a coarser multiple of it.
+    a coarser multiple of it. ``duplicates`` and ``zero_speeds`` say how repeated rows and zero speeds
+    are treated (see :mod:`dff_core.data.values`); timestamps with UTC offsets are converted to
+    ``timezone`` (default: the file's zone) and the grid's index carries that zone.
     """
     ts_col = readings.time_column
-    long, ok = _parse_cells(readings, name, issues, report)
-    long, ok_repeats = _drop_repeats(long, name, ts_col, issues)
-    ok_range = _check_range(long, name, value, issues)
-    if not (ok and ok_repeats and ok_range):
+    long, ok, tz = _parse_cells(readings, name, timezone, issues, report)
+    long, ok_repeats = resolve_duplicates(long, duplicates, name, ts_col, issues, report)
+    ok_zeros = check_zeros(long, name, value, zero_speeds, issues, report)
+    ok_range = check_range(long, name, value, issues, report)
+    if not (ok and ok_repeats and ok_zeros and ok_range):
         return None
     if long.empty:
         issues.error(name, None, None, "has no readings. Give at least one value per sensor and time step.")
@@ -236,13 +204,15 @@ def to_grid(
     else:  # after averaging every timestamp lies on the freq grid
         off = ((long["ts"] - t0) % native) != pd.Timedelta(0)
         if off.any():
-            _report_off_grid(long, off, uniq, t0, step, name, ts_col, issues)
+            _report_off_grid(long, off, uniq, t0, step, name, ts_col, issues, tz)
             return None
     ts_sorted = long["ts"].sort_values()
     grid = pd.date_range(ts_sorted.iloc[0], ts_sorted.iloc[-1], freq=step, name="timestamp")
     sensor_order = list(dict.fromkeys(long["sensor"]))
     wide = long.pivot(index="ts", columns="sensor", values="value").reindex(index=grid, columns=sensor_order)
     wide = wide.astype(float)
+    if tz is not None:
+        wide.index = wide.index.tz_localize("UTC").tz_convert(tz)
     wide.index.name = "timestamp"
     wide.columns = pd.Index([str(c) for c in wide.columns], dtype=object, name=None)
     return Grid(wide, step)
@@ -306,7 +276,10 @@ def fill_gaps(
             kind="sparse sensor",
         )
     drop = empty + sparse
-    report.dropped_sensors.extend(drop)
+    for c in empty:
+        report.drop_sensor(str(c), "without valid readings")
+    for c in sparse:
+        report.drop_sensor(str(c), f"missing over {MAX_MISSING_SHARE:.0%} of time steps")
     filled = filled.drop(columns=drop)
     rows = filled.isna().any(axis=1)
     if rows.any():

@@ -214,12 +214,13 @@ def test_blank_lines_keep_editor_line_numbers(rows, sensors_csv):
     assert exc.value.problems[0].row == 24 and text[23].endswith("oops")
 
 
-def test_time_zone_offsets_keep_local_clock(rows, sensors_csv):
+def test_time_zone_offsets_keep_local_clock_in_the_files_zone(rows, sensors_csv):
     for r in rows:
         r[0] = r[0].replace(" ", "T") + "+01:00"
     ds, rep = load_dataset(to_csv(["timestamp", "sensor_id", "value"], rows), sensors_csv)
-    assert ds.readings.index[0] == START and ds.readings.index.tz is None
-    assert any("offset" in m for m in rep.info)
+    assert ds.readings.index[0] == START.tz_localize("UTC+01:00") and ds.readings.index[0].hour == START.hour
+    assert rep.timezone == "UTC+01:00" and any("offset" in m for m in rep.info)
+    assert any("UTC+01:00" in line for line in rep.summary_lines())
 
 
 def test_numeric_ids_from_spreadsheets_match(sensors_csv):

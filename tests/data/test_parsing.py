@@ -38,17 +38,28 @@ def test_numbers_separate_missing_tokens_from_bad_cells():
 
 def test_times_read_iso_and_other_formats_and_reject_typos():
     cells = ["2025-03-03 07:15", "2025-03-03T07:30:00", "03/03/2025 07:45", "x", "3025-01-01"]
-    times, note = parse_times(pd.Series(cells))
-    assert note is None and times.dtype == "datetime64[ns]"
+    times, note, lacks, _ = parse_times(pd.Series(cells))
+    assert note is None and lacks is None and times.dtype == "datetime64[ns]"
     assert times.iloc[0] == pd.Timestamp("2025-03-03 07:15") and times.iloc[1] == pd.Timestamp("2025-03-03 07:30")
     assert times.iloc[2] == pd.Timestamp("2025-03-03 07:45")
     assert pd.isna(times.iloc[3]) and pd.isna(times.iloc[4])  # unreadable, and a year no reading has
 
 
-def test_times_with_offsets_keep_the_local_clock_and_say_so():
-    times, note = parse_times(pd.Series(["2025-03-03 07:15+01:00", "2025-03-03 07:30+01:00"]))
-    assert times.iloc[0] == pd.Timestamp("2025-03-03 07:15")
-    assert note is not None and "offset" in note
+def test_times_with_one_offset_are_local_time_in_that_offset_and_say_so():
+    times, note, _, warning = parse_times(pd.Series(["2025-03-03 07:15+01:00", "2025-03-03 07:30+01:00"]))
+    assert times.iloc[0] == pd.Timestamp("2025-03-03 07:15", tz="UTC+01:00")
+    assert times.iloc[0].hour == 7 and not warning
+    assert note is not None and "+01:00" in note and "UTC+01:00" in note
+
+
+def test_times_with_a_named_zone_are_converted_to_it():
+    times, note, _, _ = parse_times(pd.Series(["2025-03-03T06:15:00Z", "2025-03-03T06:30:00Z"]), "Europe/Amsterdam")
+    assert times.iloc[0].hour == 7 and str(times.dt.tz) == "Europe/Amsterdam" and "Europe/Amsterdam" in note
+
+
+def test_times_mixing_offsets_and_none_mark_the_cells_without():
+    parsed = parse_times(pd.Series(["2025-03-03 07:15+01:00", "2025-03-03 07:30"]))
+    assert parsed.lacks_offset.tolist() == [False, True] and pd.isna(parsed.times.iloc[1])
 
 
 @pytest.mark.parametrize(

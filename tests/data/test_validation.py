@@ -175,17 +175,26 @@ def test_wide_unknown_sensor_column(sensors_csv):
 # ------------------------------------------------------------------------- coordinates
 
 
-def test_few_bad_coordinates_dropped_with_warning(readings_csv):
-    sensors = [[s, la, lo] for s, la, lo in SENSORS] + [["E", 0, 0], ["F", 95.0, 5.0]]
+def test_few_missing_or_placeholder_coordinates_dropped_with_warning(readings_csv):
+    sensors = [[s, la, lo] for s, la, lo in SENSORS] + [["E", 0, 0], ["F", "", 5.0]]
     sensors += [[f"G{i}", 52.0 + i / 1000, 5.03] for i in range(6)]
     ds, rep = load_dataset(readings_csv, to_csv(["sensor_id", "latitude", "longitude"], sensors))
     e = find(rep.warnings, row=6, column="latitude")
     assert "'E'" in e.message and "0/0" in e.message and "dropped" in e.message
     f = find(rep.warnings, row=7, column="latitude")
-    assert "95" in f.message
+    assert "empty" in f.message
     summary = [w for w in rep.warnings if "dropped 2 of 12 sensors" in w.message]
     assert summary and "E, F" in summary[0].message
     assert set(rep.dropped_sensors) >= {"E", "F"} and "E" not in ds.sensors.index
+    assert rep.drop_reasons["E"] == "at 0/0" and rep.drop_reasons["F"] == "without coordinates"
+
+
+def test_a_latitude_out_of_range_is_an_error_not_a_silent_drop(readings_csv):
+    sensors = [[s, la, lo] for s, la, lo in SENSORS] + [["F", 95.0, 5.0]]
+    issues = errors_of(readings_csv, to_csv(["sensor_id", "latitude", "longitude"], sensors))
+    f = find(issues, row=6, column="latitude")
+    assert "'F'" in f.message and "between -90 and 90" in f.message
+    assert not any("swapped" in i.message for i in issues)  # one typo, not swapped columns
 
 
 def test_bad_coordinates_of_a_sensor_with_readings(rows):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from dff_core.data.crs import check_crs
 from dff_core.data.dataset import VALUE_KINDS, Dataset
+from dff_core.data.fastcsv import read_table_fast
 from dff_core.data.graph import n_components
 from dff_core.data.io import Source, display_name, read_table
 from dff_core.data.links import OPTIONAL_LINK_COLUMNS, infer_links, parse_links
@@ -185,7 +186,7 @@ def load_dataset(
     lname = display_name(links, links_name, "links.csv") if links is not None else "links.csv"
     source = _source_label(readings) if source is None else source
 
-    rt = read_table(readings, rname, issues)
+    rt = read_table_fast(readings, rname, issues)
     st = read_table(sensors, sname, issues) if sensors is not None else None
     lt = read_table(links, lname, issues) if links is not None else None
     sensor_rows = read_sensor_rows(st, issues) if st is not None else None

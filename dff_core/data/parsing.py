@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import warnings
-from typing import NamedTuple, overload
+from collections.abc import Callable
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 import pandas as pd
@@ -76,9 +77,18 @@ def normalize_id(value: object) -> str:
     return m.group(1) if m else s
 
 
+def _per_unique(values: pd.Series, fn: Callable[[pd.Series], Any]) -> tuple[np.ndarray, Any]:
+    """``(codes, fn(unique values as text))``: work once per distinct cell (readings repeat ids, times, values)."""
+    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    return codes, fn(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+
+
 def normalize_ids(values: pd.Series) -> pd.Series:
     """Vectorised :func:`normalize_id` (object dtype)."""
-    return values.astype(str).str.strip().str.replace(_FLOAT_ID, r"\1", regex=True).astype(object)
+    codes, ids = _per_unique(
+        values, lambda u: u.str.strip().str.replace(_FLOAT_ID, r"\1", regex=True).to_numpy(dtype=object)
+    )
+    return pd.Series(ids[codes] if len(codes) else np.array([], dtype=object), index=values.index, dtype=object)
 
 
 def is_missing(values: pd.Series) -> np.ndarray:
@@ -86,9 +96,7 @@ def is_missing(values: pd.Series) -> np.ndarray:
     return values.str.strip().str.lower().isin(MISSING_TOKENS).to_numpy()
 
 
-def parse_numbers(values: pd.Series) -> ParsedNumbers:
-    """Text cells -> floats; ``inf`` and unparsable text are ``bad``, missing tokens are ``missing``."""
-    values = values.astype(str)
+def _parse_unique_numbers(values: pd.Series) -> ParsedNumbers:
     missing = is_missing(values)
     num = pd.to_numeric(values.where(~missing, None), errors="coerce").to_numpy(dtype=float, copy=True)
     bad = np.isnan(num) & ~missing
@@ -96,6 +104,15 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     bad |= inf
     num[inf] = np.nan
     return ParsedNumbers(num, missing, bad)
+
+
+def parse_numbers(values: pd.Series) -> ParsedNumbers:
+    """Text cells -> floats; ``inf`` and unparsable text are ``bad``, missing tokens are ``missing``."""
+    if len(values) == 0:
+        empty = np.array([], dtype=bool)
+        return ParsedNumbers(np.array([], dtype=float), empty, empty)
+    codes, parsed = _per_unique(values, _parse_unique_numbers)
+    return ParsedNumbers(parsed.values[codes], parsed.missing[codes], parsed.bad[codes])
 
 
 def _to_datetime(uniq: pd.Series, utc: bool) -> pd.Series:
@@ -124,7 +141,7 @@ def parse_times(strings: pd.Series, timezone: str | None = None) -> ParsedTimes:
     says which (see :func:`dff_core.data.timezones.choose_zone`). Years outside 1900-2200 are
     treated as typos (NaT).
     """
-    uniq = pd.Series(pd.unique(strings.astype(str)))
+    codes, uniq = _per_unique(strings, lambda u: u)
     minutes = offset_minutes(uniq)
     has = minutes.notna().to_numpy()
     note, lacks, warn = None, None, False
@@ -145,9 +162,8 @@ def parse_times(strings: pd.Series, timezone: str | None = None) -> ParsedTimes:
         parsed = parsed.where(parsed.dt.year.between(*_YEARS)).astype(f"datetime64[ns, {choice.zone}]")
         if not has.all():
             lacks = ~has
-    lookup = dict(zip(uniq, parsed))
-    times = strings.astype(str).map(lookup).astype(parsed.dtype)
-    lacks_rows = None if lacks is None else strings.astype(str).map(dict(zip(uniq, lacks))).to_numpy(dtype=bool)
+    times = pd.Series(parsed.array.take(codes), index=strings.index)
+    lacks_rows = None if lacks is None else lacks[codes]
     return ParsedTimes(times, note, lacks_rows, warn)
 
 

@@ -117,18 +117,29 @@ def spec_from_args(args: argparse.Namespace, names: tuple[str, ...] | None = Non
 # ---------------------------------------------------------------------------- validate
 def _configure_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("readings", help="readings CSV (long: timestamp,sensor_id,value; or wide: one column per sensor)")
-    add_spec_arguments(p, ("sensors", "links", "value", "start", "freq"))
+    add_spec_arguments(p, tuple(n for n in DATA_FIELDS if n not in ("readings", "sample", "metr_la", "items")))
+
+
+def _print_quality(report: Any) -> None:
+    """What loading changed, first and short (the full report follows or is one flag away)."""
+    if report is None:
+        return
+    lines = report.summary_lines()
+    print("data quality: " + ("data used as given" if not lines else "loading changed the data"))
+    for line in lines:
+        print(f"  - {line}")
 
 
 @register("validate", "check input files and print the validation report", _configure_validate)
 def run_validate(args: argparse.Namespace) -> int:
     ds, report = load_data(spec_from_args(args, DATA_FIELDS))
+    _print_quality(report)
     print(str(report))
     idx = ds.readings.index
     print(
         f"valid: {ds.readings.shape[1]} sensors, {len(idx)} time steps every {format_duration(ds.freq)} "
         f"({idx[0]} .. {idx[-1]}), {len(ds.links)} links{' (inferred)' if ds.graph_inferred else ''}, "
-        f"values: {ds.value_kind}"
+        f"values: {ds.value_kind} ({ds.unit})"
     )
     return EXIT_OK
 
@@ -185,8 +196,12 @@ def run_compare(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if not (spec.readings or spec.sample or spec.metr_la is not None or spec.items):
         raise ValueError("no data: give --readings FILE (with --sensors), --sample, --metr-la or --items.")
-    scenario = build(spec)
+    dataset, report = load_data(spec) if spec.items is None else (None, None)
+    _print_quality(report)
+    scenario = build(spec, dataset=dataset)
     t_data = time.perf_counter() - t0 - scenario.timings.get("features", 0.0)
+    if scenario.extra.get("timing"):
+        print(f"settings: {scenario.extra['timing']}; unit: {scenario.unit}")
     if not args.quiet:
         print(scenario.describe(), file=sys.stderr)
     trained = sum(m in ("dff", "dfl") for m in methods)

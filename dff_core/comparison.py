@@ -243,12 +243,16 @@ def profile_key(scenario: Scenario) -> str:
     return "slot_of_week" if needed <= seen or "slot_of_day" not in names else "slot_of_day"
 
 
-def scenario_backbone(backbone: Any, scenario: Scenario) -> Any:
+def scenario_backbone(backbone: Any, scenario: Scenario, seed: int = 0) -> Any:
     """The backbone to use on ``scenario``: ``"historical_profile"`` becomes a profile keyed on
-    :func:`profile_key`'s column; other names and objects are returned as they are."""
-    if not isinstance(backbone, str) or backbone != "historical_profile":
-        return backbone
-    return HistoricalProfileBackbone(key_column=scenario.feature_names.index(profile_key(scenario)))
+    :func:`profile_key`'s column; a scenario with ``wrap_backbone`` (traffic routing from counts:
+    the count forecaster followed by the BPR map) gets the resolved backbone through it; other
+    names and objects are returned as they are."""
+    if isinstance(backbone, str) and backbone == "historical_profile":
+        backbone = HistoricalProfileBackbone(key_column=scenario.feature_names.index(profile_key(scenario)))
+    if scenario.wrap_backbone is not None:
+        return scenario.wrap_backbone(resolve_backbone(backbone, seed=seed))
+    return backbone
 
 
 def compare(
@@ -303,7 +307,7 @@ def compare(
         C_va,
         X_te,
         C_te,
-        backbone=scenario_backbone(backbone, scenario),
+        backbone=scenario_backbone(backbone, scenario, seed),
         epsilon=epsilon,
         loss=loss,
         methods=tuple(methods),

@@ -71,14 +71,27 @@ def test_unexpected_error_is_one_line_exit_1_traceback_only_with_debug(
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_compare_counts_for_traffic_is_a_data_error(
+def test_compare_counts_route_on_bpr_travel_times_with_the_unit_and_settings_stated(
     tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
-    args += ["--value", "count", "--out", str(tmp_path / "o")]
-    assert cli.main(args) == 2
+    args += ["--value", "count", "--count-unit", "buses", "--epochs", "1", "--out", str(tmp_path / "o"), "--quiet"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("data quality:") and "settings: horizon 30 min" in out
+    config = json.loads((tmp_path / "o" / "summary.json").read_text())["config"]
+    assert config["count_unit"] == "buses per 15 min" and config["bpr_alpha"] == 0.15
+    assert config["horizon"] == "30min" and config["every"] == "15min" and config["auto"] == ["horizon", "every"]
+
+
+def test_compare_allocation_by_delay_on_counts_names_the_fitting_choice(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", "--scenario", "allocation", "--readings", str(csv_files["long"])]
+    args += ["--sensors", str(csv_files["sensors"]), "--value", "count", "--alloc-value", "delay"]
+    assert cli.main([*args, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "speeds" in err and "Traceback" not in err
+    assert "needs speeds" in err and "--alloc-value count" in err and "Traceback" not in err
 
 
 def test_compare_writes_summary_and_per_instance(tmp_path: Path, csv_files: dict[str, Path]) -> None:

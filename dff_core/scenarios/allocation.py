@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dff_core.data.dataset import value_unit
 from dff_core.data.digest import frame_digest
 from dff_core.errors import DataError
 from dff_core.problems import Allocation
 from dff_core.scenarios.base import Scenario
-from dff_core.scenarios.features import chronological_split, infer_freq, make_features
-from dff_core.scenarios.traffic import MIN_SPEED_KMH, default_every, paces_min_per_km
+from dff_core.scenarios.choices import allocation_value_problem
+from dff_core.scenarios.features import chronological_split, infer_freq, make_features, resolve_timing
+from dff_core.scenarios.traffic import MIN_SPEED_KMH, paces_min_per_km
 
 #: Percentile of a sensor's training-period speeds taken as its free-flow speed.
 FREE_FLOW_PERCENTILE = 85
@@ -83,7 +85,7 @@ def build_allocation_scenario(
     per_sensor_cap: float = 1,
     corridor_caps: int | float | Mapping[str, float] | None = None,
     n_corridors: int | None = None,
-    horizon: str = "30min",
+    horizon: str | None = None,
     split: Sequence[Any] = (0.6, 0.2, 0.2),
     seed: int = 0,
     every: str | None = "auto",
@@ -91,8 +93,11 @@ def build_allocation_scenario(
     """Allocate ``budget`` units (at most ``per_sensor_cap`` per item) to maximise predicted value.
 
     Give either ``dataset`` (readings; ``value`` = ``"delay"`` needs speeds, ``"count"`` needs
-    counts) or ``items`` (a path or DataFrame with ``period, item_id, value, features...``).
-    ``corridor_caps``: a number (same cap for every corridor) or ``{corridor: cap}``.
+    counts; :func:`~dff_core.scenarios.choices.allocation_values` says which fit a dataset) or
+    ``items`` (a path or DataFrame with ``period, item_id, value, features...``).
+    ``corridor_caps``: a number (same cap for every corridor) or ``{corridor: cap}``. ``horizon``
+    and ``every`` default to multiples of the reading interval
+    (:func:`~dff_core.scenarios.features.resolve_timing`).
     """
     if (dataset is None) == (items is None):
         raise ValueError("allocation scenario: give either dataset (sensor readings) or items (an items table).")
@@ -103,8 +108,9 @@ def build_allocation_scenario(
     if items is not None:
         return _from_items(items, budget=budget, per_item_cap=per_sensor_cap, split=split)
 
-    if value not in ("delay", "count"):
-        raise ValueError(f"allocation scenario: value must be 'delay' or 'count'; got {value!r}.")
+    problem_with_value = allocation_value_problem(dataset, value)
+    if problem_with_value:
+        raise ValueError(f"allocation scenario: {problem_with_value}")
     kind = getattr(dataset, "value_kind", "speed_kmh")
     readings = dataset.readings.copy()
     readings.columns = [str(c) for c in readings.columns]
@@ -112,19 +118,10 @@ def build_allocation_scenario(
     freq = getattr(dataset, "freq", None)
     freq = pd.Timedelta(freq) if freq is not None else infer_freq(readings.index)
     if value == "count":
-        if kind != "count":
-            raise ValueError(
-                f"allocation scenario: value='count' needs count readings, but the readings are {kind}; "
-                "use value='delay' for speeds."
-            )
         source = target = readings.astype(float)
-        unit = "vehicles"
-        extra_value: dict[str, Any] = {}
+        unit = value_unit(kind, freq, getattr(dataset, "count_unit", None))
+        extra_value: dict[str, Any] = {"count_unit": unit}
     else:
-        if kind == "count":
-            raise ValueError(
-                "allocation scenario: value='delay' needs speeds, but the readings are counts; use value='count'."
-            )
         speeds = dataset.speeds_kmh() if callable(getattr(dataset, "speeds_kmh", None)) else readings
         speeds = speeds.copy()
         speeds.columns = node_ids
@@ -138,9 +135,9 @@ def build_allocation_scenario(
         unit = "minutes of delay per vehicle"
         extra_value = {"free_flow_kmh": ff_speed, "stretch_km": stretch}
 
-    ev = default_every(freq) if every == "auto" else every
+    timing = resolve_timing(freq, horizon, every)
     t0 = time.perf_counter()
-    fs = make_features(source, target, horizon=horizon, freq=freq, every=ev)
+    fs = make_features(source, target, horizon=timing.horizon, freq=freq, every=timing.every)
     parts = chronological_split(fs.times, split, target_times=fs.target_times)
     sensors = dataset.sensors.copy()
     sensors.index = sensors.index.astype(str)
@@ -156,6 +153,7 @@ def build_allocation_scenario(
         "budget": float(budget),
         "quantity": value,
         "freq": str(freq),
+        "timing": timing.describe(),
         **extra_value,
     }
     options = {
@@ -164,10 +162,10 @@ def build_allocation_scenario(
         "value": value,
         "per_sensor_cap": float(per_sensor_cap),
         "corridor_caps": caps or None,
-        "horizon": str(horizon),
+        **timing.options(),
         "split": [str(s) for s in split],
         "seed": int(seed),
-        "every": ev,
+        **({"count_unit": unit} if value == "count" else {}),
     }
     return Scenario(
         kind="allocation",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,10 @@ class Scenario:
     timings: seconds spent building (``features``), added to results' timings.
     spec: the :class:`~dff_core.scenarios.spec.ScenarioSpec` it was built from (JSON form, file paths
         absolute), so a stored result can rebuild its scenario; ``None`` when built by hand.
+    wrap_backbone: turns a backbone (an object with ``fit``/``predict``) into the one the comparison
+        uses on this scenario, when the scenario predicts a quantity derived from what is observed
+        (traffic routing from counts: a count forecaster followed by the BPR map, see
+        :class:`~dff_core.scenarios.bpr.CountBackbone`); ``None`` uses backbones as they are.
     """
 
     kind: str
@@ -48,6 +53,7 @@ class Scenario:
     key_column: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     spec: dict[str, Any] | None = None
+    wrap_backbone: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
@@ -91,13 +97,17 @@ class Scenario:
         elif self.kind == "allocation":
             lines.append(f"  budget: {self.extra.get('budget')} units over {self.problem.d} items")
         lines.append(f"  features: {self.X.shape[1]} columns; unit of regret: {self.unit}")
+        if self.extra.get("timing"):
+            lines.append(f"  {self.extra['timing']}")
+        for note in self.extra.get("assumptions", []):
+            lines.append(f"  assumption: {note}")
         for name in ("train", "val", "test"):
             idx = self.split[name]
             if len(idx):
                 lines.append(f"  {name}: {len(idx)} instances, {self.times[idx[0]]} .. {self.times[idx[-1]]}")
             else:
                 lines.append(f"  {name}: 0 instances")
-        if self.options.get("horizon"):
+        if self.options.get("horizon") and not self.extra.get("timing"):
             lines.append(f"  horizon: {self.options['horizon']}")
         if self.data_digest:
             lines.append(f"  data digest: {self.data_digest[:16]}")

@@ -19,6 +19,72 @@ from dff_core.data.parsing import format_duration, parse_duration
 
 #: Calendar columns appended after the per-sensor blocks, in this order.
 CALENDAR_COLUMNS = ("tod_sin", "tod_cos", "dow_sin", "dow_cos", "weekend", "slot_of_day", "slot_of_week")
+#: Without a horizon, predict the smallest multiple of the reading interval at least this far ahead.
+MIN_AUTO_HORIZON = pd.Timedelta("30min")
+#: Without a spacing, decide at the smallest multiple of the reading interval of at least this.
+MIN_AUTO_EVERY = pd.Timedelta("15min")
+
+
+def smallest_multiple(freq: pd.Timedelta, at_least: pd.Timedelta) -> pd.Timedelta:
+    """The smallest whole multiple of ``freq`` that is at least ``at_least`` (and at least ``freq``)."""
+    return freq * max(1, int(np.ceil(at_least / freq - 1e-9)))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When decisions are made and how far ahead they look, with which of the two were chosen automatically."""
+
+    horizon: pd.Timedelta
+    every: pd.Timedelta | None
+    freq: pd.Timedelta
+    auto: tuple[str, ...] = ()
+
+    def options(self) -> dict[str, object]:
+        """The JSON form stored in a scenario's options: ``horizon``, ``every`` (compact) and ``auto``."""
+        every = None if self.every is None else format_duration(self.every, compact=True)
+        return {"horizon": format_duration(self.horizon, compact=True), "every": every, "auto": list(self.auto)}
+
+    def describe(self) -> str:
+        """One line a user reads: horizon and spacing, and where they came from."""
+        step = format_duration(self.freq)
+        h = f"horizon {format_duration(self.horizon)}"
+        if "horizon" in self.auto:
+            least = format_duration(MIN_AUTO_HORIZON)
+            h += f" (auto: the smallest multiple of the {step} reading interval of at least {least})"
+        e = f"decisions every {format_duration(self.every or self.freq)}"
+        if "every" in self.auto:
+            e += " (auto)"
+        return f"{h}; {e}"
+
+
+def resolve_timing(
+    freq: pd.Timedelta, horizon: str | pd.Timedelta | None = None, every: str | pd.Timedelta | None = "auto"
+) -> Timing:
+    """Horizon and decision spacing for readings every ``freq``; unset ones are derived from ``freq``.
+
+    ``horizon=None`` is the smallest multiple of ``freq`` of at least :data:`MIN_AUTO_HORIZON` (30 min
+    for 5- or 15-minute data, 1 h for hourly data), so no interval makes the default fail.
+    ``every="auto"`` is the smallest multiple of ``freq`` of at least :data:`MIN_AUTO_EVERY` (every
+    reading when readings are 15 minutes or more apart); ``None`` decides at every reading. Given
+    values must be whole multiples of ``freq`` (``ValueError`` naming them otherwise).
+    """
+    freq = pd.Timedelta(freq)
+    auto = []
+    if horizon is None or (isinstance(horizon, str) and horizon.strip().lower() == "auto"):
+        h = smallest_multiple(freq, MIN_AUTO_HORIZON)
+        auto.append("horizon")
+    else:
+        h = parse_duration(horizon, "horizon", allow_zero=True)
+        steps_of(h, freq, "horizon")
+    if isinstance(every, str) and every.strip().lower() == "auto":
+        e = smallest_multiple(freq, MIN_AUTO_EVERY)
+        auto.append("every")
+    elif every is None:
+        e = None
+    else:
+        e = parse_duration(every, "every", allow_zero=True)
+        steps_of(e, freq, "every")
+    return Timing(h, e, freq, tuple(auto))
 
 
 @dataclass

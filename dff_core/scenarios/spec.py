@@ -18,9 +18,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dff_core.data import load_dataset, load_metr_la, sample_paths
+from dff_core.data.crs import check_crs
 from dff_core.data.parsing import parse_duration
+from dff_core.data.timezones import resolve_zone
 from dff_core.scenarios.allocation import build_allocation_scenario
 from dff_core.scenarios.base import Scenario
+from dff_core.scenarios.choices import default_allocation_value
 from dff_core.scenarios.traffic import build_traffic_scenario
 
 if TYPE_CHECKING:
@@ -30,7 +33,12 @@ if TYPE_CHECKING:
 #: Options naming input files (their contents enter run keys through the data digest, not the path).
 PATH_FIELDS = ("readings", "sensors", "links", "items")
 #: Options saying where data come from and how to read them (shared by ``validate`` and ``compare``).
-DATA_FIELDS = ("readings", "sample", "metr_la", "items", "sensors", "links", "value", "start", "freq")
+DATA_FIELDS = (
+    "readings", "sample", "metr_la", "items", "sensors", "links", "value", "start", "freq",
+    "duplicates", "zero_speeds", "timezone", "crs", "count_unit",
+)  # fmt: skip
+#: How to read the data files, beyond naming them (passed to :func:`~dff_core.data.load_dataset`).
+READ_FIELDS = ("value", "start", "freq", "duplicates", "zero_speeds", "timezone", "crs", "count_unit")
 
 
 class ScenarioSpec(BaseModel):
@@ -60,8 +68,21 @@ class ScenarioSpec(BaseModel):
     value: Literal["speed_kmh", "speed_mph", "count"] | None = Field(None, description="what readings measure")
     start: str | None = Field(None, description="time of the first row of a wide file without timestamps")
     freq: str | None = Field(None, description="reading interval, e.g. 5min (or coarser, to average)")
+    duplicates: Literal["error", "mean", "sum", "first", "last"] | None = Field(
+        None, description="rows giving a sensor different values at one time: error (default) or combine them"
+    )
+    zero_speeds: Literal["missing", "keep"] | None = Field(
+        None, description="speeds of exactly 0: missing (default; a failed detector) or keep (standstill)"
+    )
+    timezone: str | None = Field(
+        None, description="local time zone for timestamps with UTC offsets (default: the file's), e.g. Europe/Paris"
+    )
+    crs: str | None = Field(None, description="coordinate system of the sensors' x/y (e.g. EPSG:32721; default WGS84)")
+    count_unit: str | None = Field(None, description="what counts count, e.g. boardings (default vehicles)")
     # --- decisions --------------------------------------------------------------------------
-    horizon: str = Field("30min", description="how far ahead to predict")
+    horizon: str | None = Field(
+        None, description="how far ahead to predict (default: the smallest multiple of the interval >= 30min)"
+    )
     split: tuple[float, float, float] | tuple[str, str, str] = Field(
         (0.6, 0.2, 0.2), description="train,val,test: fractions 0.6,0.2,0.2 or durations 5D,1D,1D"
     )
@@ -72,6 +93,14 @@ class ScenarioSpec(BaseModel):
     n_pairs: int = Field(5, ge=1, description="traffic: number of default long trips")
     demand: float | None = Field(None, gt=0, description="traffic: vehicles per trip (default 1)")
     capacities: bool = Field(False, description="traffic: route as one flow under the links' capacity column")
+    bpr_alpha: float | None = Field(None, ge=0, description="traffic from counts: BPR alpha (default 0.15)")
+    bpr_beta: float | None = Field(None, gt=0, description="traffic from counts: BPR beta (default 4)")
+    free_flow_kmh: float | None = Field(
+        None, gt=0, description="traffic from counts: free-flow speed where links give none (default 50)"
+    )
+    lane_capacity: float | None = Field(
+        None, gt=0, description="traffic from counts: vehicles per hour per lane (default 1800)"
+    )
     budget: float = Field(5.0, gt=0, description="allocation: units to allocate")
     alloc_value: Literal["delay", "count"] | None = Field(None, description="allocation: value to rank by")
     corridor_cap: float | None = Field(None, gt=0, description="allocation: cap of units per corridor")
@@ -85,9 +114,32 @@ class ScenarioSpec(BaseModel):
     @field_validator("horizon", "freq")
     @classmethod
     def _durations(cls, v: str | None, info: Any) -> str | None:
+        if v is not None and str(v).strip().lower() in ("auto", ""):
+            return None
         if v is not None:
             parse_duration(v, info.field_name)
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        if v is not None:
+            resolve_zone(v)
+        return v
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, v: str | None) -> str | None:
+        if v is not None:
+            check_crs(v)
+        return v
+
+    @field_validator("count_unit")
+    @classmethod
+    def _count_unit(cls, v: str | None) -> str | None:
+        if v is not None and not str(v).strip():
+            raise ValueError("count_unit names what is counted, e.g. 'boardings'; it cannot be empty")
+        return None if v is None else str(v).strip()
 
     @field_validator("every", mode="before")
     @classmethod
@@ -161,7 +213,7 @@ class ScenarioSpec(BaseModel):
         if sum(chosen) > 1:
             out.append("scenario: give only one of readings, sample and metr_la")
         if self.kind == "traffic" and self.items is not None:
-            out.append("scenario.items: only used by kind = 'allocation' (traffic routing needs speed readings)")
+            out.append("scenario.items: only used by kind = 'allocation' (traffic routing needs sensor readings)")
         if self.items is not None and (self.readings is not None or self.metr_la is not None):
             out.append("scenario.items: give either items or readings/metr_la for an allocation scenario, not both")
         return out
@@ -197,14 +249,15 @@ def load_data(spec: ScenarioSpec) -> tuple[Dataset | None, ValidationReport | No
         raise ValueError("give only one of --readings, --sample and --metr-la.")
     if spec.metr_la is not None:
         return load_metr_la(spec.metr_la_folder() or None), None
-    kw: dict[str, Any] = {"value": spec.value or "speed_kmh", "start": spec.start, "freq": spec.freq}
+    kw: dict[str, Any] = {k: getattr(spec, k) for k in READ_FIELDS if getattr(spec, k) is not None}
+    kw["value"] = spec.value or "speed_kmh"
     if spec.readings is None:
         if spec.items is not None and not spec.sample:
             return None, None
         paths = sample_paths()
         if not paths["readings"].exists():
             raise FileNotFoundError(f"sample data not found at {paths['readings'].parent}")
-        kw["value"] = "speed_kmh"
+        kw = {"value": "speed_kmh", **{k: v for k, v in kw.items() if k in ("duplicates", "zero_speeds")}}
         return load_dataset(paths["readings"], paths["sensors"], paths["links"], source="sample", **kw)
     files = {k: spec.resolve(k) for k in ("readings", "sensors", "links")}
     return load_dataset(files["readings"], files["sensors"], files["links"], **kw)
@@ -239,13 +292,15 @@ def build(spec: ScenarioSpec, dataset: Dataset | None = None, items: pd.DataFram
 def _build(spec: ScenarioSpec, dataset: Dataset | None, items: pd.DataFrame | None) -> Scenario:
     if spec.kind == "traffic":
         if spec.items is not None and dataset is None:
-            raise ValueError("--items is for --scenario allocation; traffic routing needs speed readings.")
+            raise ValueError("--items is for --scenario allocation; traffic routing needs sensor readings.")
         ds = dataset if dataset is not None else load_data(spec)[0]
         if ds is None:
             raise ValueError("no data: give --readings FILE (with --sensors), --sample or --metr-la.")
+        bpr = {k: getattr(spec, k) for k in ("bpr_alpha", "bpr_beta", "free_flow_kmh", "lane_capacity")}
         return build_traffic_scenario(
             ds, horizon=spec.horizon, pairs=spec.pairs, n_pairs=spec.n_pairs, demand=spec.demand,
             capacities=spec.capacities, split=spec.split, seed=spec.seed, every=spec.every,
+            **{k: v for k, v in bpr.items() if v is not None},
         )  # fmt: skip
     use_items = spec.source == "items" or (
         spec.source is None and (items is not None or spec.items is not None) and dataset is None
@@ -260,7 +315,7 @@ def _build(spec: ScenarioSpec, dataset: Dataset | None, items: pd.DataFrame | No
     ds = dataset if dataset is not None else load_data(spec)[0]
     if ds is None:
         raise ValueError("no data: give --readings FILE (with --sensors), --sample, --metr-la or --items.")
-    value = spec.alloc_value or ("count" if ds.value_kind == "count" else "delay")
+    value = spec.alloc_value or default_allocation_value(ds)
     return build_allocation_scenario(
         ds, budget=spec.budget, value=value, corridor_caps=spec.corridor_cap, horizon=spec.horizon,
         split=spec.split, seed=spec.seed, every=spec.every,

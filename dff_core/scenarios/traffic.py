@@ -1,9 +1,10 @@
 """Traffic routing: route trips through the sensor network on predicted travel times.
 
 Graph nodes are the sensors and arcs the links. The predicted quantity per sensor is its
-*pace* in minutes per km (60 / speed, speeds floored at ``min_speed_kmh`` so paces stay
-finite). A link's travel time is its length times the mean pace of its two end sensors,
-which is linear in the paces, so the problem is
+*pace* in minutes per km: from speed readings 60 / speed (speeds floored at ``min_speed_kmh``
+so paces stay finite); from count readings the BPR link performance function of the flow
+(:mod:`dff_core.scenarios.bpr`). A link's travel time is its length times the mean pace of its
+two end sensors, which is linear in the paces, so the problem is
 ``LinearMapped(ShortestPath(...), A)`` with ``A[link, sensor] = length_km / 2`` for both ends:
 the correction acts per sensor, and regret is in vehicle-minutes.
 """
@@ -19,11 +20,19 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from dff_core.data.dataset import value_unit
 from dff_core.data.graph import haversine_km
 from dff_core.problems import LinearMapped, MinCostFlow, ShortestPath
 from dff_core.problems.base import OptProblem
 from dff_core.scenarios.base import Scenario
-from dff_core.scenarios.features import chronological_split, infer_freq, make_features
+from dff_core.scenarios.bpr import (
+    DEFAULT_ALPHA,
+    DEFAULT_BETA,
+    DEFAULT_FREE_FLOW_KMH,
+    DEFAULT_LANE_CAPACITY,
+    bpr_paces,
+)
+from dff_core.scenarios.features import chronological_split, infer_freq, make_features, resolve_timing
 
 #: Speeds below this (km/h) are treated as this, so paces (min/km) stay finite.
 MIN_SPEED_KMH = 3.0
@@ -56,14 +65,6 @@ class PaceRouting(LinearMapped):
 def paces_min_per_km(speeds_kmh: pd.DataFrame, min_speed_kmh: float = MIN_SPEED_KMH) -> pd.DataFrame:
     """Minutes per km from km/h, with speeds floored at ``min_speed_kmh`` (NaN stays NaN)."""
     return 60.0 / speeds_kmh.clip(lower=min_speed_kmh)
-
-
-def default_every(freq: pd.Timedelta) -> str | None:
-    """Decide every 15 minutes when readings are finer and 15 min is a multiple of them."""
-    q = pd.Timedelta("15min")
-    if freq < q and q % freq == pd.Timedelta(0):
-        return "15min"
-    return None
 
 
 def network_arcs(dataset: Any, node_ids: list[str]) -> pd.DataFrame:
@@ -235,62 +236,21 @@ def _capacitated_flow(
     return problem
 
 
-def build_traffic_scenario(
-    dataset: Any,
+def _checked_pairs(
+    pairs: Sequence[tuple[str, str]] | None,
+    node_ids: list[str],
+    lat: np.ndarray,
+    lon: np.ndarray,
+    arcs: pd.DataFrame,
     *,
-    horizon: str = "30min",
-    pairs: Sequence[tuple[str, str]] | None = None,
-    n_pairs: int = 5,
-    demand: float | Sequence[float] | None = None,
-    capacities: bool = False,
-    split: Sequence[Any] = (0.6, 0.2, 0.2),
-    seed: int = 0,
-    every: str | None = "auto",
-    min_speed_kmh: float = MIN_SPEED_KMH,
-) -> Scenario:
-    """Routing of ``pairs`` trips on predicted sensor paces ``horizon`` ahead.
-
-    Parameters
-    ----------
-    dataset:
-        A :class:`dff_core.data.Dataset` of speeds with sensors (coordinates) and links.
-    pairs:
-        Origin-destination sensor ids; default :func:`default_pairs` (``n_pairs`` long trips).
-    demand:
-        Vehicles per pair (a number for all pairs, or one per pair); default 1.
-    capacities:
-        Route the trips as one flow under the links' ``capacity`` (a min-cost flow; all trips
-        share an origin or a destination, and ``demand`` is needed in the capacities' unit).
-    split:
-        Chronological train/val/test fractions or durations (see :func:`chronological_split`).
-    every:
-        Spacing of decision times; ``"auto"`` = every 15 min when readings are finer.
-    """
-    kind = getattr(dataset, "value_kind", "speed_kmh")
-    if kind == "count":
-        raise ValueError(
-            "traffic scenario needs speeds, but the readings are counts (value=count); "
-            "use --value speed_kmh/speed_mph, or the allocation scenario for counts."
-        )
-    speeds = dataset.speeds_kmh() if callable(getattr(dataset, "speeds_kmh", None)) else dataset.readings
-    speeds = speeds.copy()
-    speeds.columns = [str(c) for c in speeds.columns]
-    node_ids = list(speeds.columns)
-    sensors = dataset.sensors
-    sensors_idx = sensors.copy()
-    sensors_idx.index = sensors_idx.index.astype(str)
-    missing = [s for s in node_ids if s not in sensors_idx.index]
-    if missing:
-        raise ValueError(
-            f"traffic scenario: sensors without coordinates: {', '.join(missing[:5])}; add them to the sensors file."
-        )
-    lat = sensors_idx.loc[node_ids, "latitude"].astype(float).to_numpy()
-    lon = sensors_idx.loc[node_ids, "longitude"].astype(float).to_numpy()
-    arcs = network_arcs(dataset, node_ids)
-
+    n_pairs: int,
+    seed: int,
+    common_origin: bool,
+) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The trips (default: :func:`default_pairs`) as ids and node positions; each must have a route."""
     pos = {s: i for i, s in enumerate(node_ids)}
     if pairs is None:
-        pairs = default_pairs(node_ids, lat, lon, arcs, n_pairs=n_pairs, seed=seed, common_origin=capacities)
+        pairs = default_pairs(node_ids, lat, lon, arcs, n_pairs=n_pairs, seed=seed, common_origin=common_origin)
     pairs = [(str(a), str(b)) for a, b in pairs]
     if not pairs:
         raise ValueError("traffic scenario: pairs is empty; give at least one (origin, destination) sensor pair.")
@@ -309,15 +269,109 @@ def build_traffic_scenario(
                 f"traffic scenario: pair {k} ({pairs[k][0]} -> {pairs[k][1]}) has no route through the links; "
                 "choose another pair or check link directions."
             )
-    if demand is None:
-        dem = np.ones(len(P))
-    elif np.ndim(demand) == 0:
-        dem = np.full(len(P), float(demand))
-    else:
-        dem = np.asarray(demand, dtype=float)
-        if dem.shape != (len(P),):
-            raise ValueError(f"traffic scenario: demand needs one value per pair ({len(P)}); got {len(dem)}.")
+    return pairs, P
 
+
+def _demand(demand: float | Sequence[float] | None, n: int) -> np.ndarray:
+    if demand is None:
+        return np.ones(n)
+    if np.ndim(demand) == 0:
+        return np.full(n, float(demand))
+    dem = np.asarray(demand, dtype=float)
+    if dem.shape != (n,):
+        raise ValueError(f"traffic scenario: demand needs one value per pair ({n}); got {len(dem)}.")
+    return dem
+
+
+def _paces(dataset: Any, split: Sequence[Any], freq: pd.Timedelta, min_speed_kmh: float, bpr_kw: dict) -> tuple:
+    """``(features source, pace targets, backbone wrapper, extra, assumptions)`` for speed or count readings."""
+    kind = getattr(dataset, "value_kind", "speed_kmh")
+    if kind != "count":
+        speeds = dataset.speeds_kmh() if callable(getattr(dataset, "speeds_kmh", None)) else dataset.readings
+        speeds = speeds.copy()
+        speeds.columns = [str(c) for c in speeds.columns]
+        pace = paces_min_per_km(speeds, min_speed_kmh)
+        return pace, pace, None, {"quantity": "pace (min/km)"}, []
+    counts = dataset.readings.copy()
+    counts.columns = [str(c) for c in counts.columns]
+    pace, bpr, table = bpr_paces(counts, freq, getattr(dataset, "links", None), split, **bpr_kw)
+    unit = value_unit("count", freq, getattr(dataset, "count_unit", None))
+    per_hour = pd.Timedelta("1h") / freq
+    used = pd.Series(bpr.capacity_source).value_counts().to_dict()
+    assumptions = [
+        f"counts are {unit}; flow per hour = count x {per_hour:g}",
+        "a sensor's flow is the flow on the road it measures; a link's travel time is its length x the mean pace "
+        "of its two end sensors",
+        f"pace = free-flow pace x (1 + {bpr.alpha:g} (flow / capacity)^{bpr.beta:g}) (BPR)",
+        "capacity per sensor from its links' capacity, else lanes x lane capacity, else its 95th-percentile "
+        f"training flow ({', '.join(f'{v} from {k}' for k, v in used.items())})",
+        "free-flow speed from the links' free_flow_kmh, else "
+        f"{bpr_kw.get('free_flow_kmh', DEFAULT_FREE_FLOW_KMH):g} km/h",
+    ]
+    extra = {"quantity": "pace (min/km) from counts (BPR)", "bpr": table, "count_unit": unit}
+    return counts, pace, bpr, extra, assumptions
+
+
+def build_traffic_scenario(
+    dataset: Any,
+    *,
+    horizon: str | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    n_pairs: int = 5,
+    demand: float | Sequence[float] | None = None,
+    capacities: bool = False,
+    split: Sequence[Any] = (0.6, 0.2, 0.2),
+    seed: int = 0,
+    every: str | None = "auto",
+    min_speed_kmh: float = MIN_SPEED_KMH,
+    bpr_alpha: float = DEFAULT_ALPHA,
+    bpr_beta: float = DEFAULT_BETA,
+    free_flow_kmh: float = DEFAULT_FREE_FLOW_KMH,
+    lane_capacity: float = DEFAULT_LANE_CAPACITY,
+) -> Scenario:
+    """Routing of ``pairs`` trips on predicted sensor paces ``horizon`` ahead.
+
+    Parameters
+    ----------
+    dataset:
+        A :class:`dff_core.data.Dataset` with sensors (coordinates) and links. Speeds give paces
+        directly; counts give paces through the BPR link performance function (see
+        :mod:`dff_core.scenarios.bpr`: ``bpr_alpha``, ``bpr_beta``, ``free_flow_kmh``,
+        ``lane_capacity``), and the scenario's backbone becomes the count forecaster followed by
+        that map (``scenario.wrap_backbone``), whose travel times DFF corrects.
+    horizon:
+        How far ahead to predict; ``None`` = the smallest multiple of the reading interval of at
+        least 30 minutes (see :func:`~dff_core.scenarios.features.resolve_timing`).
+    pairs:
+        Origin-destination sensor ids; default :func:`default_pairs` (``n_pairs`` long trips).
+    demand:
+        Vehicles per pair (a number for all pairs, or one per pair); default 1.
+    capacities:
+        Route the trips as one flow under the links' ``capacity`` (a min-cost flow; all trips
+        share an origin or a destination, and ``demand`` is needed in the capacities' unit).
+    split:
+        Chronological train/val/test fractions or durations (see :func:`chronological_split`).
+    every:
+        Spacing of decision times; ``"auto"`` = the smallest multiple of the interval of at least
+        15 min; ``None`` = every reading.
+    """
+    kind = getattr(dataset, "value_kind", "speed_kmh")
+    node_ids = [str(c) for c in dataset.readings.columns]
+    sensors_idx = dataset.sensors.copy()
+    sensors_idx.index = sensors_idx.index.astype(str)
+    missing = [s for s in node_ids if s not in sensors_idx.index]
+    if missing:
+        raise ValueError(
+            f"traffic scenario: sensors without coordinates: {', '.join(missing[:5])}; add them to the sensors file."
+        )
+    lat = sensors_idx.loc[node_ids, "latitude"].astype(float).to_numpy()
+    lon = sensors_idx.loc[node_ids, "longitude"].astype(float).to_numpy()
+    arcs = network_arcs(dataset, node_ids)
+    pairs, P = _checked_pairs(
+        pairs, node_ids, lat, lon, arcs, n_pairs=n_pairs, seed=seed, common_origin=capacities
+    )  # fmt: skip
+    dem = _demand(demand, len(P))
+    n = len(node_ids)
     edges = arcs[["u", "v"]].to_numpy()
     L = arcs["length_km"].to_numpy()
     m = len(arcs)
@@ -331,25 +385,28 @@ def build_traffic_scenario(
         base = ShortestPath(n, edges, pairs=P, demand=dem)
     problem = PaceRouting(base, A)
 
-    pace = paces_min_per_km(speeds, min_speed_kmh)
     freq = getattr(dataset, "freq", None)
-    freq = pd.Timedelta(freq) if freq is not None else infer_freq(pace.index)
-    ev = default_every(freq) if every == "auto" else every
+    freq = pd.Timedelta(freq) if freq is not None else infer_freq(dataset.readings.index)
+    timing = resolve_timing(freq, horizon, every)
+    bpr_kw = {"alpha": bpr_alpha, "beta": bpr_beta, "free_flow_kmh": free_flow_kmh, "lane_capacity": lane_capacity}
     t0 = time.perf_counter()
-    fs = make_features(pace, horizon=horizon, freq=freq, every=ev)
+    source, pace, wrap, extra_value, assumptions = _paces(dataset, split, freq, min_speed_kmh, bpr_kw)
+    fs = make_features(source, pace, horizon=timing.horizon, freq=freq, every=timing.every)
     parts = chronological_split(fs.times, split, target_times=fs.target_times)
     options = {
-        "horizon": str(horizon),
+        **timing.options(),
         "pairs": [list(p) for p in pairs],
         "n_pairs": len(pairs),
         "demand": dem.tolist(),
         "capacities": bool(capacities),
         "split": [str(s) for s in split],
         "seed": int(seed),
-        "every": ev,
         "min_speed_kmh": float(min_speed_kmh),
         "value": kind,
     }
+    if kind == "count":
+        options.update({f"bpr_{k}" if k in ("alpha", "beta") else k: float(v) for k, v in bpr_kw.items()})
+        options["count_unit"] = extra_value["count_unit"]
     extra = {
         "sensors": sensors_idx.loc[node_ids],
         "links": arcs,
@@ -358,9 +415,11 @@ def build_traffic_scenario(
         "pair_nodes": P.tolist(),
         "demand": dem.tolist(),
         "link_sensor_map": A,
-        "quantity": "pace (min/km)",
         "min_pace": problem.min_pace,
         "freq": str(freq),
+        "timing": timing.describe(),
+        "assumptions": assumptions,
+        **extra_value,
     }
     return Scenario(
         kind="traffic",
@@ -377,4 +436,5 @@ def build_traffic_scenario(
         options=options,
         key_column=fs.slot_column,
         timings={"features": time.perf_counter() - t0},
+        wrap_backbone=wrap,
     )

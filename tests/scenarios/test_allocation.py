@@ -46,7 +46,7 @@ def test_count_scenario_and_corridor_column() -> None:
     ds = make_grid_dataset(days=2, value_kind="count")
     ds.sensors["corridor"] = ["I-5"] * 4 + ["I-10"] * 5
     sc = build_allocation_scenario(ds, value="count", budget=2, corridor_caps={"I-5": 1})
-    assert sc.unit == "vehicles"
+    assert sc.unit == "vehicles per 15 min"  # counts per reading interval
     assert sorted(set(sc.extra["groups"])) == ["I-10", "I-5"]
     W = sc.problem.solve(sc.C[:10])
     assert (W[:, :4].sum(axis=1) <= 1 + 1e-9).all()

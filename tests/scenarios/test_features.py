@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dff_core.scenarios.features import CALENDAR_COLUMNS, chronological_split, make_features
+from dff_core.scenarios.features import CALENDAR_COLUMNS, chronological_split, make_features, resolve_timing
 
 
 def _frame(n: int = 400, d: int = 3, freq: str = "5min", seed: int = 0) -> pd.DataFrame:
@@ -124,3 +124,31 @@ def test_rolling_mean_covers_the_last_hour_up_to_t() -> None:
     assert len(window) == 12
     cols = [fs.feature_names.index(f"s{i}@mean1h") for i in range(3)]
     np.testing.assert_allclose(fs.X[k, cols], window.mean().to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("freq", "horizon", "every"),
+    [("5min", "30min", "15min"), ("15min", "30min", "15min"), ("1h", "1h", "1h"), ("7min", "35min", "21min")],
+)
+def test_default_horizon_and_spacing_are_multiples_of_the_interval(freq: str, horizon: str, every: str) -> None:
+    t = resolve_timing(pd.Timedelta(freq))
+    assert t.horizon == pd.Timedelta(horizon) and t.every == pd.Timedelta(every) and t.auto == ("horizon", "every")
+    assert "auto" in t.describe() and t.options()["horizon"] == horizon.replace("1h", "1h")
+
+
+def test_given_horizon_and_spacing_are_kept_or_refused_by_name() -> None:
+    t = resolve_timing(pd.Timedelta("1h"), "2h", None)
+    assert t.horizon == pd.Timedelta("2h") and t.every is None and t.auto == ()
+    with pytest.raises(ValueError, match=r"horizon \(30min\) must be a whole multiple"):
+        resolve_timing(pd.Timedelta("1h"), "30min")
+
+
+def test_calendar_follows_the_local_clock_across_a_daylight_saving_change() -> None:
+    # 2025-03-30 02:00 Europe/Amsterdam: clocks jump to 03:00; the grid stays regular in real time
+    idx = pd.date_range("2025-03-29 12:00", periods=48, freq="1h", tz="Europe/Amsterdam")
+    df = pd.DataFrame({"a": np.arange(48.0)}, index=idx)
+    fs = make_features(df, horizon="1h", daily_lag=False)
+    hours = fs.X[:, fs.feature_names.index("slot_of_day")]
+    np.testing.assert_array_equal(hours, fs.times.hour)
+    assert 2 not in set(fs.times[fs.times.day == 30].hour)  # the skipped hour never appears
+    assert (fs.target_times - fs.times == pd.Timedelta("1h")).all()

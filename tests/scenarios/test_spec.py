@@ -15,7 +15,8 @@ def test_build_from_only_the_options_a_caller_sets(csv_files: dict[str, Path]) -
     """Sweeps, the CLI and the dashboard build through one factory with only the options they set."""
     spec = ScenarioSpec(readings=str(csv_files["long"]), sensors=str(csv_files["sensors"]), n_pairs=2)
     sc = build(spec)
-    assert sc.kind == "traffic" and len(sc.extra["pairs"]) == 2 and sc.options["every"] is None  # 15-min data
+    assert sc.kind == "traffic" and len(sc.extra["pairs"]) == 2 and sc.options["every"] == "15min"  # 15-min data
+    assert sc.options["horizon"] == "30min" and sc.options["auto"] == ["horizon", "every"]
     spec = ScenarioSpec(kind="allocation", readings=str(csv_files["long"]), sensors=str(csv_files["sensors"]))
     assert build(spec).kind == "allocation"
 

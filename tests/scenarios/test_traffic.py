@@ -136,9 +136,7 @@ def test_bad_arguments_are_named(kwargs: dict, match: str) -> None:
         build_traffic_scenario(make_grid_dataset(days=2), n_pairs=1, **kwargs)
 
 
-def test_counts_and_unreachable_pairs_are_refused() -> None:
-    with pytest.raises(ValueError, match="counts"):
-        build_traffic_scenario(make_grid_dataset(days=2, value_kind="count"))
+def test_unreachable_pairs_are_refused() -> None:
     ds = _diamond({"A": [60.0] * 40, "B": [20.0] * 40, "C": [60.0] * 40, "D": [60.0] * 40})
     with pytest.raises(ValueError, match="no route"):
         build_traffic_scenario(ds, pairs=[("D", "A")])

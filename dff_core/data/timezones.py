@@ -146,8 +146,12 @@ def choose_zone(instants: pd.Series, minutes: pd.Series, timezone: str | None) -
     ``timezone`` (a name for :func:`resolve_zone`) wins; otherwise the file's one offset, or the IANA
     zone matching its several offsets (with a warning and the first offset when none matches).
     """
-    offsets = sorted({float(m) for m in minutes.dropna()})
+    known = instants.notna().to_numpy() & minutes.notna().to_numpy()
+    instants, minutes = instants[known], minutes[known]
+    offsets = sorted({float(m) for m in minutes})
     shown = " and ".join(_show_offset(m) for m in offsets)
+    if not offsets and timezone is None:  # no readable timestamp with an offset: they are reported anyway
+        return ZoneChoice(dt.UTC, "timestamps carry UTC offsets but none could be read")
     if timezone is not None:
         zone = resolve_zone(timezone)
         return ZoneChoice(zone, f"timestamps carry UTC offsets ({shown}); converted to local time in {zone_name(zone)}")
@@ -166,7 +170,7 @@ def choose_zone(instants: pd.Series, minutes: pd.Series, timezone: str | None) -
             f"{zone_name(zone)}, whose offsets match the file's at every timestamp (pass timezone= to name "
             "your zone)",
         )
-    first = float(minutes.dropna().iloc[int(np.argmin(instants[minutes.notna()].to_numpy()))])
+    first = float(minutes.iloc[int(np.argmin(instants.to_numpy()))])
     zone = _fixed(int(first))
     return ZoneChoice(
         zone,

@@ -67,3 +67,29 @@ def test_inferred_graph_is_noted():
     report = ValidationReport()
     links = infer_links(sensors(), 1, report)
     assert len(links) >= 4 and "1-nearest-neighbour" in report.info[0]
+
+
+def test_lengths_in_metres_are_converted() -> None:
+    links, report = parse([["A", "B", 1200.0], ["B", "C", 900.0]], sensors(), header=("from_id", "to_id", "length_m"))
+    np.testing.assert_allclose(links["length_km"], [1.2, 0.9])
+    assert any("metres" in m for m in report.info)
+
+
+def test_unitless_lengths_that_look_like_metres_are_read_as_metres_with_a_warning() -> None:
+    links, report = parse([["A", "B", 1230.0], ["B", "C", 1560.0]], sensors(), header=("from_id", "to_id", "length"))
+    np.testing.assert_allclose(links["length_km"], [1.23, 1.56])
+    assert any("read as metres" in w.message for w in report.warnings)
+
+
+def test_km_lengths_that_look_like_metres_are_an_error_saying_so() -> None:
+    links, report = parse([["A", "B", 1230.0], ["B", "C", 1560.0]], sensors())
+    assert links is None and "look like metres" in report.errors[0].message and "length_m" in report.errors[0].message
+
+
+def test_lanes_and_free_flow_speed_are_kept_when_given() -> None:
+    header = ("from_id", "to_id", "length_km", "lanes", "speed_limit")
+    links, report = parse([["A", "B", 1.2, 2, 50], ["B", "C", 1.0, "", 30]], sensors(), header=header)
+    assert links["lanes"].tolist()[0] == 2.0 and np.isnan(links["lanes"].tolist()[1])
+    assert links["free_flow_kmh"].tolist() == [50.0, 30.0]
+    plain, _ = parse([["A", "B", 1.2]], sensors())
+    assert "lanes" not in plain.columns and "free_flow_kmh" not in plain.columns

@@ -134,9 +134,11 @@ def _from_long(table: Table, issues: IssueCollector) -> LongReadings | None:
     if all(c in cols for c in coords):
         locations = SensorRows.from_columns(df, cols, ids=long["sensor"])
         locations.frame = locations.frame.drop_duplicates("sensor_id")
-    for ln in long.loc[long["sensor"] == "", "line"]:
-        issues.error(table.name, int(ln), cols["sensor_id"], "the sensor id is empty. Fill it in.", kind="empty id")
-    long = long[long["sensor"] != ""]
+    empty = (long["sensor"] == "").to_numpy()
+    if empty.any():
+        for ln in long.loc[empty, "line"]:
+            issues.error(table.name, int(ln), cols["sensor_id"], "the sensor id is empty. Fill it in.", kind="empty id")
+        long = long[~empty]
     first = long.drop_duplicates("sensor")
     return LongReadings(
         long,

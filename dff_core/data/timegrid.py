@@ -208,7 +208,7 @@ def to_grid(
             return None
     ts_sorted = long["ts"].sort_values()
     grid = pd.date_range(ts_sorted.iloc[0], ts_sorted.iloc[-1], freq=step, name="timestamp")
-    sensor_order = list(dict.fromkeys(long["sensor"]))
+    sensor_order = list(pd.unique(long["sensor"]))
     wide = long.pivot(index="ts", columns="sensor", values="value").reindex(index=grid, columns=sensor_order)
     wide = wide.astype(float)
     if tz is not None:

@@ -88,7 +88,7 @@ def test_km_lengths_that_look_like_metres_are_an_error_saying_so() -> None:
 
 def test_lanes_and_free_flow_speed_are_kept_when_given() -> None:
     header = ("from_id", "to_id", "length_km", "lanes", "speed_limit")
-    links, report = parse([["A", "B", 1.2, 2, 50], ["B", "C", 1.0, "", 30]], sensors(), header=header)
+    links, _ = parse([["A", "B", 1.2, 2, 50], ["B", "C", 1.0, "", 30]], sensors(), header=header)
     assert links["lanes"].tolist()[0] == 2.0 and np.isnan(links["lanes"].tolist()[1])
     assert links["free_flow_kmh"].tolist() == [50.0, 30.0]
     plain, _ = parse([["A", "B", 1.2]], sensors())

@@ -168,9 +168,7 @@ def test_a_links_file_with_lengths_in_metres(base, tmp_path: Path, scenario: str
     pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 : i + 4]]
     pairs += [(b, a) for a, b in pairs]
     lat, lon = np.radians(s["latitude"]), np.radians(s["longitude"])
-    metres = [
-        round(1200 * 6371 * np.hypot((lat[b] - lat[a]), (lon[b] - lon[a]) * np.cos(lat[a])), 1) for a, b in pairs
-    ]
+    metres = [round(1200 * 6371 * np.hypot((lat[b] - lat[a]), (lon[b] - lon[a]) * np.cos(lat[a])), 1) for a, b in pairs]
     links = pd.DataFrame({"from_id": [a for a, _ in pairs], "to_id": [b for _, b in pairs], "length_m": metres})
     data = _write(tmp_path / "in", _long(base["counts"], "count"), base["sensors"], links)
     rc, stdout, stderr = _compare(scenario, data, tmp_path / "out", "--value", "count")

@@ -239,3 +239,23 @@ def test_sweep_subcommand_arguments() -> None:
     args = parser.parse_args(["sweep", "--config", "s.toml", "--backend", "ray", "--address", "auto", "--out", "o"])
     assert args.backend == "ray" and args.address == "auto" and args._run is cli.run_sweep
     assert args.workers is None and not args.no_resume
+
+
+def test_validate_prints_what_loading_changed_first(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sensors = pd.read_csv(csv_files["sensors"], dtype={"sensor_id": str})
+    sensors.loc[4, ["latitude", "longitude"]] = 0.0
+    sensors.to_csv(tmp_path / "sensors.csv", index=False)
+    rc = cli.main(["validate", str(csv_files["long"]), "--sensors", str(tmp_path / "sensors.csv"), "--timezone", "UTC"])
+    lines = capsys.readouterr().out.splitlines()
+    assert rc == 0 and lines[0] == "data quality: loading changed the data"
+    assert lines[1] == f"  - 1 sensor dropped: 1 at 0/0 ({sensors.loc[4, 'sensor_id']})"
+    assert any(ln.startswith("valid: 8 sensors") for ln in lines)
+
+
+def test_bad_data_options_name_their_flag() -> None:
+    for flag, value, needle in [("--crs", "EPSG:0", "crs="), ("--timezone", "Mars/Base", "timezone=")]:
+        args = cli.build_parser().parse_args(["compare", "--sample", flag, value, "--out", "x"])
+        with pytest.raises(ValueError, match=rf"{flag}: .*{needle}"):
+            cli.spec_from_args(args)

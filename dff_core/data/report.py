@@ -74,6 +74,8 @@ class ValidationReport:
     timezone: str | None = None
     #: Sensors listed in the sensors file without any readings (left out).
     unused_sensors: int = 0
+    #: The coordinate system the sensors' coordinates were converted from (``None``: WGS84 degrees).
+    crs: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -105,6 +107,7 @@ class ValidationReport:
             "impossible_values_missing": self.impossible_values,
             "links_dropped": self.dropped_links,
             "timezone": self.timezone,
+            "crs": self.crs,
         }
 
     @property
@@ -140,6 +143,8 @@ class ValidationReport:
             lines.append(f"{_n(q['links_dropped'], 'link')} dropped")
         if q["timezone"]:
             lines.append(f"timestamps converted to local time in {q['timezone']}")
+        if q["crs"]:
+            lines.append(f"sensor coordinates converted from {q['crs']} to WGS84 degrees")
         return lines
 
     def summary(self) -> str:

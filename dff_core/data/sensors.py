@@ -257,6 +257,7 @@ def parse_sensors(
         lon, lat = to_lonlat(x, y, crs)
         out = ~unusable & ~zero & ~np.isfinite(lat)
         report.info.append(f"{name}: coordinates converted from {crs} to WGS84 longitude/latitude")
+        report.crs = str(crs)
     else:
         lat, lon = y, x
         out = ~unusable & ~zero & ((np.abs(lat) > 90) | (np.abs(lon) > 180))

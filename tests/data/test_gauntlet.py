@@ -134,6 +134,7 @@ def test_sensors_in_utm_metres_need_the_crs_the_message_names(base, tmp_path: Pa
     assert rc == 2 and "--crs" in stderr and "projected" in stderr
     rc, stdout, stderr = _compare(scenario, data, tmp_path / "out", "--crs", "EPSG:32611")
     _ran(rc, tmp_path / "out", stdout, stderr)
+    assert "sensor coordinates converted from EPSG:32611 to WGS84 degrees" in stdout
 
 
 @pytest.mark.parametrize("scenario", ["traffic", "allocation"])

@@ -61,7 +61,7 @@ def test_projected_x_y_with_crs_become_degrees() -> None:
     assert sensors is not None and not report.errors
     np.testing.assert_allclose(sensors.frame["latitude"], [d[0] for d in degrees], atol=1e-6)
     np.testing.assert_allclose(sensors.frame["longitude"], [d[1] for d in degrees], atol=1e-6)
-    assert any(UTM31 in m for m in report.info)
+    assert any(UTM31 in m for m in report.info) and report.quality()["crs"] == UTM31
 
 
 def test_projected_coordinates_without_crs_are_an_error_that_suggests_it() -> None:

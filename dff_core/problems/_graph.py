@@ -1,21 +1,27 @@
-"""Compiled graph kernels (numba) for batched shortest paths and bounded unit flows.
+"""Compiled graph kernels (numba) for batched shortest paths, and the batch splitter.
 
 * :func:`shortest_paths` runs one Dijkstra per (instance, origin), stopping as
   soon as the origin's destinations are settled, and writes the demand-weighted path
   indicators straight into the decision matrix.
-* :func:`bounded_flows` solves ``min q^T w`` over unit s-t flows with ``0 <= w <= 1`` for
-  costs of any sign (SPO+'s ``2ĉ - c`` on a road network with cycles) exactly, by successive
-  shortest paths: negative arcs start saturated, so every residual cost is non-negative and
-  each augmentation is a Dijkstra on reduced costs (node potentials keep them non-negative).
+* :func:`dag_paths` is the dynamic programme in topological order for acyclic graphs.
+* :func:`run_split` runs a kernel on contiguous row blocks of the batch in a small thread
+  pool (the kernels release the GIL), so a batch uses every core; each row is solved by the
+  same sequential code whatever the split, so results do not depend on the thread count.
 
-The priority queue is a tournament tree over the nodes (decrease-key and extract-min in
-``log2(N)`` branch-light steps, no stale entries), which beats a binary heap on road-sized
-graphs. Both are deterministic: arcs are scanned in a fixed order, ties go to the lower
-node and labels change only on strict improvement. When numba is not installed ``AVAILABLE`` is
-False and :mod:`dff_core.problems.shortest_path` falls back to scipy and HiGHS.
+Bounded unit flows (negative costs) are in ``_flow.py``, contraction hierarchies in
+``_cch.py``. The priority queue is a tournament tree over the nodes (decrease-key and
+extract-min in ``log2(N)`` branch-light steps, no stale entries). Kernels are deterministic:
+arcs are scanned in a fixed order, ties go to the lower node and labels change only on strict
+improvement. When numba is not installed ``AVAILABLE`` is False and
+:mod:`dff_core.problems.shortest_path` falls back to scipy and HiGHS.
 """
 
 from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -62,13 +68,14 @@ def _tree_set(tk, tv, S, v, key):  # type: ignore[no-untyped-def]
         i >>= 1
 
 
-@njit(cache=True)
-def shortest_paths(C, out_ptr, out_arc, heads, tails, src, tgt_ptr, tgt_node, tgt_dem, W):  # type: ignore[no-untyped-def]
+@njit(cache=True, nogil=True)
+def shortest_paths(C, out_ptr, out_arc, heads, tails, zone, src, tgt_ptr, tgt_node, tgt_dem, W):  # type: ignore[no-untyped-def]
     """Add ``dem * path(s -> t)`` to ``W[i]`` for every instance ``i`` and destination.
 
     ``src[k]`` is an origin; its destinations are ``tgt_node[tgt_ptr[k]:tgt_ptr[k+1]]`` with
-    demands ``tgt_dem[...]``. Costs must be non-negative. Returns the first instance with an
-    unreachable destination, or -1.
+    demands ``tgt_dem[...]``. Zone nodes (``zone[v]``) other than the origin are never left,
+    so they end paths but are not passed through. Costs must be non-negative. Returns the
+    first instance with an unreachable destination, or -1.
     """
     n = C.shape[0]
     N = out_ptr.shape[0] - 1
@@ -108,6 +115,8 @@ def shortest_paths(C, out_ptr, out_arc, heads, tails, src, tgt_ptr, tgt_node, tg
                     remaining -= 1
                     if remaining == 0:
                         break
+                if zone[u] and u != s:
+                    continue
                 for p in range(out_ptr[u], out_ptr[u + 1]):
                     j = out_arc[p]
                     v = heads[j]
@@ -131,127 +140,14 @@ def shortest_paths(C, out_ptr, out_arc, heads, tails, src, tgt_ptr, tgt_node, tg
     return -1
 
 
-@njit(cache=True)
-def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, pair_s, pair_t, pair_dem, W):  # type: ignore[no-untyped-def]
-    """Add ``dem * argmin{q^T w : unit s-t flow, 0 <= w <= 1}`` to ``W[i]`` per instance and pair.
-
-    Exact for costs of any sign (successive shortest paths with potentials). Returns the
-    first instance that could not be routed, or -1.
-    """
-    n = Q.shape[0]
-    N = out_ptr.shape[0] - 1
-    m = heads.shape[0]
-    x = np.zeros(m, np.bool_)
-    ex = np.zeros(N, np.int64)
-    pi = np.zeros(N)
-    dist = np.empty(N)
-    pred = np.empty(N, np.int64)
-    done = np.zeros(N, np.bool_)
-    S = 1
-    while S < N:
-        S *= 2
-    tk = np.empty(2 * S)
-    tv = np.empty(2 * S, np.int64)
-    for i in range(n):
-        q = Q[i]
-        for k in range(pair_s.shape[0]):
-            s = pair_s[k]
-            t = pair_t[k]
-            dem = pair_dem[k]
-            if s == t or dem == 0.0:
-                continue
-            for v in range(N):
-                ex[v] = 0
-                pi[v] = 0.0
-            ex[s] += 1
-            ex[t] -= 1
-            for j in range(m):
-                x[j] = q[j] < 0.0
-                if x[j]:
-                    ex[heads[j]] += 1
-                    ex[tails[j]] -= 1
-            total = 0
-            for v in range(N):
-                if ex[v] > 0:
-                    total += ex[v]
-            for _ in range(total):
-                _tree_reset(tk, tv, S)
-                for v in range(N):
-                    pred[v] = -1
-                    done[v] = False
-                    if ex[v] > 0:
-                        dist[v] = 0.0
-                        tk[S + v] = 0.0
-                    else:
-                        dist[v] = np.inf
-                for v in range(S - 1, 0, -1):
-                    if tk[2 * v + 1] < tk[2 * v]:
-                        tk[v] = tk[2 * v + 1]
-                        tv[v] = tv[2 * v + 1]
-                    else:
-                        tk[v] = tk[2 * v]
-                        tv[v] = tv[2 * v]
-                sink = -1
-                D = 0.0
-                while tk[1] < np.inf:
-                    d = tk[1]
-                    u = tv[1]
-                    _tree_set(tk, tv, S, u, np.inf)
-                    done[u] = True
-                    if ex[u] < 0:
-                        sink = u
-                        D = d
-                        break
-                    for p in range(out_ptr[u], out_ptr[u + 1]):
-                        j = out_arc[p]
-                        if x[j]:
-                            continue
-                        v = heads[j]
-                        rc = q[j] + pi[u] - pi[v]
-                        nd = d + (rc if rc > 0.0 else 0.0)
-                        if nd < dist[v] and not done[v]:
-                            dist[v] = nd
-                            pred[v] = j
-                            _tree_set(tk, tv, S, v, nd)
-                    for p in range(in_ptr[u], in_ptr[u + 1]):
-                        j = in_arc[p]
-                        if not x[j]:
-                            continue
-                        v = tails[j]
-                        rc = -q[j] + pi[u] - pi[v]
-                        nd = d + (rc if rc > 0.0 else 0.0)
-                        if nd < dist[v] and not done[v]:
-                            dist[v] = nd
-                            pred[v] = -(j + 2)  # -1 means no predecessor
-                            _tree_set(tk, tv, S, v, nd)
-                if sink < 0:
-                    return i
-                for v in range(N):
-                    pi[v] += dist[v] if dist[v] < D else D
-                v = sink
-                while pred[v] != -1:
-                    r = pred[v]
-                    if r >= 0:
-                        x[r] = True
-                        v = tails[r]
-                    else:
-                        x[-r - 2] = False
-                        v = heads[-r - 2]
-                ex[v] -= 1
-                ex[sink] += 1
-            for j in range(m):
-                if x[j]:
-                    W[i, j] += dem
-    return -1
-
-
-@njit(cache=True)
-def dag_paths(C, topo, in_ptr, in_arc, tails, src, tgt_ptr, tgt_node, tgt_dem, W):  # type: ignore[no-untyped-def]
+@njit(cache=True, nogil=True)
+def dag_paths(C, topo, in_ptr, in_arc, tails, zone, src, tgt_ptr, tgt_node, tgt_dem, W):  # type: ignore[no-untyped-def]
     """Shortest paths on an acyclic graph for costs of any sign (dynamic programme in
     topological order), adding ``dem * path(s -> t)`` to ``W[i]`` like :func:`shortest_paths`.
 
     ``in_arc[in_ptr[v]:in_ptr[v+1]]`` lists the arcs entering ``v`` in increasing arc index;
-    among equally short paths the lowest-index entering arc wins. Returns the first instance
+    among equally short paths the lowest-index entering arc wins; zones other than the origin
+    are not left. Returns the first instance
     with an unreachable destination, or -1.
     """
     n = C.shape[0]
@@ -275,7 +171,10 @@ def dag_paths(C, topo, in_ptr, in_arc, tails, src, tgt_ptr, tgt_node, tgt_dem, W
                 arg = -1
                 for p in range(in_ptr[v], in_ptr[v + 1]):
                     j = in_arc[p]
-                    cand = dist[tails[j]] + c[j]
+                    u = tails[j]
+                    if zone[u] and u != s:
+                        continue
+                    cand = dist[u] + c[j]
                     if cand < best:
                         best = cand
                         arg = j
@@ -292,3 +191,47 @@ def dag_paths(C, topo, in_ptr, in_arc, tails, src, tgt_ptr, tgt_node, tgt_dem, W
                     W[i, j] += dem
                     v = tails[j]
     return -1
+
+
+# ---------------------------------------------------------------- batch splitting
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def num_threads() -> int:
+    """Threads a batch is split over: ``$DFF_SOLVER_THREADS`` or the CPUs this process may use."""
+    env = os.environ.get("DFF_SOLVER_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"DFF_SOLVER_THREADS must be a positive integer; got {env!r}.") from None
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_split(kernel: Callable[..., int], C: np.ndarray, W: np.ndarray, *args: object, min_rows: int = 2) -> int:
+    """Call ``kernel(C[a:b], *args, W[a:b])`` on contiguous row blocks, one per thread.
+
+    Returns the first failing row (the kernels' convention: a row index, or -1). Blocks of
+    fewer than ``min_rows`` rows are not split further (thread start-up would dominate).
+    """
+    global _pool
+    n = C.shape[0]
+    k = min(num_threads(), max(1, n // max(1, min_rows)))
+    if k <= 1:
+        return int(kernel(C, *args, W))
+    bounds = np.linspace(0, n, k + 1).astype(int)
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < k:  # noqa: SLF001 - grow the shared pool
+            _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="dff-solver")
+        pool = _pool
+    futures = [pool.submit(kernel, C[a:b], *args, W[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    bad = -1
+    for a, f in zip(bounds[:-1], futures, strict=True):
+        r = int(f.result())
+        if r >= 0 and bad < 0:
+            bad = int(a) + r
+    return bad

@@ -148,10 +148,22 @@ def incidence(num_nodes: int, edges: np.ndarray) -> sp.csc_matrix:
 
 
 class BoundedFlowLP(StaticLP):
-    """``min c^T w`` over unit s-t flows with ``0 <= w <= 1``; only the objective changes per solve."""
+    """``min c^T w`` over unit s-t flows with ``0 <= w <= 1``; only the objective changes per solve.
 
-    def __init__(self, num_nodes: int, edges: np.ndarray, source: int, target: int, name: str = "ShortestPath") -> None:
+    ``usable`` (one bool per arc) fixes the other arcs to 0 (e.g. arcs that would pass through a zone).
+    """
+
+    def __init__(
+        self,
+        num_nodes: int,
+        edges: np.ndarray,
+        source: int,
+        target: int,
+        name: str = "ShortestPath",
+        usable: np.ndarray | None = None,
+    ) -> None:
         rhs = np.zeros(num_nodes)
         rhs[source], rhs[target] = 1.0, -1.0
         m = len(edges)
-        super().__init__(incidence(num_nodes, edges), rhs, rhs, np.zeros(m), np.ones(m), name, warm_cost=np.ones(m))
+        upper = np.ones(m) if usable is None else np.asarray(usable, dtype=np.float64)
+        super().__init__(incidence(num_nodes, edges), rhs, rhs, np.zeros(m), upper, name, warm_cost=np.ones(m))

@@ -1,29 +1,46 @@
 """Shortest paths on a directed graph, solved for a whole batch of cost vectors at once.
 
-Two exact batched algorithms, chosen once at construction:
+Exact batched algorithms, chosen once at construction (``algorithm`` tells which):
 
-* acyclic graphs (e.g. PyEPO's grid): a dynamic programme in topological order, exact
-  for costs of any sign (compiled with numba; without numba, vectorised over the batch
+* ``"dag-dp"``, acyclic graphs (e.g. PyEPO's grid): a dynamic programme in topological order,
+  exact for costs of any sign (compiled with numba; without numba, vectorised over the batch
   with one numpy operation per node);
-* graphs with cycles (road networks): a compiled Dijkstra per (instance, origin) that
-  stops once the origin's destinations are settled (numba, see ``_graph.py``; without
-  numba, one scipy multi-source Dijkstra on a block-diagonal copy of the network per
-  instance). ``backend`` tells which one a problem uses.
+* ``"dijkstra"``, graphs with cycles: a compiled Dijkstra per (instance, origin) that stops
+  once the origin's destinations are settled (numba, see ``_graph.py``; without numba, one
+  scipy multi-source Dijkstra on a block-diagonal copy of the network per instance);
+* ``"cch"``, large road networks: customizable contraction hierarchies (``_cch.py``): one
+  metric-independent preprocessing per problem (``preprocess_seconds``), then per cost vector
+  a customization and one cheap query per pair. Chosen when its estimated cost per instance
+  is below Dijkstra's (see :data:`CCH_MIN_NODES` and :meth:`ShortestPath._triangle_budget`).
 
-Both break ties deterministically, so the same costs always give the same paths.
+Rows of a batch are split over the CPUs (``_graph.run_split``). Every algorithm breaks ties
+deterministically, so the same costs always give the same paths; Dijkstra and CCH may pick
+different paths among equally short ones (same objective value). Negative costs on graphs
+with cycles go through :meth:`ShortestPath.solve_surrogate` (exact bounded unit flows,
+``_flow.py``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from dff_core.errors import SolverError
-from dff_core.problems import _graph
+from dff_core.problems import _cch, _cch_kernels, _flow, _graph
 from dff_core.problems.base import OptProblem
+
+#: Graphs with fewer non-zone nodes than this always use Dijkstra (no CCH preprocessing).
+CCH_MIN_NODES = 2000
+# Cost model (seconds, measured with benchmarks/bench_scale.py on the project machine): CCH
+# customization per lower triangle and per upward edge; Dijkstra per origin and scanned arc.
+_CCH_PER_TRIANGLE = 4e-9
+_CCH_PER_EDGE = 4e-9
+_DIJKSTRA_PER_ARC = 5e-8
 
 
 class ShortestPath(OptProblem):
@@ -42,6 +59,13 @@ class ShortestPath(OptProblem):
         sum of the pairs' path indicators, and its objective the total travel cost.
     demand:
         Vehicles per pair (default 1 each), so the objective is in vehicle-cost units.
+    zones:
+        Nodes that may start or end a path but are never passed through (e.g. the TNTP
+        centroids, numbered below the file's ``<FIRST THRU NODE>``).
+    algorithm:
+        ``"auto"`` (default) picks Dijkstra or contraction hierarchies by estimated cost on
+        graphs with cycles; ``"dijkstra"`` or ``"cch"`` force one (``"cch"`` needs numba and
+        pymetis). Acyclic graphs always use the dynamic programme.
 
     The decision ``W[i, j]`` is the flow on arc ``j`` in instance ``i``: 0/1 for one pair.
     """
@@ -57,6 +81,8 @@ class ShortestPath(OptProblem):
         *,
         pairs: Sequence[tuple[int, int]] | None = None,
         demand: Sequence[float] | None = None,
+        zones: Sequence[int] | np.ndarray | None = None,
+        algorithm: Literal["auto", "dijkstra", "cch"] = "auto",
     ) -> None:
         if int(num_nodes) != num_nodes or num_nodes < 1:
             raise ValueError(f"ShortestPath: num_nodes must be a positive integer; got {num_nodes!r}.")
@@ -105,6 +131,18 @@ class ShortestPath(OptProblem):
                 f"ShortestPath: demand must hold one finite non-negative number per pair ({len(P)}); got {demand!r}."
             )
         self.demand = dem
+        zone = np.zeros(self.num_nodes, dtype=bool)
+        if zones is not None:
+            Z = np.asarray(zones).ravel()
+            if len(Z) and (not np.issubdtype(Z.dtype, np.integer) or (Z < 0).any() or (Z >= self.num_nodes).any()):
+                raise ValueError(
+                    f"ShortestPath: zones must be node ids in 0..{self.num_nodes - 1}; got {zones!r:.80}."
+                )
+            zone[Z.astype(np.int64)] = True
+        self._zone = zone
+        self.zones = np.flatnonzero(zone)
+        if algorithm not in ("auto", "dijkstra", "cch"):
+            raise ValueError(f"ShortestPath: algorithm must be 'auto', 'dijkstra' or 'cch'; got {algorithm!r}.")
 
         # Arc lookup: sorted keys u * N + v -> arc index.
         order = np.argsort(keys, kind="stable")
@@ -115,10 +153,16 @@ class ShortestPath(OptProblem):
         # Acyclic graphs are solved exactly for any real costs; graphs with cycles need
         # non-negative costs (a negative cycle would make the path problem unbounded).
         self.requires_nonnegative = self._topo is None
+        #: Seconds spent on metric-independent preprocessing (CCH only; 0 otherwise).
+        self.preprocess_seconds = 0.0
+        self._cch: _cch.CCHRouter | None = None
         if self._topo is not None:
             self._prepare_dag()
+            self.algorithm = "dag-dp"
         else:
             self._prepare_dijkstra()
+            self.algorithm = "dijkstra"
+            self._prepare_cch(algorithm)
         self._lp_cache: dict[int, object] = {}
 
     # ------------------------------------------------------------------ constructors
@@ -146,17 +190,21 @@ class ShortestPath(OptProblem):
 
     # ------------------------------------------------------------------ preparation
     def _check_reachable(self) -> None:
-        adj = sp.csr_matrix((np.ones(self.d), (self.edges[:, 0], self.edges[:, 1])), shape=(self.num_nodes,) * 2)
+        tails, heads = self.edges[:, 0], self.edges[:, 1]
         sources = np.unique(self.pairs[:, 0])
         reach = {}
         for s in sources:
+            keep = ~self._zone[tails] | (tails == s)  # zones other than the origin are not left
+            adj = sp.csr_matrix(
+                (np.ones(int(keep.sum())), (tails[keep], heads[keep])), shape=(self.num_nodes,) * 2
+            )
             order = sp.csgraph.breadth_first_order(adj, int(s), directed=True, return_predecessors=False)
             reach[int(s)] = set(order.tolist())
         for k, (s, t) in enumerate(self.pairs):
             if int(t) not in reach[int(s)]:
                 raise ValueError(
                     f"ShortestPath: target {int(t)} is not reachable from source {int(s)} (pair {k}); "
-                    "check the edge directions or the pair."
+                    "check the edge directions, the pair, or whether only zones connect them."
                 )
 
     def _topological_order(self) -> np.ndarray | None:
@@ -196,6 +244,39 @@ class ShortestPath(OptProblem):
         #: "numba" (compiled kernels) or "scipy" (scipy Dijkstra + HiGHS LP fallback).
         self.backend = "numba" if _graph.AVAILABLE else "scipy"
 
+    def _prepare_cch(self, algorithm: str) -> None:
+        """Build the contraction hierarchy when asked to, or when ``auto`` estimates it cheaper."""
+        if algorithm == "dijkstra" or self.backend != "numba":
+            if algorithm == "cch":
+                raise ValueError("ShortestPath: algorithm='cch' needs numba; install it or use 'auto'.")
+            return
+        if not _cch.AVAILABLE:
+            if algorithm == "cch":
+                raise ValueError("ShortestPath: algorithm='cch' needs pymetis (pip install pymetis); or use 'auto'.")
+            return
+        if algorithm == "auto" and self.num_nodes - len(self.zones) < CCH_MIN_NODES:
+            return
+        budget = math.inf if algorithm == "cch" else self._triangle_budget()
+        if budget <= 0:
+            return
+        index = _cch.build_index(self.num_nodes, self._tails, self._heads, self._zone, budget)
+        if index is None:  # more lower triangles than the budget: Dijkstra is cheaper
+            return
+        self._cch = _cch.CCHRouter(index, self._tails, self._heads, self._zone, self.pairs, self.demand)
+        self.preprocess_seconds = index.seconds
+        self.algorithm = "cch"
+
+    def _triangle_budget(self) -> float:
+        """Lower triangles below which CCH (customization + queries) beats Dijkstra per instance.
+
+        Dijkstra scans about every arc once per origin (destinations are typically far apart);
+        CCH customization touches every lower triangle and upward edge once (about 2.5 upward
+        edges per arc on road networks).
+        """
+        origins = len(self._k_src)
+        dijkstra = origins * self.d * _DIJKSTRA_PER_ARC * max(1.0, math.log2(self.num_nodes) / 14)
+        return (dijkstra - 2.5 * self.d * _CCH_PER_EDGE) / _CCH_PER_TRIANGLE
+
     def _prepare_kernels(self) -> None:
         """Adjacency arrays and per-origin destination lists for the compiled kernels."""
         N = self.num_nodes
@@ -219,6 +300,8 @@ class ShortestPath(OptProblem):
         self._k_ptr = np.asarray(ptr, dtype=np.int64)
         self._k_tgt = np.asarray(nodes, dtype=np.int64)
         self._k_dem = np.asarray(dems, dtype=np.float64)
+        # rows per thread block: splitting a batch pays off once a block holds ~50k arc scans
+        self._min_rows = max(2, 50_000 // max(1, self.d * max(1, len(srcs))))
 
     # ------------------------------------------------------------------ solving
     def _arc_of(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -230,37 +313,26 @@ class ShortestPath(OptProblem):
         W = np.zeros((n, self.d))
         if n == 0:
             return W
+        C = np.ascontiguousarray(C)
+        rows = self._min_rows
         if self._topo is not None and self.backend == "numba":
-            bad = _graph.dag_paths(
-                np.ascontiguousarray(C),
-                self._topo_arr,
-                self._in_ptr,
-                self._in_arc,
-                self._tails,
-                self._k_src,
-                self._k_ptr,
-                self._k_tgt,
-                self._k_dem,
-                W,
-            )
+            bad = _graph.run_split(
+                _graph.dag_paths, C, W, self._topo_arr, self._in_ptr, self._in_arc, self._tails, self._zone,
+                self._k_src, self._k_ptr, self._k_tgt, self._k_dem, min_rows=rows,
+            )  # fmt: skip
             if bad >= 0:  # cannot happen after the reachability check; kept as a guard
                 raise SolverError(f"ShortestPath: a destination was not reached on instance {bad}.")
             return W
         if self._topo is not None:
             pred_arc = {int(s): self._dag_predecessors(C, int(s)) for s in self._sources}
         elif self.backend == "numba":
-            bad = _graph.shortest_paths(
-                np.ascontiguousarray(C),
-                self._out_ptr,
-                self._out_arc,
-                self._heads,
-                self._tails,
-                self._k_src,
-                self._k_ptr,
-                self._k_tgt,
-                self._k_dem,
-                W,
-            )
+            if self._cch is not None:
+                bad = _graph.run_split(_cch_kernels.cch_paths, C, W, *self._cch.kernel_args(), min_rows=1)
+            else:
+                bad = _graph.run_split(
+                    _graph.shortest_paths, C, W, self._out_ptr, self._out_arc, self._heads, self._tails, self._zone,
+                    self._k_src, self._k_ptr, self._k_tgt, self._k_dem, min_rows=rows,
+                )  # fmt: skip
             if bad >= 0:  # cannot happen after the reachability check; kept as a guard
                 raise SolverError(f"ShortestPath: a destination was not reached on instance {bad}.")
             return W
@@ -290,7 +362,8 @@ class ShortestPath(OptProblem):
         with negative cycles) instead of over simple paths. Non-negative rows and acyclic
         graphs give exactly :meth:`solve`'s answer.
 
-        The LP is solved exactly by compiled successive shortest paths (HiGHS without numba).
+        Zones are not passed through here either. The LP is solved exactly by a compiled
+        primal-dual min-cost flow (``_flow.py``; HiGHS without numba).
         """
         C = np.atleast_2d(np.asarray(C, dtype=np.float64))
         if self._topo is not None:
@@ -306,19 +379,11 @@ class ShortestPath(OptProblem):
         if self.backend == "numba":
             idx = np.flatnonzero(neg)
             Wn = np.zeros((len(idx), self.d))
-            bad = _graph.bounded_flows(
-                np.ascontiguousarray(C[idx]),
-                self._out_ptr,
-                self._out_arc,
-                self._in_ptr,
-                self._in_arc,
-                self._heads,
-                self._tails,
-                self.pairs[:, 0].copy(),
-                self.pairs[:, 1].copy(),
-                self.demand,
-                Wn,
-            )
+            bad = _graph.run_split(
+                _flow.bounded_flows, np.ascontiguousarray(C[idx]), Wn, self._out_ptr, self._out_arc, self._in_ptr,
+                self._in_arc, self._heads, self._tails, self._zone, self.pairs[:, 0].copy(), self.pairs[:, 1].copy(),
+                self.demand, min_rows=max(1, self._min_rows // 8),
+            )  # fmt: skip
             if bad >= 0:
                 raise SolverError(f"ShortestPath: bounded-flow surrogate could not route instance {int(idx[bad])}.")
             W[idx] = Wn
@@ -336,7 +401,9 @@ class ShortestPath(OptProblem):
                 continue
             lp = self._lp_cache.get(k)
             if lp is None:
-                lp = self._lp_cache[k] = BoundedFlowLP(self.num_nodes, self.edges, int(s), int(t))
+                tails, heads = self.edges[:, 0], self.edges[:, 1]
+                usable = (~self._zone[tails] | (tails == s)) & (~self._zone[heads] | (heads == t))
+                lp = self._lp_cache[k] = BoundedFlowLP(self.num_nodes, self.edges, int(s), int(t), usable=usable)
             w += dem * lp.solve(c, instance)
         return w
 
@@ -356,6 +423,9 @@ class ShortestPath(OptProblem):
             if not started:
                 continue
             arcs = self._in_arcs[v]
+            if self._zone.any():  # arcs leaving a zone other than the origin are not usable
+                t_arcs = tails[arcs]
+                arcs = arcs[~self._zone[t_arcs] | (t_arcs == s)]
             if len(arcs) == 0:
                 continue
             if len(arcs) == 1:
@@ -374,12 +444,22 @@ class ShortestPath(OptProblem):
         N = self.num_nodes
         srcs = self._sources
         blocks = n * len(srcs)
-        data = np.tile(C[:, self._csr_perm], (len(srcs), 1)).ravel()
-        offs = (np.arange(blocks) * N)[:, None]
-        indices = (self._csr_indices[None, :] + offs).ravel()
-        m = self.d
-        indptr = (self._csr_indptr[None, :-1] + (np.arange(blocks) * m)[:, None]).ravel()
-        indptr = np.concatenate([indptr, [blocks * m]])
+        # per origin, the CSR entries usable from it (zones other than the origin are not left)
+        csr_tails = self.edges[self._csr_perm, 0]
+        datas, idxs, ptrs, base = [], [], [], 0
+        for k, s in enumerate(srcs):
+            keep = ~self._zone[csr_tails] | (csr_tails == s)
+            counts = np.bincount(csr_tails[keep], minlength=N)
+            ptr = np.concatenate([[0], np.cumsum(counts)])
+            m = int(keep.sum())
+            datas.append(C[:, self._csr_perm[keep]].ravel())
+            offs = ((k * n + np.arange(n)) * N)[:, None]
+            idxs.append((self._csr_indices[keep][None, :] + offs).ravel())
+            ptrs.append((ptr[None, :-1] + base + (np.arange(n) * m)[:, None]).ravel())
+            base += n * m
+        data = np.concatenate(datas)
+        indices = np.concatenate(idxs)
+        indptr = np.concatenate([*ptrs, [base]])
         graph = sp.csr_matrix((data, indices, indptr), shape=(blocks * N, blocks * N))
         starts = (np.repeat(srcs[:, None], n, axis=1).ravel() + np.arange(blocks) * N).astype(np.int64)
         # block b = k * n + i holds source srcs[k] for instance i
@@ -397,7 +477,8 @@ class ShortestPath(OptProblem):
         return out
 
     def __repr__(self) -> str:
+        zones = f", zones={len(self.zones)}" if len(self.zones) else ""
         return (
-            f"ShortestPath(num_nodes={self.num_nodes}, arcs={self.d}, pairs={len(self.pairs)}, "
-            f"algorithm={'dag-dp' if self._topo is not None else 'dijkstra'})"
+            f"ShortestPath(num_nodes={self.num_nodes}, arcs={self.d}, pairs={len(self.pairs)}{zones}, "
+            f"algorithm={self.algorithm!r})"
         )

@@ -1,0 +1,352 @@
+"""Routing solver speed against network size: grids, real TNTP road networks, and SPO+ surrogates.
+
+Run from the repository root:
+    nice -n 10 python benchmarks/bench_scale.py --plot benchmarks/figures/scale.png   [--quick]
+
+For each network a batch of cost vectors (free-flow times, or uniform grid costs, times a random
+factor per instance) and 5 origin-destination pairs (TNTP: zone to zone; zones are never passed
+through) is solved by ``ShortestPath.solve`` and by named per-instance references in the same
+run: scipy's ``csgraph.dijkstra`` from the distinct origins with the sparse graph rebuilt per
+instance (the textbook call) and igraph's ``get_shortest_paths`` with the weights set per
+instance. Both of ours are timed ("auto" picks one; the other shows the crossover), with
+CCH preprocessing reported separately. The negative-cost rows solve SPO+ surrogate costs
+``2ĉ - c`` on METR-LA's sensor graph as bounded unit flows and compare with the previous
+successive-shortest-paths kernel and the HiGHS LP (objectives cross-checked). Ours is the best
+of three timed calls after a warm-up; references are timed once, some on a subset (marked).
+The machine may be shared: trust ratios from the same run more than absolute rates.
+
+To add columns (e.g. DFF seconds per epoch on each network) extend :func:`extra_columns`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dff_core.data.networks import load_tntp_network  # noqa: E402
+from dff_core.data.paths import shared_data_dir  # noqa: E402
+from dff_core.problems import ShortestPath, _flow  # noqa: E402
+from dff_core.problems._lp import BoundedFlowLP, new_highs  # noqa: E402
+
+PAIRS = 5
+
+
+@dataclass
+class Network:
+    """One benchmark network: arcs, zones, base costs and the OD pairs."""
+
+    name: str
+    num_nodes: int
+    edges: np.ndarray
+    base: np.ndarray
+    zones: np.ndarray
+    pairs: list[tuple[int, int]]
+    rows: dict[str, str] = field(default_factory=dict)
+
+
+def best_of(f: Callable[[], object], repeats: int = 3) -> float:
+    f()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def once(f: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------- networks
+def road_grid(k: int, rng: np.random.Generator) -> Network:
+    """A k x k grid with two-way streets (4-neighbour), costs uniform in [1, 2]."""
+    idx = np.arange(k * k).reshape(k, k)
+    right = np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], axis=1)
+    down = np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], axis=1)
+    E = np.concatenate([right, right[:, ::-1], down, down[:, ::-1]])
+    nodes = rng.choice(k * k, 2 * PAIRS, replace=False)
+    pairs = [(int(a), int(b)) for a, b in zip(nodes[:PAIRS], nodes[PAIRS:], strict=True)]
+    return Network(f"grid {k}x{k}", k * k, E, rng.uniform(1.0, 2.0, len(E)), np.zeros(0, np.int64), pairs)
+
+
+def tntp(name: str, folder: str, net_file: str, rng: np.random.Generator) -> Network | None:
+    data = shared_data_dir()
+    path = None if data is None else data / folder / net_file
+    if path is None or not path.exists():
+        print(f"  {name} skipped: {folder}/{net_file} not found under the shared data folder")
+        return None
+    frame = load_tntp_network(path)
+    meta = frame.attrs["metadata"]
+    N = int(meta["NUMBER OF NODES"].split()[0])
+    first_thru = int(meta.get("FIRST THRU NODE", "1").split()[0])
+    E = frame[["init_node", "term_node"]].to_numpy(dtype=np.int64) - 1
+    zones = np.arange(first_thru - 1)
+    base = frame["free_flow_time"].to_numpy(dtype=np.float64)
+    base = np.where(base > 0, base, 0.01)  # a few connectors have zero time
+    pool = zones if len(zones) >= 2 * PAIRS else np.arange(N)
+    while True:  # zone pairs that are connected without passing through other zones
+        nodes = rng.choice(pool, 2 * PAIRS, replace=False)
+        pairs = [(int(a), int(b)) for a, b in zip(nodes[:PAIRS], nodes[PAIRS:], strict=True)]
+        try:
+            ShortestPath(N, E, pairs=pairs, zones=zones, algorithm="dijkstra")
+            break
+        except ValueError:
+            continue
+    return Network(name, N, E, base, zones, pairs)
+
+
+# ---------------------------------------------------------------- references
+def scipy_per_instance(net: Network, C: np.ndarray) -> Callable[[], None]:
+    """csgraph.dijkstra from the distinct origins, sparse graph rebuilt per instance. Zones leave
+    through a copy node that only the zone's own search starts from, so they are never passed."""
+    N = net.num_nodes
+    zone = np.zeros(N, bool)
+    zone[net.zones] = True
+    tails = np.where(zone[net.edges[:, 0]], N + net.edges[:, 0], net.edges[:, 0])
+    heads = net.edges[:, 1]
+    origins = sorted({s for s, _ in net.pairs})
+    starts = [N + s if zone[s] else s for s in origins]
+    row = {s: r for r, s in enumerate(origins)}
+
+    def run() -> None:
+        for c in C:
+            g = sp.csr_matrix((c, (tails, heads)), shape=(2 * N, 2 * N))
+            _, pred = dijkstra(g, directed=True, indices=starts, return_predecessors=True)
+            for s, t in net.pairs:  # walk the paths back, as a caller needing routes must
+                v, start = t, starts[row[s]]
+                while v != start and v >= 0:
+                    v = pred[row[s], v]
+
+    return run
+
+
+def igraph_per_instance(net: Network, C: np.ndarray) -> Callable[[], None] | None:
+    try:
+        import igraph as ig
+    except ImportError:
+        return None
+    N = net.num_nodes
+    zone = np.zeros(N, bool)
+    zone[net.zones] = True
+    tails = np.where(zone[net.edges[:, 0]], N + net.edges[:, 0], net.edges[:, 0])
+    g = ig.Graph(n=2 * N, edges=np.stack([tails, net.edges[:, 1]], axis=1).tolist(), directed=True)
+    by_origin: dict[int, list[int]] = {}
+    for s, t in net.pairs:
+        by_origin.setdefault(N + s if zone[s] else s, []).append(t)
+
+    def run() -> None:
+        for c in C:
+            g.es["weight"] = c.tolist()
+            for s, targets in by_origin.items():
+                g.get_shortest_paths(s, to=targets, weights="weight", output="epath")
+
+    return run
+
+
+# ---------------------------------------------------------------- cases
+def extra_columns(net: Network, problem: ShortestPath, C: np.ndarray) -> dict[str, str]:
+    """Further columns for a network row (name -> formatted value); empty here, extend as needed."""
+    return {}
+
+
+def bench_network(net: Network, n: int, rng: np.random.Generator, max_triangles: float) -> dict[str, object]:
+    C = net.base * rng.uniform(0.8, 1.5, (n, len(net.edges)))
+    kw = {"pairs": net.pairs, "zones": net.zones}
+    auto = ShortestPath(net.num_nodes, net.edges, **kw)
+    t_auto = best_of(lambda: auto.solve(C))
+    row: dict[str, object] = {"network": net.name, "nodes": net.num_nodes, "arcs": len(net.edges)}
+    row["auto"] = auto.algorithm
+    times = {auto.algorithm: t_auto}
+    other = "cch" if auto.algorithm == "dijkstra" else "dijkstra"
+    W = auto.solve(C)
+    try:
+        alt = ShortestPath(net.num_nodes, net.edges, **kw, algorithm=other) if other == "dijkstra" else None
+        if alt is None:
+            alt = _forced_cch(net, kw, max_triangles)
+        if alt is not None:
+            times[other] = best_of(lambda: alt.solve(C))
+            gap = np.abs(np.einsum("ij,ij->i", C, alt.solve(C) - W)).max()
+            row["max |objective gap| dijkstra vs cch"] = f"{gap:.1e}"
+            if other == "cch":
+                row["cch preprocessing s"] = f"{alt.preprocess_seconds:.2f}"
+    except MemoryError:
+        pass
+    if auto.algorithm == "cch":
+        row["cch preprocessing s"] = f"{auto.preprocess_seconds:.2f}"
+    row["dijkstra /s"] = f"{n / times['dijkstra']:,.0f}" if "dijkstra" in times else "-"
+    row["cch /s"] = f"{n / times['cch']:,.0f}" if "cch" in times else "-"
+    row["sec_per_solve"] = t_auto / n
+    m = min(n, 20 if net.num_nodes > 5000 else n)
+    t_sc = once(scipy_per_instance(net, C[:m]))
+    row["scipy_sec_per_solve"] = t_sc / m
+    row["scipy /s"] = f"{m / t_sc:,.0f}" + ("" if m == n else f" (on {m})")
+    row["ours / scipy"] = f"{t_sc / m / (t_auto / n):,.1f}x"
+    ig_run = igraph_per_instance(net, C[:m])
+    if ig_run is not None:
+        t_ig = once(ig_run)
+        row["igraph /s"] = f"{m / t_ig:,.0f}" + ("" if m == n else f" (on {m})")
+        row["ours / igraph"] = f"{t_ig / m / (t_auto / n):,.1f}x"
+    row.update(extra_columns(net, auto, C))
+    print(f"  {net.name}: {row['auto']} {n / t_auto:,.0f}/s, scipy {m / t_sc:,.0f}/s -> {row['ours / scipy']}", flush=True)
+    return row
+
+
+def _forced_cch(net: Network, kw: dict, max_triangles: float) -> ShortestPath | None:
+    """A CCH problem for the crossover column, unless its triangle list would not fit comfortably."""
+    from dff_core.problems import _cch
+
+    zone = np.zeros(net.num_nodes, bool)
+    zone[net.zones] = True
+    if _cch.build_index(net.num_nodes, net.edges[:, 0], net.edges[:, 1], zone, max_triangles) is None:
+        return None
+    return ShortestPath(net.num_nodes, net.edges, **kw, algorithm="cch")
+
+
+def negative_costs(n: int, rng: np.random.Generator) -> list[dict[str, object]]:
+    """SPO+ surrogate costs on METR-LA's sensor graph: primal-dual kernel vs SSP kernel vs HiGHS."""
+    data = shared_data_dir()
+    f = None if data is None else data / "metr-la-week" / "adj_mx.npz"
+    if f is None or not f.exists():
+        print("  METR-LA skipped: metr-la-week/adj_mx.npz not found under the shared data folder")
+        return []
+    with np.load(f, allow_pickle=False) as z:
+        adj = z["adj"]
+    u, v = np.nonzero(adj > 0)
+    E = np.stack([u[u != v], v[u != v]], axis=1)
+    s, t = 92, 8
+    p = ShortestPath(207, E, s, t)
+    C = rng.uniform(1.0, 2.0, (n, p.d))
+    rows = []
+    for lo, label in ((0.3, "~17% negative arcs"), (0.45, "~5% negative arcs")):
+        Q = np.ascontiguousarray(2 * C * rng.uniform(lo, 1.5, C.shape) - C)
+        t_ours = best_of(lambda Q=Q: p.solve_surrogate(Q))
+        W = p.solve_surrogate(Q)
+
+        def ssp(Q=Q) -> np.ndarray:
+            Wr = np.zeros_like(Q)
+            _flow.bounded_flows_ssp(
+                Q, p._out_ptr, p._out_arc, p._in_ptr, p._in_arc, p._heads, p._tails,
+                p.pairs[:, 0].copy(), p.pairs[:, 1].copy(), p.demand, Wr,
+            )  # fmt: skip
+            return Wr
+
+        t_ssp = best_of(ssp)
+        lp = BoundedFlowLP(207, E, s, t)
+        m = min(n, 100)
+        ref = np.empty(m)
+
+        def highs(Q=Q) -> None:
+            for i in range(m):
+                ref[i] = Q[i] @ lp.solve(Q[i])
+
+        t_lp = once(highs)
+        z_ours = np.einsum("ij,ij->i", Q, W)
+        rel = np.abs(z_ours[:m] - ref) / np.maximum(1.0, np.abs(ref))
+        rel_ssp = np.abs(z_ours - np.einsum("ij,ij->i", Q, ssp())) / np.maximum(1.0, np.abs(z_ours))
+        neg = (Q < 0).mean()
+        rows.append(
+            {
+                "case": f"METR-LA SPO+ 2ĉ-c ({label}, measured {neg:.1%}), batch {n}",
+                "ours /s": f"{n / t_ours:,.0f}",
+                "previous SSP kernel /s": f"{n / t_ssp:,.0f}",
+                "ours / SSP": f"{t_ssp / t_ours:,.1f}x",
+                "HiGHS LP /s": f"{m / t_lp:,.0f}" + ("" if m == n else f" (on {m})"),
+                "ours / HiGHS": f"{t_lp / m / (t_ours / n):,.1f}x",
+                "max rel. objective gap (HiGHS, SSP)": f"{rel.max():.1e}, {rel_ssp.max():.1e}",
+            }
+        )
+        print(f"  {rows[-1]['case']}: {rows[-1]['ours / SSP']} vs SSP, {rows[-1]['ours / HiGHS']} vs HiGHS", flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------- output
+def markdown(rows: list[dict[str, object]], skip: tuple[str, ...] = ()) -> str:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys and k not in skip]
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        lines.append("| " + " | ".join(str(r.get(k, "-")) for k in keys) + " |")
+    return "\n".join(lines)
+
+
+def growth_exponent(rows: list[dict[str, object]], key: str) -> float:
+    """Least-squares slope of log(seconds per solve) against log(arcs)."""
+    x = np.log([float(r["arcs"]) for r in rows])
+    y = np.log([float(r[key]) for r in rows])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def plot(rows: list[dict[str, object]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    arcs = np.array([float(r["arcs"]) for r in rows])
+    for key, label, style in (("sec_per_solve", "DFF Studio (auto)", "o-"), ("scipy_sec_per_solve", "scipy per instance", "s--")):
+        y = np.array([float(r[key]) for r in rows])
+        o = np.argsort(arcs)
+        ax.loglog(arcs[o], y[o] * 1e3, style, label=f"{label} (slope {growth_exponent(rows, key):.2f})")
+    for r in rows:
+        if not str(r["network"]).startswith("grid"):
+            ax.annotate(str(r["network"]), (float(r["arcs"]), float(r["sec_per_solve"]) * 1e3), fontsize=7)
+    ax.set_xlabel("arcs")
+    ax.set_ylabel("ms per solve (5 OD pairs)")
+    ax.set_title("Shortest-path solves vs network size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    print(f"plot written to {path}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small grids and batches (smoke run)")
+    ap.add_argument("--batch", type=int, default=None, help="cost vectors per network (default 100, quick 20)")
+    ap.add_argument("--plot", type=Path, default=None, help="write a log-log PNG of ms per solve vs arcs here")
+    args = ap.parse_args()
+    n = args.batch or (20 if args.quick else 100)
+    rng = np.random.default_rng(0)
+    new_highs()
+    print(f"numpy {np.__version__}, {os.cpu_count()} cpus, batch {n}, {PAIRS} OD pairs", flush=True)
+    sizes = (15, 30, 60) if args.quick else (15, 30, 60, 120, 240)
+    nets = [road_grid(k, rng) for k in sizes]
+    nets += [
+        tntp("Anaheim", "tntp-anaheim", "Anaheim_net.tntp", rng),
+        tntp("Chicago Sketch", "tntp-chicago-sketch", "ChicagoSketch_net.tntp", rng),
+        tntp("Philadelphia", "tntp-philadelphia", "Philadelphia_net.tntp", rng),
+    ]
+    rows = [bench_network(net, n, rng, 3e7) for net in nets if net is not None]
+    neg = negative_costs(max(n, 50) if args.quick else 200, rng)
+    print()
+    print(markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve")))
+    for key, label in (("sec_per_solve", "DFF Studio (auto)"), ("scipy_sec_per_solve", "scipy per instance")):
+        print(f"growth exponent (log-log slope of seconds per solve vs arcs), {label}: {growth_exponent(rows, key):.2f}")
+    if neg:
+        print()
+        print(markdown(neg))
+    if args.plot is not None:
+        plot(rows, args.plot)
+
+
+if __name__ == "__main__":
+    main()

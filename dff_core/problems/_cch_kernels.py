@@ -31,15 +31,16 @@ def _customize(Ct, up_ptr, fw_arc, bw_arc, tri_top, fw, bw):  # type: ignore[no-
         a = bw_arc[e]
         for b in range(BLOCK):
             bw[e, b] = Ct[a, b] if a >= 0 else INF
+    # unsigned indices: numba then skips the negative-index wraparound (about 2x faster here)
     k = 0
     for u in range(K):
         p0 = up_ptr[u]
         d = up_ptr[u + 1] - p0
         for ii in range(d):
-            e1 = p0 + ii
+            e1 = np.uint64(p0 + ii)
             for jj in range(ii + 1, d):
-                e2 = p0 + jj
-                top = tri_top[k]
+                e2 = np.uint64(p0 + jj)
+                top = np.uint64(tri_top[k])
                 k += 1
                 for b in range(BLOCK):
                     x = bw[e1, b] + fw[e2, b]  # v -> u -> w

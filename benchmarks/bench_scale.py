@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from dff_core.data.networks import load_tntp_network  # noqa: E402
 from dff_core.data.paths import shared_data_dir  # noqa: E402
-from dff_core.problems import ShortestPath, _flow  # noqa: E402
+from dff_core.problems import ShortestPath, _cch, _flow  # noqa: E402
 from dff_core.problems._lp import BoundedFlowLP, new_highs  # noqa: E402
 
 PAIRS = 5
@@ -202,14 +202,13 @@ def bench_network(net: Network, n: int, rng: np.random.Generator, max_triangles:
         row["igraph /s"] = f"{m / t_ig:,.0f}" + ("" if m == n else f" (on {m})")
         row["ours / igraph"] = f"{t_ig / m / (t_auto / n):,.1f}x"
     row.update(extra_columns(net, auto, C))
-    print(f"  {net.name}: {row['auto']} {n / t_auto:,.0f}/s, scipy {m / t_sc:,.0f}/s -> {row['ours / scipy']}", flush=True)
+    rates = f"{row['auto']} {n / t_auto:,.0f}/s, scipy {m / t_sc:,.0f}/s"
+    print(f"  {net.name}: {rates} -> {row['ours / scipy']}", flush=True)
     return row
 
 
 def _forced_cch(net: Network, kw: dict, max_triangles: float) -> ShortestPath | None:
     """A CCH problem for the crossover column, unless its triangle list would not fit comfortably."""
-    from dff_core.problems import _cch
-
     zone = np.zeros(net.num_nodes, bool)
     zone[net.zones] = True
     if _cch.build_index(net.num_nodes, net.edges[:, 0], net.edges[:, 1], zone, max_triangles) is None:
@@ -250,7 +249,7 @@ def negative_costs(n: int, rng: np.random.Generator) -> list[dict[str, object]]:
         m = min(n, 100)
         ref = np.empty(m)
 
-        def highs(Q=Q) -> None:
+        def highs(Q=Q, lp=lp, ref=ref, m=m) -> None:
             for i in range(m):
                 ref[i] = Q[i] @ lp.solve(Q[i])
 
@@ -300,7 +299,8 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
     arcs = np.array([float(r["arcs"]) for r in rows])
-    for key, label, style in (("sec_per_solve", "DFF Studio (auto)", "o-"), ("scipy_sec_per_solve", "scipy per instance", "s--")):
+    series = (("sec_per_solve", "DFF Studio (auto)", "o-"), ("scipy_sec_per_solve", "scipy per instance", "s--"))
+    for key, label, style in series:
         y = np.array([float(r[key]) for r in rows])
         o = np.argsort(arcs)
         ax.loglog(arcs[o], y[o] * 1e3, style, label=f"{label} (slope {growth_exponent(rows, key):.2f})")
@@ -340,7 +340,8 @@ def main() -> None:
     print()
     print(markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve")))
     for key, label in (("sec_per_solve", "DFF Studio (auto)"), ("scipy_sec_per_solve", "scipy per instance")):
-        print(f"growth exponent (log-log slope of seconds per solve vs arcs), {label}: {growth_exponent(rows, key):.2f}")
+        slope = growth_exponent(rows, key)
+        print(f"growth exponent (log-log slope of seconds per solve vs arcs), {label}: {slope:.2f}")
     if neg:
         print()
         print(markdown(neg))

@@ -23,6 +23,7 @@ path can differ from the Dijkstra kernel's among equally short ones; its cost is
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,11 +153,11 @@ def _triangles(K, ptr, heads, count):  # type: ignore[no-untyped-def]
     return top, e1s, e2s
 
 
-def build_index(num_nodes: int, tails: np.ndarray, heads: np.ndarray, zone: np.ndarray, max_triangles: int) -> CCHIndex | None:
+def build_index(
+    num_nodes: int, tails: np.ndarray, heads: np.ndarray, zone: np.ndarray, max_triangles: float
+) -> CCHIndex | None:
     """Preprocess the graph restricted to non-zone nodes; ``None`` when the hierarchy would have
     more than ``max_triangles`` lower triangles (customization would then cost more than it saves)."""
-    import time
-
     t0 = time.perf_counter()
     core = np.flatnonzero(~zone)
     K = len(core)
@@ -190,7 +191,18 @@ def build_index(num_nodes: int, tails: np.ndarray, heads: np.ndarray, zone: np.n
     by_top = np.argsort(tri, kind="stable")  # keeps ascending bottom rank within an edge
     lt_ptr = np.concatenate([[0], np.cumsum(np.bincount(tri, minlength=len(up_head)))]).astype(np.int64)
     return CCHIndex(
-        rank, ptr, up_head, up_tail, parent, fw_arc, bw_arc, tri, lt_ptr, e1[by_top], e2[by_top], count,
+        rank,
+        ptr,
+        up_head,
+        up_tail,
+        parent,
+        fw_arc,
+        bw_arc,
+        tri,
+        lt_ptr,
+        e1[by_top],
+        e2[by_top],
+        count,
         time.perf_counter() - t0,
     )
 
@@ -243,7 +255,13 @@ class CCHRouter:
             dem.append(float(d))
         as_i = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
         self._seeds = (
-            as_i(src_ptr), as_i(src_node), as_i(src_arc), as_i(dst_ptr), as_i(dst_node), as_i(dst_arc), as_i(direct)
+            as_i(src_ptr),
+            as_i(src_node),
+            as_i(src_arc),
+            as_i(dst_ptr),
+            as_i(dst_node),
+            as_i(dst_arc),
+            as_i(direct),
         )
         self._dem = np.asarray(dem, dtype=np.float64)
 

@@ -13,7 +13,8 @@ is routed along shortest paths on reduced costs (node potentials keep them non-n
   excess to a node with deficit. Every augmenting path has zero reduced cost, so reduced-cost
   optimality is kept and the final flow is optimal; one Dijkstra serves many augmentations
   instead of one (about 10 Dijkstras for 120 units of excess on METR-LA; a depth-first
-  blocking flow over all tight arcs found no fewer phases and cost more). Then one Dijkstra per pair adds its s-t path in the residual graph.
+  blocking flow over all tight arcs found no fewer phases and cost more). Then one Dijkstra
+  per pair adds its s-t path in the residual graph.
 * :func:`bounded_flows_ssp`: the plain one-Dijkstra-per-augmentation version, kept as the
   reference the tests and ``benchmarks/bench_scale.py`` compare against.
 
@@ -29,7 +30,9 @@ from dff_core.problems._graph import _tree_reset, _tree_set, njit
 
 
 @njit(cache=True, nogil=True)
-def _dijkstra_residual(q, pi, x, ok, out_ptr, out_arc, in_ptr, in_arc, heads, tails, ex, tk, tv, S, dist, pred, done, found):  # type: ignore[no-untyped-def]
+def _dijkstra_residual(  # type: ignore[no-untyped-def]
+    q, pi, x, ok, out_ptr, out_arc, in_ptr, in_arc, heads, tails, ex, tk, tv, S, dist, pred, done, found
+):
     """Multi-source Dijkstra on reduced costs in the residual graph, from every node with
     ``ex > 0`` (label 0) until every node with ``ex < 0`` is settled (listed in ``found`` in
     settling order). Residual arcs: usable (``ok``) arcs with ``x = 0`` forwards, arcs with

@@ -18,6 +18,7 @@ improvement. When numba is not installed ``AVAILABLE`` is False and
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -225,10 +226,10 @@ def run_split(kernel: Callable[..., int], C: np.ndarray, W: np.ndarray, *args: o
         return int(kernel(C, *args, W))
     bounds = np.linspace(0, n, k + 1).astype(int)
     with _pool_lock:
-        if _pool is None or _pool._max_workers < k:  # noqa: SLF001 - grow the shared pool
+        if _pool is None or _pool._max_workers < k:  # grow the shared pool
             _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="dff-solver")
         pool = _pool
-    futures = [pool.submit(kernel, C[a:b], *args, W[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    futures = [pool.submit(kernel, C[a:b], *args, W[a:b]) for a, b in itertools.pairwise(bounds)]
     bad = -1
     for a, f in zip(bounds[:-1], futures, strict=True):
         r = int(f.result())

@@ -134,10 +134,8 @@ class ShortestPath(OptProblem):
         zone = np.zeros(self.num_nodes, dtype=bool)
         if zones is not None:
             Z = np.asarray(zones).ravel()
-            if len(Z) and (not np.issubdtype(Z.dtype, np.integer) or (Z < 0).any() or (Z >= self.num_nodes).any()):
-                raise ValueError(
-                    f"ShortestPath: zones must be node ids in 0..{self.num_nodes - 1}; got {zones!r:.80}."
-                )
+            if len(Z) and (not np.issubdtype(Z.dtype, np.integer) or (Z < 0).any() or (self.num_nodes <= Z).any()):
+                raise ValueError(f"ShortestPath: zones must be node ids in 0..{self.num_nodes - 1}; got {zones!r:.80}.")
             zone[Z.astype(np.int64)] = True
         self._zone = zone
         self.zones = np.flatnonzero(zone)
@@ -195,9 +193,7 @@ class ShortestPath(OptProblem):
         reach = {}
         for s in sources:
             keep = ~self._zone[tails] | (tails == s)  # zones other than the origin are not left
-            adj = sp.csr_matrix(
-                (np.ones(int(keep.sum())), (tails[keep], heads[keep])), shape=(self.num_nodes,) * 2
-            )
+            adj = sp.csr_matrix((np.ones(int(keep.sum())), (tails[keep], heads[keep])), shape=(self.num_nodes,) * 2)
             order = sp.csgraph.breadth_first_order(adj, int(s), directed=True, return_predecessors=False)
             reach[int(s)] = set(order.tolist())
         for k, (s, t) in enumerate(self.pairs):

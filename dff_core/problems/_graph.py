@@ -213,18 +213,23 @@ def num_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_split(kernel: Callable[..., int], C: np.ndarray, W: np.ndarray, *args: object, min_rows: int = 2) -> int:
+def run_split(
+    kernel: Callable[..., int], C: np.ndarray, W: np.ndarray, *args: object, min_rows: int = 2, align: int = 1
+) -> int:
     """Call ``kernel(C[a:b], *args, W[a:b])`` on contiguous row blocks, one per thread.
 
     Returns the first failing row (the kernels' convention: a row index, or -1). Blocks of
-    fewer than ``min_rows`` rows are not split further (thread start-up would dominate).
+    fewer than ``min_rows`` rows are not split further (thread start-up would dominate);
+    block starts are multiples of ``align`` (kernels that work on groups of rows).
     """
     global _pool
     n = C.shape[0]
-    k = min(num_threads(), max(1, n // max(1, min_rows)))
+    groups = -(-n // align)
+    k = min(num_threads(), max(1, n // max(1, min_rows)), groups)
     if k <= 1:
         return int(kernel(C, *args, W))
-    bounds = np.linspace(0, n, k + 1).astype(int)
+    bounds = np.minimum(np.linspace(0, groups, k + 1).round().astype(int) * align, n)
+    bounds = np.unique(bounds)
     with _pool_lock:
         if _pool is None or _pool._max_workers < k:  # grow the shared pool
             _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="dff-solver")

@@ -323,7 +323,9 @@ class ShortestPath(OptProblem):
             pred_arc = {int(s): self._dag_predecessors(C, int(s)) for s in self._sources}
         elif self.backend == "numba":
             if self._cch is not None:
-                bad = _graph.run_split(_cch_kernels.cch_paths, C, W, *self._cch.kernel_args(), min_rows=1)
+                bad = _graph.run_split(
+                    _cch_kernels.cch_paths, C, W, *self._cch.kernel_args(), min_rows=1, align=_cch_kernels.BLOCK
+                )
             else:
                 bad = _graph.run_split(
                     _graph.shortest_paths, C, W, self._out_ptr, self._out_arc, self._heads, self._tails, self._zone,

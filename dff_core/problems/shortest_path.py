@@ -35,12 +35,15 @@ from dff_core.problems import _cch, _cch_kernels, _flow, _graph
 from dff_core.problems.base import OptProblem
 
 #: Graphs with fewer non-zone nodes than this always use Dijkstra (no CCH preprocessing).
-CCH_MIN_NODES = 2000
-# Cost model (seconds, measured with benchmarks/bench_scale.py on the project machine): CCH
-# customization per lower triangle and per upward edge; Dijkstra per origin and scanned arc.
-_CCH_PER_TRIANGLE = 4e-9
-_CCH_PER_EDGE = 4e-9
-_DIJKSTRA_PER_ARC = 5e-8
+CCH_MIN_NODES = 300
+# Cost model per instance (CPU seconds, fitted to single-thread runs on the project machine:
+# grids 15x15..120x120, METR-LA, Anaheim, Chicago Sketch, Philadelphia). CCH: customization per
+# lower triangle plus a query per pair. Dijkstra: per origin and arc, growing with the node
+# count (deeper priority queue, fewer cache hits).
+_CCH_PER_TRIANGLE = 3.5e-9
+_CCH_PER_QUERY = 8e-6
+_DIJKSTRA_PER_ARC = 12e-9
+_DIJKSTRA_PER_ARC_LOG2 = 3.5e-9
 
 
 class ShortestPath(OptProblem):
@@ -266,12 +269,14 @@ class ShortestPath(OptProblem):
         """Lower triangles below which CCH (customization + queries) beats Dijkstra per instance.
 
         Dijkstra scans about every arc once per origin (destinations are typically far apart);
-        CCH customization touches every lower triangle and upward edge once (about 2.5 upward
-        edges per arc on road networks).
+        CCH customization touches every lower triangle once. Measured crossover: CCH is 2.5-4.6x
+        faster on the TNTP road networks (Anaheim, Chicago Sketch, Philadelphia) and slower on
+        square grids from 30x30 up (their separators grow like sqrt(n)) and on METR-LA.
         """
         origins = len(self._k_src)
-        dijkstra = origins * self.d * _DIJKSTRA_PER_ARC * max(1.0, math.log2(self.num_nodes) / 14)
-        return (dijkstra - 2.5 * self.d * _CCH_PER_EDGE) / _CCH_PER_TRIANGLE
+        per_arc = _DIJKSTRA_PER_ARC + _DIJKSTRA_PER_ARC_LOG2 * max(0.0, math.log2(self.num_nodes) - 7)
+        dijkstra = origins * self.d * per_arc
+        return (dijkstra - len(self._k_tgt) * _CCH_PER_QUERY) / _CCH_PER_TRIANGLE
 
     def _prepare_kernels(self) -> None:
         """Adjacency arrays and per-origin destination lists for the compiled kernels."""

@@ -315,6 +315,13 @@ def growth_exponent(rows: list[dict[str, object]], key: str) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def families(rows: list[dict[str, object]]) -> dict[str, list[dict[str, object]]]:
+    """Square grids and real road networks, fitted and drawn separately (different separators)."""
+    grids = [r for r in rows if str(r["network"]).startswith("grid")]
+    roads = [r for r in rows if not str(r["network"]).startswith("grid")]
+    return {name: fam for name, fam in (("grids", grids), ("TNTP road networks", roads)) if len(fam) >= 2}
+
+
 def plot(rows: list[dict[str, object]], path: Path) -> None:
     import matplotlib
 
@@ -322,20 +329,23 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    arcs = np.array([float(r["arcs"]) for r in rows])
-    series = (("sec_per_solve", "DFF Studio (auto)", "o-"), ("scipy_sec_per_solve", "scipy per instance", "s--"))
-    for key, label, style in series:
-        y = np.array([float(r[key]) for r in rows])
-        o = np.argsort(arcs)
-        ax.loglog(arcs[o], y[o] * 1e3, style, label=f"{label} (slope {growth_exponent(rows, key):.2f})")
-    for r in rows:
-        if not str(r["network"]).startswith("grid"):
-            ax.annotate(str(r["network"]), (float(r["arcs"]), float(r["sec_per_solve"]) * 1e3), fontsize=7)
+    styles = {"grids": ("-", "o"), "TNTP road networks": (":", "D")}
+    for fam, members in families(rows).items():
+        line, marker = styles[fam]
+        members = sorted(members, key=lambda r: float(r["arcs"]))
+        arcs = [float(r["arcs"]) for r in members]
+        for key, who, color in (("sec_per_solve", "DFF Studio", "C0"), ("scipy_sec_per_solve", "scipy", "C1")):
+            ms = [float(r[key]) * 1e3 for r in members]
+            slope = growth_exponent(members, key)
+            ax.loglog(arcs, ms, line, marker=marker, color=color, label=f"{who}, {fam} (slope {slope:.2f})")
+        if fam != "grids":
+            for r in members:
+                ax.annotate(str(r["network"]), (float(r["arcs"]), float(r["sec_per_solve"]) * 1e3), fontsize=7)
     ax.set_xlabel("arcs")
     ax.set_ylabel("ms per solve (5 OD pairs)")
-    ax.set_title("Shortest-path solves vs network size")
+    ax.set_title("Shortest-path solves vs network size (batch of cost vectors)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -365,15 +375,14 @@ def main() -> None:
     neg = [] if args.only else negative_costs(max(n, 50) if args.quick else 200, rng)
     print()
     print(markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve")))
-    for key, label in (("sec_per_solve", "DFF Studio (auto)"), ("scipy_sec_per_solve", "scipy per instance")):
-        if len(rows) < 2:
-            break
-        slope = growth_exponent(rows, key)
-        print(f"growth exponent (log-log slope of seconds per solve vs arcs), {label}: {slope:.2f}")
+    for fam, members in families(rows).items():
+        for key, label in (("sec_per_solve", "DFF Studio (auto)"), ("scipy_sec_per_solve", "scipy per instance")):
+            slope = growth_exponent(members, key)
+            print(f"growth exponent (log-log slope of seconds per solve vs arcs), {fam}, {label}: {slope:.2f}")
     if neg:
         print()
         print(markdown(neg))
-    if args.plot is not None and len(rows) >= 2:
+    if args.plot is not None and families(rows):
         plot(rows, args.plot)
 
 

@@ -31,6 +31,7 @@ def test_bench_scale_rows_exponent_and_plot(tmp_path: Path) -> None:
     table = bench.markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve"))
     assert table.count("\n") == len(rows) + 1 and "sec_per_solve" not in table
     assert np.isfinite(bench.growth_exponent(rows, "sec_per_solve"))
+    assert list(bench.families(rows)) == ["grids"]
     bench.negative_costs(3, rng)  # prints a skip line when the shared data are absent
     pytest.importorskip("matplotlib")
     out = tmp_path / "scale.png"

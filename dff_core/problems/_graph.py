@@ -9,8 +9,10 @@
   same sequential code whatever the split, so results do not depend on the thread count.
 
 Bounded unit flows (negative costs) are in ``_flow.py``, contraction hierarchies in
-``_cch.py``. The priority queue is a tournament tree over the nodes (decrease-key and
-extract-min in ``log2(N)`` branch-light steps, no stale entries). Kernels are deterministic:
+``_cch.py``. Dijkstra's priority queue is a tournament tree over the nodes (decrease-key and
+extract-min in ``log2(N)`` branch-light steps, no stale entries), or on large graphs a binary
+heap with lazy deletion (ordered by label, then node, so it settles nodes in the same order).
+Kernels are deterministic:
 arcs are scanned in a fixed order, ties go to the lower node and labels change only on strict
 improvement. When numba is not installed ``AVAILABLE`` is False and
 :mod:`dff_core.problems.shortest_path` falls back to scipy and HiGHS.
@@ -69,17 +71,66 @@ def _tree_set(tk, tv, S, v, key):  # type: ignore[no-untyped-def]
         i >>= 1
 
 
+@njit(cache=True)
+def _heap_push(hk, hv, size, key, v):  # type: ignore[no-untyped-def]
+    """Push (key, v) on a binary min-heap ordered by key, then node; returns the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        pk = hk[parent]
+        if pk < key or (pk == key and hv[parent] < v):
+            break
+        hk[i] = pk
+        hv[i] = hv[parent]
+        i = parent
+    hk[i] = key
+    hv[i] = v
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(hk, hv, size):  # type: ignore[no-untyped-def]
+    """Drop the minimum (at index 0); returns the new size."""
+    size -= 1
+    key = hk[size]
+    v = hv[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        right = child + 1
+        if right < size and (hk[right] < hk[child] or (hk[right] == hk[child] and hv[right] < hv[child])):
+            child = right
+        ck = hk[child]
+        if key < ck or (key == ck and v < hv[child]):
+            break
+        hk[i] = ck
+        hv[i] = hv[child]
+        i = child
+    hk[i] = key
+    hv[i] = v
+    return size
+
+
 @njit(cache=True, nogil=True)
-def shortest_paths(C, out_ptr, out_arc, heads, tails, zone, src, tgt_ptr, tgt_node, tgt_dem, W):  # type: ignore[no-untyped-def]
+def shortest_paths(C, out_ptr, out_arc, heads, tails, zone, src, tgt_ptr, tgt_node, tgt_dem, use_heap, W):  # type: ignore[no-untyped-def]
     """Add ``dem * path(s -> t)`` to ``W[i]`` for every instance ``i`` and destination.
 
     ``src[k]`` is an origin; its destinations are ``tgt_node[tgt_ptr[k]:tgt_ptr[k+1]]`` with
     demands ``tgt_dem[...]``. Zone nodes (``zone[v]``) other than the origin are never left,
     so they end paths but are not passed through. Costs must be non-negative. Returns the
     first instance with an unreachable destination, or -1.
+
+    ``use_heap`` swaps the tournament tree for a binary heap with lazy deletion (faster on
+    large graphs, where the tree's ``log2(N)`` levels per update dominate). Both settle nodes
+    in the same order (by label, then node), so the paths are identical.
     """
     n = C.shape[0]
     N = out_ptr.shape[0] - 1
+    m = heads.shape[0]
+    hk = np.empty(m + 1 if use_heap else 1)
+    hv = np.empty(m + 1 if use_heap else 1, np.int64)
     dist = np.empty(N)
     pred = np.empty(N, np.int64)
     done = np.zeros(N, np.bool_)
@@ -87,8 +138,8 @@ def shortest_paths(C, out_ptr, out_arc, heads, tails, zone, src, tgt_ptr, tgt_no
     S = 1
     while S < N:
         S *= 2
-    tk = np.empty(2 * S)
-    tv = np.empty(2 * S, np.int64)
+    tk = np.empty(2 * S if not use_heap else 2)
+    tv = np.empty(2 * S if not use_heap else 2, np.int64)
     for i in range(n):
         c = C[i]
         for k in range(src.shape[0]):
@@ -103,13 +154,28 @@ def shortest_paths(C, out_ptr, out_arc, heads, tails, zone, src, tgt_ptr, tgt_no
                 dist[v] = np.inf
                 pred[v] = -1
                 done[v] = False
-            _tree_reset(tk, tv, S)
             dist[s] = 0.0
-            _tree_set(tk, tv, S, s, 0.0)
-            while remaining > 0 and tk[1] < np.inf:
-                d = tk[1]
-                u = tv[1]
-                _tree_set(tk, tv, S, u, np.inf)
+            size = 0
+            if use_heap:
+                size = _heap_push(hk, hv, 0, 0.0, s)
+            else:
+                _tree_reset(tk, tv, S)
+                _tree_set(tk, tv, S, s, 0.0)
+            while remaining > 0:
+                if use_heap:
+                    if size == 0:
+                        break
+                    d = hk[0]
+                    u = hv[0]
+                    size = _heap_pop(hk, hv, size)
+                    if done[u] or d > dist[u]:
+                        continue  # a stale entry: u was settled or improved since
+                else:
+                    if tk[1] == np.inf:
+                        break
+                    d = tk[1]
+                    u = tv[1]
+                    _tree_set(tk, tv, S, u, np.inf)
                 done[u] = True
                 if wanted[u]:
                     wanted[u] = False
@@ -125,7 +191,10 @@ def shortest_paths(C, out_ptr, out_arc, heads, tails, zone, src, tgt_ptr, tgt_no
                     if nd < dist[v] and not done[v]:
                         dist[v] = nd
                         pred[v] = j
-                        _tree_set(tk, tv, S, v, nd)
+                        if use_heap:
+                            size = _heap_push(hk, hv, size, nd, v)
+                        else:
+                            _tree_set(tk, tv, S, v, nd)
             if remaining > 0:
                 for v in range(N):
                     wanted[v] = False

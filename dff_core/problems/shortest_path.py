@@ -34,6 +34,8 @@ from dff_core.errors import SolverError
 from dff_core.problems import _cch, _cch_kernels, _flow, _graph
 from dff_core.problems.base import OptProblem
 
+#: Dijkstra's priority queue: a tournament tree up to this many nodes, a binary heap above.
+HEAP_MIN_NODES = 2048
 #: Graphs with fewer non-zone nodes than this always use Dijkstra (no CCH preprocessing).
 CCH_MIN_NODES = 300
 # Cost model per instance (CPU seconds, fitted to single-thread runs on the project machine:
@@ -334,7 +336,7 @@ class ShortestPath(OptProblem):
             else:
                 bad = _graph.run_split(
                     _graph.shortest_paths, C, W, self._out_ptr, self._out_arc, self._heads, self._tails, self._zone,
-                    self._k_src, self._k_ptr, self._k_tgt, self._k_dem, min_rows=rows,
+                    self._k_src, self._k_ptr, self._k_tgt, self._k_dem, self.num_nodes > HEAP_MIN_NODES, min_rows=rows,
                 )  # fmt: skip
             if bad >= 0:  # cannot happen after the reachability check; kept as a guard
                 raise SolverError(f"ShortestPath: a destination was not reached on instance {bad}.")

@@ -8,7 +8,10 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
+import dff_core.problems.shortest_path as spmod
 from dff_core.problems import ShortestPath
 
 
@@ -227,3 +230,24 @@ def test_compiled_and_numpy_dag_programmes_agree_exactly_including_ties() -> Non
             p.backend = "numpy"
             np.testing.assert_array_equal(p.solve(C), W)
             p.backend = "numba"
+
+
+def test_heap_and_tree_dijkstra_give_identical_optimal_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large graphs use a binary heap; it settles nodes in the tree's order, so paths match."""
+    k = 50
+    idx = np.arange(k * k).reshape(k, k)
+    right = np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], axis=1)
+    down = np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], axis=1)
+    E = np.concatenate([right, right[:, ::-1], down, down[:, ::-1]])
+    pairs = [(0, k * k - 1), (k - 1, k * (k - 1)), (1234, 17)]
+    p = ShortestPath(k * k, E, pairs=pairs, algorithm="dijkstra")
+    assert p.num_nodes > spmod.HEAP_MIN_NODES
+    rng = np.random.default_rng(9)
+    C = np.vstack([rng.uniform(1, 2, (6, p.d)), rng.integers(1, 3, (6, p.d)).astype(float)])  # ties too
+    W_heap = p.solve(C)
+    monkeypatch.setattr(spmod, "HEAP_MIN_NODES", 10**9)
+    np.testing.assert_array_equal(p.solve(C), W_heap)
+    for i in range(len(C)):
+        g = csr_matrix((C[i], (E[:, 0], E[:, 1])), shape=(k * k, k * k))
+        ref = sum(dijkstra(g, indices=s)[t] for s, t in pairs)
+        assert C[i] @ W_heap[i] == pytest.approx(ref, rel=1e-12)

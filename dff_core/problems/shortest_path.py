@@ -70,7 +70,9 @@ class ShortestPath(OptProblem):
     algorithm:
         ``"auto"`` (default) picks Dijkstra or contraction hierarchies by estimated cost on
         graphs with cycles; ``"dijkstra"`` or ``"cch"`` force one (``"cch"`` needs numba and
-        pymetis). Acyclic graphs always use the dynamic programme.
+        pymetis). Acyclic graphs always use the dynamic programme. On graphs of 300 or more
+        non-zone nodes ``"auto"`` computes the CCH ordering to count its triangles, which takes
+        seconds on very large grids even when Dijkstra then wins; ``"dijkstra"`` skips that.
 
     The decision ``W[i, j]`` is the flow on arc ``j`` in instance ``i``: 0/1 for one pair.
     """

@@ -1,8 +1,9 @@
 """Compiled CCH customization and queries (see ``_cch.py`` for the phases and tie rules).
 
 Customization handles ``BLOCK`` cost vectors at once: the weights of upward edge ``e`` for the
-block sit in one row ``fw[e, :]`` (one cache line), so each lower triangle is read once per
-block and its ``BLOCK`` minimum updates are vectorised. No witnesses are stored: a shortcut is
+block sit in one contiguous row ``fw[e, :]``, so each lower triangle's edge ids are read once per
+block and its ``BLOCK`` minimum updates run back to back over neighbouring memory (16 vectors
+took about 20% less CPU time per vector than 8 on Philadelphia). No witnesses are stored: a shortcut is
 unpacked by finding, among its lower triangles (``lt_*``, ascending bottom rank), the first
 whose two halves add up exactly to its weight; that is bit-for-bit the sum customization took
 the minimum of, since both halves were final when it was computed.
@@ -15,7 +16,7 @@ import numpy as np
 from dff_core.problems._graph import njit
 
 #: Cost vectors customized together.
-BLOCK = 8
+BLOCK = 16
 INF = np.inf
 
 

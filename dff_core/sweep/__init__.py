@@ -17,13 +17,18 @@ A sweep runs :func:`dff_core.compare` once per grid point and writes, as runs fi
 
 Every run is keyed by a digest of the scenario's data and the run's configuration, so a sweep that
 was killed or stopped resumes where it left off: finished ``run_id`` values found in ``runs.csv``
-are not recomputed. Runs execute on a local process pool or on Ray (:mod:`.backends`); both give
-the same table for the same seeds (up to the ``seconds`` columns), because every run starts from
-its own seed in a fresh single-threaded worker.
+are not recomputed. Every file is written atomically (a failed write leaves the previous file and
+names the file in its ``OSError``); SIGTERM/SIGINT end a sweep by stopping its workers
+(:class:`SweepInterrupted`), and its workers end by themselves when the sweep's process is killed.
+
+Runs execute on a local process pool or on Ray (:mod:`.backends`); both give the same table for
+the same seeds (up to the ``seconds`` columns), because every run starts from its own seed in a
+fresh single-threaded worker.
 
 Modules: :mod:`.config` (the TOML file), :mod:`.keys` (run keys), :mod:`.worker` (one run),
-:mod:`.backends`, :mod:`.store` (``runs.csv``), :mod:`.summary` (summary and Pareto tables),
-:mod:`.loop` (:func:`sweep`). The command line is ``python -m dff_core sweep`` (:mod:`dff_core.cli`).
+:mod:`.backends`, :mod:`.lifecycle` (process lifetime, signals), :mod:`.store` (the files),
+:mod:`.summary` (summary and Pareto tables), :mod:`.loop` (:func:`sweep`). The command line is
+``python -m dff_core sweep`` (:mod:`dff_core.cli`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from dff_core.sweep.config import (
     parse_config,
 )
 from dff_core.sweep.keys import GRID_KEYS, RunSpec, plan_runs, scenario_digest
+from dff_core.sweep.lifecycle import SweepInterrupted, exit_with_parent, interrupt_on_signals
 from dff_core.sweep.loop import ProgressFn, SweepResult, sweep
 from dff_core.sweep.store import (
     FAILED_FILE,
@@ -53,6 +59,7 @@ from dff_core.sweep.store import (
     RUNS_FILE,
     SHIFT_METRICS,
     SUMMARY_FILE,
+    SweepBusyError,
     read_runs,
     result_row,
 )
@@ -91,12 +98,16 @@ __all__ = [
     "RunFn",
     "RunSpec",
     "ScenarioSpec",
+    "SweepBusyError",
     "SweepConfig",
     "SweepConfigError",
+    "SweepInterrupted",
     "SweepResult",
     "TrainConfig",
     "check_loss",
     "compare_run",
+    "exit_with_parent",
+    "interrupt_on_signals",
     "known_backbones",
     "load_config",
     "make_backend",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +27,9 @@ from dff_core.sweep.worker import RunFn, init_worker, ray_run, worker_run
 #: Names of the available backends.
 BackendName = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = ("local", "ray")
+
+#: Seconds an aborted local backend gives its workers to exit after SIGTERM before SIGKILL.
+TERMINATE_GRACE = 3.0
 
 #: Modules the forkserver imports once, so workers start warm: a run's first ``compare`` otherwise
 #: spends seconds importing scikit-learn and ``torch._dynamo`` (pulled in by ``torch.optim``).
@@ -110,10 +114,23 @@ class LocalBackend:
         return out
 
     def shutdown(self, abort: bool = False) -> None:
+        """Wait for the workers to finish; with ``abort``, end them: SIGTERM, then SIGKILL after a grace period.
+
+        An aborted shutdown returns only once every worker has exited, so an interrupted sweep
+        leaves no process behind (the forkserver and resource tracker end with this process).
+        """
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
         if abort:
-            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+            for proc in procs:
                 proc.terminate()
         self.pool.shutdown(wait=not abort, cancel_futures=True)
+        if abort:
+            deadline = time.monotonic() + TERMINATE_GRACE
+            for proc in procs:
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if proc.exitcode is None:
+                    proc.kill()
+                    proc.join(TERMINATE_GRACE)
 
 
 def import_ray() -> Any:

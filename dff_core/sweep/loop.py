@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from dff_core.scenarios.spec import ScenarioSpec, build
 from dff_core.sweep.backends import Backend, BackendName, check_backend, make_backend
 from dff_core.sweep.config import GridConfig, TrainConfig, as_grid, as_spec, as_train
 from dff_core.sweep.keys import RunSpec, plan_runs, scenario_digest
-from dff_core.sweep.store import RunsWriter, SweepFiles, column_order, open_runs, write_outputs
+from dff_core.sweep.lifecycle import SweepInterrupted, interrupt_on_signals
+from dff_core.sweep.store import RunsWriter, SweepFiles, column_order, folder_lock, open_runs, write_outputs
 from dff_core.sweep.summary import pareto_front, summarize
 from dff_core.sweep.worker import RunFn, compare_run
 
@@ -74,6 +76,50 @@ def scenarios_for(scenario: Any, grid: GridConfig) -> tuple[dict[str | None, Any
     return {None: scenario}, None
 
 
+@dataclass
+class _Tally:
+    """What a sweep has so far: finished rows by ``run_id`` (resumed ones included) and failed runs."""
+
+    done: dict[str, dict] = field(default_factory=dict)
+    failed: list[dict] = field(default_factory=list)
+    n_ran: int = 0
+    stopped: bool = False
+
+
+def _drive(
+    be: Backend,
+    todo: Iterator[RunSpec],
+    n_total: int,
+    tally: _Tally,
+    writer: RunsWriter | None,
+    on_progress: ProgressFn | None,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Keep ``be`` busy with runs from ``todo`` until none is left (or ``should_stop``); record each result."""
+    for spec in itertools.islice(todo, be.workers):
+        be.submit(spec)
+    while be.pending():
+        for spec, row in be.wait_any():
+            if "error" in row:
+                row = {**spec.params, **row}
+                tally.failed.append({**spec.params, "run_id": spec.run_id, "error": row["error"]})
+                if "traceback" in row:
+                    print(f"sweep: run {spec.params} failed:\n{row['traceback']}", file=sys.stderr)
+            else:
+                tally.n_ran += 1
+                tally.done[spec.run_id] = row
+                if writer is not None:
+                    writer.write(row)
+            if on_progress is not None:
+                on_progress(len(tally.done) + len(tally.failed), n_total, dict(row))
+            if not tally.stopped and should_stop is not None and should_stop():
+                tally.stopped = True
+            if not tally.stopped:
+                nxt = next(todo, None)
+                if nxt is not None:
+                    be.submit(nxt)
+
+
 def sweep(
     scenario: Any,
     grid: GridConfig | Mapping[str, Any],
@@ -125,68 +171,57 @@ def sweep(
     order = {r.run_id: i for i, r in enumerate(plan)}
     columns = column_order(list(grid.axes()), train.methods)
 
-    done_rows: dict[str, dict] = {}
-    writer: RunsWriter | None = None
     out_path = Path(out_dir) if out_dir is not None else None
     files = SweepFiles.in_dir(out_path) if out_path is not None else None
-    if out_path is not None:
-        writer, done_rows = open_runs(out_path, columns, order, resume)
-    n_resumed = len(done_rows)
-    todo: Iterator[RunSpec] = iter([r for r in plan if r.run_id not in done_rows])
-    n_todo = len(plan) - n_resumed
-    failed: list[dict] = []
-    stopped = False
-    n_ran = 0
-
-    workers = max(1, min(max_workers or os.cpu_count() or 1, n_todo or 1))
-    be: Backend | None = None
-    aborted = False
-    try:
-        if n_todo:
-            aborted = True  # until the loop ends normally
-            run_fn = run_fn or compare_run
-            be = make_backend(
-                backend, scenarios, run_fn, train_kw, n_runs=n_todo, max_workers=max_workers, address=address
-            )
-            workers = be.workers
-            for spec in itertools.islice(todo, workers):
-                be.submit(spec)
-            while be.pending():
-                for spec, row in be.wait_any():
-                    if "error" in row:
-                        row = {**spec.params, **row}
-                        failed.append({**spec.params, "run_id": spec.run_id, "error": row["error"]})
-                        if "traceback" in row:
-                            print(f"sweep: run {spec.params} failed:\n{row['traceback']}", file=sys.stderr)
-                    else:
-                        n_ran += 1
-                        done_rows[spec.run_id] = row
-                        if writer is not None:
-                            writer.write(row)
-                    if on_progress is not None:
-                        on_progress(len(done_rows) + len(failed), len(plan), dict(row))
-                    if not stopped and should_stop is not None and should_stop():
-                        stopped = True
-                    if not stopped:
-                        nxt = next(todo, None)
-                        if nxt is not None:
-                            be.submit(nxt)
+    tally = _Tally()
+    writer: RunsWriter | None = None
+    with ExitStack() as stack:
+        try:
+            # One sweep per folder at a time; SIGTERM/SIGINT/SIGHUP end the sweep through the cleanup below.
+            if out_path is not None:
+                stack.enter_context(folder_lock(out_path))
+            signals = stack.enter_context(interrupt_on_signals())
+            if out_path is not None:
+                writer, tally.done = open_runs(out_path, columns, order, resume)
+            n_resumed = len(tally.done)
+            todo = [r for r in plan if r.run_id not in tally.done]
+            workers = max(1, min(max_workers or os.cpu_count() or 1, len(todo) or 1))
+            be: Backend | None = None
             aborted = False
-    finally:
-        if be is not None:
-            be.shutdown(abort=aborted)
-        if writer is not None:
-            writer.close()
-
-    runs = pd.DataFrame(sorted(done_rows.values(), key=lambda r: order[r["run_id"]]))
-    if not runs.empty:
-        runs = runs.reindex(columns=columns + [c for c in runs.columns if c not in columns])
-        runs = runs.dropna(axis=1, how="all")
-    summary = summarize(runs)
-    pareto = pareto_front(summary)
-    failed_df = pd.DataFrame(failed)
-    if files is not None:
-        write_outputs(files, summary, pareto, failed_df)
+            try:
+                if todo:
+                    aborted = True  # until every run is back
+                    be = make_backend(
+                        backend,
+                        scenarios,
+                        run_fn or compare_run,
+                        train_kw,
+                        n_runs=len(todo),
+                        max_workers=max_workers,
+                        address=address,
+                    )
+                    workers = be.workers
+                    _drive(be, iter(todo), len(plan), tally, writer, on_progress, should_stop)
+                    aborted = False
+            finally:
+                with signals.held():  # a signal now waits until the workers are stopped and runs.csv closed
+                    if be is not None:
+                        be.shutdown(abort=aborted)
+                    if writer is not None:
+                        writer.close()
+            runs = pd.DataFrame(sorted(tally.done.values(), key=lambda r: order[r["run_id"]]))
+            if not runs.empty:
+                runs = runs.reindex(columns=columns + [c for c in runs.columns if c not in columns])
+                runs = runs.dropna(axis=1, how="all")
+            summary = summarize(runs)
+            pareto = pareto_front(summary)
+            failed_df = pd.DataFrame(tally.failed)
+            if files is not None:
+                write_outputs(files, summary, pareto, failed_df)
+        except SweepInterrupted as exc:
+            exc.n_done, exc.n_total = len(tally.done), len(plan)
+            exc.runs_file = files.runs if files is not None else None
+            raise
     return SweepResult(
         runs=runs,
         summary=summary,
@@ -194,8 +229,8 @@ def sweep(
         failed=failed_df,
         n_total=len(plan),
         n_resumed=n_resumed,
-        n_ran=n_ran,
-        stopped=stopped,
+        n_ran=tally.n_ran,
+        stopped=tally.stopped,
         backend=backend,
         workers=workers,
         seconds=time.perf_counter() - t_start,

@@ -1,7 +1,8 @@
 """What runs inside a sweep worker: one grid point per call, single-threaded, never raising.
 
 Both backends execute :func:`execute`; a local pool worker receives the scenario(s) once through
-:func:`init_worker`, a Ray task by reference through :func:`ray_run`.
+:func:`init_worker` (which also ties the worker's life to the sweep's process, see
+:mod:`.lifecycle`), a Ray task by reference through :func:`ray_run`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from dff_core.comparison import compare
 from dff_core.sweep.keys import RunSpec
+from dff_core.sweep.lifecycle import exit_with_parent
 from dff_core.sweep.store import result_row
 
 #: The function run per grid point: ``run_fn(scenario, epsilon=, seed=, backbone=, loss=, **train)``
@@ -66,7 +68,8 @@ _WORKER_STATE: dict[str, Any] = {}
 
 
 def init_worker(scenarios: Mapping[str | None, Any], run_fn: RunFn, train: Mapping[str, Any]) -> None:
-    """Process-pool initializer: receive the scenario(s) once per worker, one torch thread."""
+    """Process-pool initializer: end with the sweep's process, receive the scenario(s) once, one torch thread."""
+    exit_with_parent()
     single_thread()
     _WORKER_STATE.update(scenarios=scenarios, run_fn=run_fn, train=dict(train))
 

@@ -9,6 +9,7 @@ unexpected failures with exit code 1 and a one-line message (the traceback only 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 import traceback
@@ -24,9 +25,11 @@ from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
 from dff_core.progress import ProgressEvent
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
-from dff_core.sweep import GRID_KEYS, GROUP_KEYS, SweepConfigError, load_config, sweep
+from dff_core.sweep import GRID_KEYS, GROUP_KEYS, SweepBusyError, SweepConfigError, SweepInterrupted, load_config, sweep
 
 EXIT_OK, EXIT_FAILURE, EXIT_DATA = 0, 1, 2
+#: ``OSError`` numbers of a full disk, quota or file size limit: reported (exit 2), not "unexpected".
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
 @dataclass
@@ -269,7 +272,9 @@ def _fmt(v: Any) -> str:
     "summary.csv and pareto.csv to --out.",
 )
 def run_sweep(args: argparse.Namespace) -> int:
-    """Execute the ``sweep`` subcommand; returns the exit code (2 = bad config, 1 = some runs failed)."""
+    """Execute the ``sweep`` subcommand; exit code 2 = bad config or unwritable output, 1 = some runs failed,
+    128 + signal number when interrupted (130 Ctrl-C, 143 SIGTERM).
+    """
     problems: list[str] = []
     if args.workers is not None and args.workers < 1:
         problems.append(f"--workers: must be a positive integer, got {args.workers}")
@@ -311,10 +316,15 @@ def run_sweep(args: argparse.Namespace) -> int:
             resume=not args.no_resume,
             train=cfg.train,
         )
-    except (SweepConfigError, ImportError, FileNotFoundError) as exc:
+    except (SweepConfigError, SweepBusyError, ImportError, FileNotFoundError) as exc:
         for line in str(exc).splitlines():
             _err(f"error: {line}")
         return EXIT_DATA
+    except SweepInterrupted as exc:
+        kept = f"{exc.n_done} of {exc.n_total} runs are saved in {exc.runs_file}" if exc.n_total is not None else ""
+        _err(f"sweep: interrupted by {exc.signame}; its workers were stopped. {kept}".rstrip())
+        _err("run the same command again to resume")
+        return exc.exit_code
     print(
         f"sweep: {res.n_total} runs ({res.n_resumed} resumed, {res.n_ran} computed, {len(res.failed)} failed) "
         f"on {res.backend} with {res.workers} worker(s) in {res.seconds:.1f}s"
@@ -371,13 +381,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         return EXIT_DATA
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            return _unexpected(exc, debug)
+        where = exc.filename or getattr(args, "out", None) or "the output"
+        _err(f"error: could not write {where}: {exc.strerror} (disk full or file size limit reached)")
+        _err("nothing was replaced by a partial file; free some space (or choose another --out) and run again")
+        return EXIT_DATA
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
     except Exception as exc:  # one line for users; the traceback is for --debug
-        _err(f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": "))
-        if debug:
-            traceback.print_exc()
-        else:
-            _err("run again with --debug for the traceback")
-        return EXIT_FAILURE
+        return _unexpected(exc, debug)
+
+
+def _unexpected(exc: BaseException, debug: bool) -> int:
+    """Report an unexpected error in one line (the traceback only with ``--debug``); exit code 1."""
+    _err(f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": "))
+    if debug:
+        traceback.print_exc()
+    else:
+        _err("run again with --debug for the traceback")
+    return EXIT_FAILURE

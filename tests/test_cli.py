@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from dff_core import cli
+from dff_core.comparison import load_run
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 
 def test_validate_long_csv_is_valid(csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -259,3 +266,74 @@ def test_bad_data_options_name_their_flag() -> None:
         args = cli.build_parser().parse_args(["compare", "--sample", flag, value, "--out", "x"])
         with pytest.raises(ValueError, match=rf"{flag}: .*{needle}"):
             cli.spec_from_args(args)
+
+
+# ---------------------------------------------------------------------------- a full disk
+def _file_size_limit(nbytes: int) -> Callable[[], None]:
+    """``preexec_fn`` for a subprocess whose files may not grow beyond ``nbytes`` (like ``ulimit -f``)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    return limit
+
+
+needs_fsize_limit = pytest.mark.skipif(resource is None, reason="simulates a full disk with RLIMIT_FSIZE (POSIX)")
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.slow
+@needs_fsize_limit
+def test_compare_on_a_full_disk_keeps_the_previous_run_and_says_so(tmp_path: Path, csv_files: dict[str, Path]) -> None:
+    out = tmp_path / "run"
+    args = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    args += ["--links", str(csv_files["links"]), "--epochs", "1", "--methods", "two_stage,dff", "--quiet"]
+    assert cli.main([*args, "--seed", "1", "--out", str(out)]) == 0
+    before = _tree(out)
+    assert max(len(b) for b in before.values()) > 4096  # the next run cannot be written whole
+    res = subprocess.run(
+        [sys.executable, "-m", "dff_core", *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=_file_size_limit(4096),
+    )
+    assert res.returncode == 2, res.stderr
+    assert f"error: could not write {out}: File too large" in res.stderr
+    assert "unexpected" not in res.stderr
+    # The previous run is untouched and still loads; no partial file or temporary folder is left.
+    assert _tree(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert load_run(out).config["seed"] == 1
+
+
+@pytest.mark.slow
+@needs_fsize_limit
+def test_sweep_on_a_full_disk_exits_2_naming_the_file_and_keeps_it(city_dir: Path, tmp_path: Path) -> None:
+    cfg, out = tmp_path / "sweep.toml", tmp_path / "out"
+    cfg.write_text(
+        f'[scenario]\nreadings = "{(city_dir / "readings.csv").as_posix()}"\n'
+        f'sensors = "{(city_dir / "sensors.csv").as_posix()}"\n[train]\nepochs = 1\n[grid]\nepsilon = 0.2\n'
+    )
+    # Rows of an earlier sweep in the same folder, kept when this sweep opens the file: more than the disk holds.
+    out.mkdir()
+    earlier = pd.DataFrame({"epsilon": 0.1, "seed": range(2000), "regret_dff": 0.5})
+    earlier["run_id"] = [f"earlier-{i:06d}" for i in range(2000)]
+    earlier.to_csv(out / "runs.csv", index=False)
+    before = (out / "runs.csv").read_bytes()
+    assert len(before) > 16384
+    res = subprocess.run(
+        [sys.executable, "-m", "dff_core", "sweep", "--config", str(cfg), "--out", str(out), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=_file_size_limit(16384),
+    )
+    assert res.returncode == 2, res.stderr
+    assert f"error: could not write {out / 'runs.csv'}: File too large" in res.stderr
+    assert "unexpected" not in res.stderr
+    assert (out / "runs.csv").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == [".sweep.lock", "runs.csv"]

@@ -386,7 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _unexpected(exc, debug)
         where = exc.filename or getattr(args, "out", None) or "the output"
         _err(f"error: could not write {where}: {exc.strerror} (disk full or file size limit reached)")
-        _err("nothing was replaced by a partial file; free some space (or choose another --out) and run again")
+        _err(
+            "no partial file was left (what was there before is unchanged); free some space or choose another "
+            "--out, then run again (a sweep resumes from its finished runs)"
+        )
         return EXIT_DATA
     except KeyboardInterrupt:
         _err("interrupted")

@@ -95,6 +95,18 @@ def wait_for_workers(proc: subprocess.Popen, log: Path, runs_csv: Path | None, w
 
 
 # ---------------------------------------------------------------------------- signals in this process
+@pytest.fixture
+def default_handlers() -> Any:
+    """Python's default SIGTERM/SIGINT handlers in the test (Ray, for one, installs its own); restored after."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+@pytest.mark.usefixtures("default_handlers")
 def test_signals_become_sweep_interrupted_and_handlers_are_restored():
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(SweepInterrupted) as info, interrupt_on_signals():
@@ -105,6 +117,7 @@ def test_signals_become_sweep_interrupted_and_handlers_are_restored():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.usefixtures("default_handlers")
 def test_a_signal_during_cleanup_waits_until_it_is_done():
     steps: list[str] = []
     with pytest.raises(SweepInterrupted) as info, interrupt_on_signals() as guard, guard.held():
@@ -114,6 +127,7 @@ def test_a_signal_during_cleanup_waits_until_it_is_done():
     assert steps == ["cleanup finished"] and info.value.exit_code == 130
 
 
+@pytest.mark.usefixtures("default_handlers")
 def test_a_host_handler_and_other_threads_are_left_alone():
     seen: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))

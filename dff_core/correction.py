@@ -5,6 +5,11 @@
 ``|c̃ − ĉ| ≤ ε|ĉ|`` element-wise, ``‖c̃ − ĉ‖ ≤ ε‖ĉ‖``, ``cos(c̃, ĉ) ≥ √(1 − ε²)`` and
 ``RMSE(c̃, c) − RMSE(ĉ, c) ≤ ε‖ĉ‖/√d``. The last layer of ``hθ`` starts at zero, so an untrained
 module returns the backbone's prediction exactly.
+
+Training does not go through autograd: :class:`CompiledCorrection` holds a float32 copy of the
+network's parameters and runs forward, backward and Adam as compiled kernels (numba, BLAS for the
+matrix products), two calls per mini-batch. Predictions are always made by :class:`BiasCorrection`
+in float64, so the bounds above hold on every prediction whatever precision trained the weights.
 """
 
 from __future__ import annotations
@@ -18,6 +23,13 @@ import torch
 from torch import nn
 
 from dff_core.validation import check_epsilon, check_hidden
+
+try:
+    from numba import njit
+
+    COMPILED = True
+except ImportError:  # pragma: no cover - exercised only without numba
+    COMPILED = False
 
 _THREADS_LOCK = threading.Lock()
 _THREADS_DEPTH = 0
@@ -201,3 +213,186 @@ class BiasCorrection(nn.Module):
 
     def extra_repr(self) -> str:
         return f"epsilon={self.epsilon}, hidden={self.hidden}, use_c_hat={self.use_c_hat}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled training step. Parameters live in one flat array in ``net.parameters()`` order
+# (weight ``(out, in)`` row-major, then bias, layer after layer); activations of a batch of B
+# rows live in one flat buffer, layer l's ``(B, width)`` block after the previous ones.
+
+
+@njit(cache=True, error_model="numpy")
+def _forward(P, sizes, Z, Ch, start, stop, eps, acts, S, out):  # type: ignore[no-untyped-def]
+    """Rows ``start:stop`` of the inputs ``Z``: hidden activations into ``acts``, ``sigmoid(h)``
+    into ``S`` and ``c̃ = ((1 − ε) + 2ε·S) ⊙ ĉ`` into ``out`` (float64)."""
+    L = sizes.shape[0] - 1
+    B = stop - start
+    a_in = Z[start:stop]
+    off = 0
+    aoff = 0
+    for layer in range(L):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        W = P[off : off + n_out * n_in].reshape((n_out, n_in))
+        bias = P[off + n_out * n_in : off + n_out * n_in + n_out]
+        h = acts[aoff : aoff + B * n_out].reshape((B, n_out))
+        np.dot(a_in, W.T, h)
+        if layer < L - 1:
+            for b in range(B):
+                for j in range(n_out):
+                    v = h[b, j] + bias[j]
+                    h[b, j] = v if v > 0 else 0
+        else:
+            for b in range(B):
+                for j in range(n_out):
+                    s = 1.0 / (1.0 + np.exp(-(h[b, j] + bias[j])))
+                    S[b, j] = s
+                    out[b, j] = ((1.0 - eps) + 2.0 * eps * s) * Ch[start + b, j]
+        a_in = h
+        off += n_out * n_in + n_out
+        aoff += B * n_out
+
+
+@njit(cache=True, error_model="numpy")
+def _backward_adam(P, M, V, G, sizes, Z, Ch, start, stop, eps, acts, S, grad, dbuf, hp, step):  # type: ignore[no-untyped-def]
+    """Backpropagate ``grad = dL/dc̃`` of rows ``start:stop`` through φ and the MLP into ``G``, then
+    one Adam step on ``P`` (torch's update rule; ``hp = [lr, beta1, beta2, eps, weight_decay]``)."""
+    L = sizes.shape[0] - 1
+    B = stop - start
+    d = sizes[L]
+    half = dbuf.shape[0] // 2
+    dz = dbuf[: B * d].reshape((B, d))
+    for b in range(B):
+        for j in range(d):
+            s = S[b, j]
+            dz[b, j] = grad[b, j] * Ch[start + b, j] * (2.0 * eps) * s * (1.0 - s)
+    offs = np.zeros(L + 1, np.int64)
+    aoffs = np.zeros(L + 1, np.int64)
+    for layer in range(L):
+        offs[layer + 1] = offs[layer] + sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
+        aoffs[layer + 1] = aoffs[layer] + B * sizes[layer + 1]
+    side = 1
+    for layer in range(L - 1, -1, -1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        off = offs[layer]
+        if layer == 0:
+            a_in = Z[start:stop]
+        else:
+            a_in = acts[aoffs[layer - 1] : aoffs[layer - 1] + B * n_in].reshape((B, n_in))
+        gW = G[off : off + n_out * n_in].reshape((n_out, n_in))
+        gb = G[off + n_out * n_in : off + n_out * n_in + n_out]
+        np.dot(dz.T, a_in, gW)
+        for j in range(n_out):
+            gb[j] = 0.0
+        for b in range(B):
+            for j in range(n_out):
+                gb[j] += dz[b, j]
+        if layer > 0:
+            W = P[off : off + n_out * n_in].reshape((n_out, n_in))
+            da = dbuf[side * half : side * half + B * n_in].reshape((B, n_in))
+            np.dot(dz, W, da)
+            for b in range(B):
+                for k in range(n_in):
+                    if a_in[b, k] <= 0:
+                        da[b, k] = 0.0
+            dz = da
+            side = 1 - side
+    # Adam in the parameters' dtype (constants rounded to it once, as torch does for float32 parameters).
+    k = np.empty(7, P.dtype)
+    k[0] = hp[0] / (1.0 - hp[1] ** step)  # step size lr / (1 - beta1^t)
+    k[1] = np.sqrt(1.0 - hp[2] ** step)  # sqrt(1 - beta2^t)
+    k[2], k[3], k[4], k[5], k[6] = 1.0 - hp[1], hp[2], 1.0 - hp[2], hp[3], hp[4]
+    step_size, bc2_sqrt, one_m_b1, beta2, one_m_b2, adam_eps, wd = k[0], k[1], k[2], k[3], k[4], k[5], k[6]
+    for i in range(P.shape[0]):
+        g = G[i] + wd * P[i]
+        M[i] += (g - M[i]) * one_m_b1
+        V[i] = V[i] * beta2 + one_m_b2 * g * g
+        P[i] -= step_size * M[i] / (np.sqrt(V[i]) / bc2_sqrt + adam_eps)
+
+
+def mlp_widths(net: nn.Module) -> tuple[int, ...] | None:
+    """Layer widths ``(n_in, hidden..., n_out)`` of a ``Linear``/``ReLU`` stack as built by :func:`make_mlp`,
+    or ``None`` for any other network (which then trains through autograd)."""
+    if not isinstance(net, nn.Sequential) or len(net) % 2 == 0:
+        return None
+    widths: list[int] = []
+    for i, layer in enumerate(net):
+        if i % 2 == 1:
+            if type(layer) is not nn.ReLU:
+                return None
+            continue
+        if type(layer) is not nn.Linear or layer.bias is None or (widths and layer.in_features != widths[-1]):
+            return None
+        widths = [*widths, layer.out_features] if widths else [layer.in_features, layer.out_features]
+    return tuple(widths)
+
+
+class CompiledCorrection:
+    """The training twin of a :class:`BiasCorrection`: its parameters in one flat ``dtype`` array and a
+    compiled forward pass and backward pass + Adam step, so a mini-batch costs two kernel calls.
+
+    For the small networks DFF trains, autograd's per-operation overhead is most of a step; here the
+    whole step is a handful of BLAS products and loops. Adam follows torch's update rule (L2 weight
+    decay) on the flat parameters. :meth:`write_to` copies the trained parameters back into the
+    (float64) module, which makes every prediction.
+    """
+
+    def __init__(
+        self,
+        module: BiasCorrection,
+        *,
+        lr: float,
+        batch_size: int,
+        weight_decay: float = 0.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        dtype: type = np.float32,
+    ) -> None:
+        widths = mlp_widths(module.net) if isinstance(module, BiasCorrection) else None
+        if widths is None or not COMPILED:
+            raise ValueError("CompiledCorrection needs numba and a BiasCorrection whose net comes from make_mlp.")
+        self.module = module
+        self.dtype = np.dtype(dtype)
+        self.sizes = np.asarray(widths, dtype=np.int64)
+        params = [p.detach().numpy().ravel() for p in module.net.parameters()]
+        self.P = np.concatenate(params).astype(self.dtype)
+        self.M, self.V, self.G = (np.zeros_like(self.P) for _ in range(3))
+        rows = max(1, int(batch_size))
+        d = int(self.sizes[-1])
+        self.acts = np.empty(rows * int(self.sizes[1:].sum()), dtype=self.dtype)
+        self.S = np.empty((rows, d), dtype=self.dtype)
+        self.out = np.empty((rows, d), dtype=np.float64)
+        self.dbuf = np.empty(2 * rows * int(self.sizes[1:].max()), dtype=self.dtype)
+        self.hp = np.array([lr, betas[0], betas[1], eps, weight_decay], dtype=np.float64)
+        self.epsilon = float(module.epsilon)
+        self.steps = 0
+
+    def inputs(self, x: torch.Tensor, c_hat: torch.Tensor) -> np.ndarray:
+        """The network's standardised inputs for raw features (and ``ĉ``), as a contiguous ``dtype`` array."""
+        with torch.no_grad():
+            z = self.module._inputs(x, c_hat if self.module.use_c_hat else None)
+        return np.ascontiguousarray(z.numpy(), dtype=self.dtype)
+
+    def forward(self, Z: np.ndarray, C_hat: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """``c̃`` (float64) for rows ``start:stop`` of inputs ``Z`` and predictions ``C_hat``; kept for :meth:`step`.
+
+        The returned array is a view of an internal buffer, overwritten by the next call.
+        """
+        _forward(self.P, self.sizes, Z, C_hat, start, stop, self.epsilon, self.acts, self.S, self.out)
+        return self.out[: stop - start]
+
+    def step(self, Z: np.ndarray, C_hat: np.ndarray, start: int, stop: int, grad: np.ndarray) -> None:
+        """Backpropagate ``grad = dL/dc̃`` of the last :meth:`forward` and take one Adam step."""
+        self.steps += 1
+        _backward_adam(
+            self.P, self.M, self.V, self.G, self.sizes, Z, C_hat, start, stop, self.epsilon,
+            self.acts, self.S, grad, self.dbuf, self.hp, self.steps,
+        )  # fmt: skip
+
+    def write_to(self, module: BiasCorrection) -> None:
+        """Copy the trained parameters into ``module`` (in its own dtype)."""
+        offset = 0
+        with torch.no_grad():
+            for p in module.net.parameters():
+                k = p.numel()
+                p.copy_(torch.from_numpy(self.P[offset : offset + k].reshape(tuple(p.shape))))
+                offset += k

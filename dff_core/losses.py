@@ -10,6 +10,11 @@ value per instance), and ``loss.init_state(W_train, generator)`` returns the per
 passes back on every call (PFYL's random generator, NCE's solution pool). They are registered by
 name in :data:`LOSSES`; :func:`resolve_loss` turns a name, a loss or any callable into a
 :class:`DecisionLoss`.
+
+Every registered loss also has a numpy fast path, ``loss.value_grad``: the per-instance values
+and the gradient of their mean with respect to the predictions, computed exactly as the torch
+forward and backward passes do. Trainers that compute the network's gradient themselves (the
+compiled DFF step) use it; custom losses without one train through autograd.
 """
 
 from __future__ import annotations
@@ -22,10 +27,17 @@ import torch
 
 from dff_core.problems.base import OptProblem
 
+try:
+    from numba import njit
+except ImportError:  # pragma: no cover - exercised only without numba
+    njit = None
+
 Reduction = Literal["mean", "sum", "none"]
 
 
 InitState = Callable[[np.ndarray, torch.Generator | None], dict[str, Any]]
+#: ``value_grad(problem, c_pred, c_true, w_true, z_true, **state) -> (values (n,), d mean(values) / d c_pred (n, d))``
+ValueGrad = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 class DecisionLoss:
@@ -35,14 +47,27 @@ class DecisionLoss:
     per fit with the training set's true decisions and the fit's random generator; the keyword
     arguments it returns are passed back on every call. Losses without state return ``{}``, so a
     plain function ``fn(problem, c_pred, c_true, w_true, z_true)`` is a loss as it is.
+
+    ``value_grad`` (optional) is the same loss in numpy for float64 arrays: it returns the
+    per-instance values and the gradient of their *mean* with respect to ``c_pred``, and takes the
+    same state. Trainers use it to skip autograd.
     """
 
-    def __init__(self, name: str, fn: Callable[..., torch.Tensor], init_state: InitState | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., torch.Tensor],
+        init_state: InitState | None = None,
+        value_grad: ValueGrad | None = None,
+    ) -> None:
         if not callable(fn):
             raise ValueError(f"DecisionLoss {name!r}: fn must be callable; got {type(fn).__name__}.")
+        if value_grad is not None and not callable(value_grad):
+            raise ValueError(f"DecisionLoss {name!r}: value_grad must be callable or None.")
         self.name = str(name)
         self.fn = fn
         self._init_state = init_state
+        self.value_grad = value_grad
         self.__doc__ = fn.__doc__
         self.__name__ = getattr(fn, "__name__", self.name)
 
@@ -57,19 +82,19 @@ class DecisionLoss:
         # Registered losses pickle by name (their functions are shadowed by the registered objects).
         if LOSSES.get(self.name) is self:
             return get_loss, (self.name,)
-        return DecisionLoss, (self.name, self.fn, self._init_state)
+        return DecisionLoss, (self.name, self.fn, self._init_state, self.value_grad)
 
     def __repr__(self) -> str:
         return f"DecisionLoss({self.name!r})"
 
 
 def decision_loss(
-    name: str, init_state: InitState | None = None
+    name: str, init_state: InitState | None = None, value_grad: ValueGrad | None = None
 ) -> Callable[[Callable[..., torch.Tensor]], DecisionLoss]:
     """Decorator turning a loss function into a :class:`DecisionLoss` named ``name``."""
 
     def deco(fn: Callable[..., torch.Tensor]) -> DecisionLoss:
-        return DecisionLoss(name, fn, init_state)
+        return DecisionLoss(name, fn, init_state, value_grad)
 
     return deco
 
@@ -114,19 +139,27 @@ class _ClosedFormLoss(torch.autograd.Function):
         return grad_output.unsqueeze(1) * grad, None, None, None, None
 
 
+def _spo_plus_np(
+    problem: OptProblem, cp: np.ndarray, c: np.ndarray, w: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """SPO+ values and per-instance subgradients (one batched surrogate solve)."""
+    q = 2.0 * cp - c
+    wq = problem.solve_surrogate(q)
+    obj = np.einsum("ij,ij->i", q, wq)
+    lin = 2.0 * np.einsum("ij,ij->i", cp, w)
+    loss = (-obj + lin - z) if problem.sense == "min" else (obj - lin + z)
+    grad = 2.0 * (w - wq) if problem.sense == "min" else 2.0 * (wq - w)
+    return loss, grad
+
+
 class _SPOPlus(_ClosedFormLoss):
     @staticmethod
     def forward(ctx, c_pred, c_true, w_true, z_true, problem):  # type: ignore[override]
         cp = c_pred.detach().cpu().numpy().astype(np.float64, copy=False)
         c = c_true.detach().cpu().numpy().astype(np.float64, copy=False)
-        q = 2.0 * cp - c
-        wq = problem.solve_surrogate(q)
-        obj = np.einsum("ij,ij->i", q, wq)
         w = w_true.detach().cpu().numpy()
         z = z_true.detach().cpu().numpy().reshape(-1)
-        lin = 2.0 * np.einsum("ij,ij->i", cp, w)
-        loss = (-obj + lin - z) if problem.sense == "min" else (obj - lin + z)
-        grad = 2.0 * (w - wq) if problem.sense == "min" else 2.0 * (wq - w)
+        loss, grad = _spo_plus_np(problem, cp, c, w, z)
         return _ClosedFormLoss._done(ctx, c_pred, loss, grad)
 
 
@@ -142,7 +175,49 @@ def _check_pred(name: str, problem: OptProblem, c_pred: torch.Tensor | np.ndarra
     return c_pred
 
 
-@decision_loss("spo+")
+def _check_pred_np(name: str, problem: OptProblem, c_pred: np.ndarray) -> None:
+    if c_pred.ndim != 2 or c_pred.shape[1] != problem.d:
+        raise ValueError(f"{name}: c_pred must have shape (n, {problem.d}); got {c_pred.shape}.")
+    if not np.isfinite(c_pred.sum()) and not np.isfinite(c_pred).all():  # one reduction when all is well
+        i, j = np.argwhere(~np.isfinite(c_pred))[0]
+        raise ValueError(f"{name}: c_pred has a non-finite value at instance {i}, coefficient {j}.")
+
+
+def _spo_plus_finish_py(cp, c, w, z, wq, minimise, scale):  # type: ignore[no-untyped-def]
+    """SPO+ values and ``scale`` x subgradients once ``wq = w*(2ĉ - c)`` is known (one pass over the batch)."""
+    n, d = cp.shape
+    loss = np.empty(n)
+    grad = np.empty((n, d))
+    sign = 1.0 if minimise else -1.0
+    for i in range(n):
+        acc = 0.0
+        for j in range(d):
+            acc += 2.0 * cp[i, j] * (w[i, j] - wq[i, j]) + c[i, j] * wq[i, j]
+            grad[i, j] = sign * scale * 2.0 * (w[i, j] - wq[i, j])
+        loss[i] = sign * (acc - z[i])
+    return loss, grad
+
+
+_spo_plus_finish = _spo_plus_finish_py if njit is None else njit(cache=True)(_spo_plus_finish_py)
+
+
+def _spo_plus_value_grad(
+    problem: OptProblem,
+    c_pred: np.ndarray,
+    c_true: np.ndarray,
+    w_true: np.ndarray | None = None,
+    z_true: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`spo_plus` in numpy: per-instance values and the gradient of their mean."""
+    _check_pred_np("spo_plus", problem, c_pred)
+    if w_true is None or z_true is None:
+        w_true, z_true = true_solutions(problem, c_true)
+    wq = problem.solve_surrogate(2.0 * c_pred - c_true)
+    # -(2ĉ-c)·wq + 2ĉ·w - z (min), regrouped into one compiled pass
+    return _spo_plus_finish(c_pred, c_true, w_true, np.reshape(z_true, -1), wq, problem.sense == "min", 1.0 / len(wq))
+
+
+@decision_loss("spo+", value_grad=_spo_plus_value_grad)
 def spo_plus(
     problem: OptProblem,
     c_pred: torch.Tensor,
@@ -396,7 +471,16 @@ def dbb(
     return _reduce(loss, reduction)
 
 
-@decision_loss("mse")
+def _mse_value_grad(
+    problem: OptProblem, c_pred: np.ndarray, c_true: np.ndarray, w_true: Any = None, z_true: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mse_loss` in numpy: per-instance values and the gradient of their mean."""
+    _check_pred_np("mse", problem, c_pred)
+    diff = c_pred - c_true
+    return (diff**2).mean(axis=1), diff * (2.0 / diff.size)
+
+
+@decision_loss("mse", value_grad=_mse_value_grad)
 def mse_loss(
     problem: OptProblem,
     c_pred: torch.Tensor,

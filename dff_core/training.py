@@ -1,21 +1,28 @@
 """The training loop shared by DFF and end-to-end DFL: mini-batch Adam on a decision loss, best epoch kept.
 
 Built for speed: the true costs are solved once per fit, each mini-batch makes one batched solve
-inside the loss, each epoch one batched validation solve, and the optimiser works on one flat
-parameter buffer (:class:`FlatAdam`).
+inside the loss and each epoch one batched validation solve. A :class:`~dff_core.correction.BiasCorrection`
+(DFF) trains without autograd: :class:`~dff_core.correction.CompiledCorrection` runs its forward and
+backward passes and Adam as compiled float32 kernels, and the loss's numpy fast path
+(``loss.value_grad``) gives the gradient with respect to the predictions (a loss without one is
+differentiated alone with autograd). Any other module trains through autograd, with the optimiser
+working on one flat parameter buffer (:class:`FlatAdam`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import torch
+from threadpoolctl import ThreadpoolController
 
+from dff_core.correction import COMPILED, BiasCorrection, CompiledCorrection, mlp_widths
 from dff_core.errors import DataError
 from dff_core.losses import DecisionLoss, true_solutions
 from dff_core.problems.base import OptProblem
@@ -24,6 +31,8 @@ from dff_core.progress import ProgressCallback, epoch_event
 #: Columns of an estimator's ``history_`` (one row per epoch, epoch 0 = the starting point).
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
 _METRIC_COLUMNS = ("train_loss", "val_regret", "val_normalized_regret")
+#: Training engines: "auto" compiles a BiasCorrection's steps and uses autograd for anything else.
+Engine = Literal["auto", "compiled", "torch"]
 
 
 def score_decisions(
@@ -109,6 +118,113 @@ def _mean(out: torch.Tensor) -> torch.Tensor:
     return out.mean() if out.ndim > 0 else out
 
 
+class _TorchEpochs:
+    """Mini-batch epochs through autograd and :class:`FlatAdam` (any module, any loss)."""
+
+    def __init__(self, module, problem, loss, state, inputs, C, W, z, *, lr, weight_decay, batch_size) -> None:  # type: ignore[no-untyped-def]
+        self.module, self.problem, self.loss, self.state = module, problem, loss, state
+        self.inputs, self.C, self.W, self.z, self.batch_size = inputs, C, W, z, batch_size
+        self.opt = FlatAdam(module.parameters(), lr=lr, weight_decay=weight_decay)
+
+    def run(self, perm_t: torch.Tensor, should_stop: Callable[[], bool] | None) -> tuple[float, bool]:
+        """One epoch in the order ``perm_t``: ``(sum of batch losses x batch sizes, cancelled)``."""
+        perm = perm_t.numpy()
+        # One gather per epoch into shuffled copies; every batch is then a contiguous slice (a view).
+        inputs = tuple(t.index_select(0, perm_t) for t in self.inputs)
+        Cs, Ws, zs = self.C[perm], self.W[perm], self.z[perm]
+        total = 0.0
+        for start in range(0, len(perm), self.batch_size):
+            if should_stop is not None and should_stop():
+                return total, True
+            sl = slice(start, start + self.batch_size)
+            pred = self.module(*(t[sl] for t in inputs))
+            value = _mean(self.loss(self.problem, pred, Cs[sl], Ws[sl], zs[sl], **self.state))
+            self.opt.step(value)
+            total += float(value.detach()) * pred.shape[0]
+        return total, False
+
+    def sync(self) -> None:
+        """The module already holds the trained parameters."""
+
+
+class _CompiledEpochs:
+    """Mini-batch epochs of a :class:`BiasCorrection` as compiled kernels (no autograd).
+
+    Per batch: one kernel call for ``c̃``, the loss's value and gradient with respect to ``c̃``
+    (``loss.value_grad``, else autograd on the loss alone), one kernel call for backward + Adam.
+    """
+
+    def __init__(self, module, problem, loss, state, inputs, C, W, z, *, lr, weight_decay, batch_size) -> None:  # type: ignore[no-untyped-def]
+        self.module, self.problem, self.loss, self.state = module, problem, loss, state
+        self.batch_size = min(int(batch_size), len(C))
+        self.net = CompiledCorrection(module, lr=lr, weight_decay=weight_decay, batch_size=self.batch_size)
+        x, c_hat = inputs
+        self.Z = self.net.inputs(x, c_hat)
+        self.C_hat = np.ascontiguousarray(c_hat.numpy(), dtype=np.float64)
+        self.C, self.W = np.asarray(C, dtype=np.float64), np.asarray(W, dtype=np.float64)
+        self.z = np.asarray(z, dtype=np.float64).reshape(-1)
+        widest = max(a * b for a, b in zip(self.net.sizes[:-1], self.net.sizes[1:]))
+        self.many_rows = self.batch_size * widest >= _BLAS_THREADING_WORK
+
+    def _value_grad(self, c_pred: np.ndarray, C: np.ndarray, W: np.ndarray, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """Sum of the batch's loss values and the gradient of their mean with respect to ``c_pred``."""
+        if self.loss.value_grad is not None:
+            values, grad = self.loss.value_grad(self.problem, c_pred, C, W, z, **self.state)
+            return float(values.sum()), grad
+        c = torch.from_numpy(c_pred.copy()).requires_grad_()
+        value = _mean(self.loss(self.problem, c, C, W, z, **self.state))
+        (grad,) = torch.autograd.grad(value, c, allow_unused=True)
+        return float(value.detach()) * len(c_pred), (np.zeros_like(c_pred) if grad is None else grad.numpy())
+
+    def run(self, perm_t: torch.Tensor, should_stop: Callable[[], bool] | None) -> tuple[float, bool]:
+        """One epoch in the order ``perm_t``: ``(sum of batch losses x batch sizes, cancelled)``."""
+        perm = perm_t.numpy()
+        Z, C_hat, C, W, z = self.Z[perm], self.C_hat[perm], self.C[perm], self.W[perm], self.z[perm]
+        n, bs, net = len(perm), self.batch_size, self.net
+        total = 0.0
+        with _one_blas_thread(self.many_rows):
+            for start in range(0, n, bs):
+                if should_stop is not None and should_stop():
+                    return total, True
+                stop = min(start + bs, n)
+                c_pred = net.forward(Z, C_hat, start, stop)
+                value_sum, grad = self._value_grad(c_pred, C[start:stop], W[start:stop], z[start:stop])
+                net.step(Z, C_hat, start, stop, np.ascontiguousarray(grad, dtype=np.float64))
+                total += value_sum
+        return total, False
+
+    def sync(self) -> None:
+        """Copy the trained parameters into the module (which scores validation and makes predictions)."""
+        self.net.write_to(self.module)
+
+
+#: OpenBLAS multi-threads a product once m*n*k reaches about this much work; below it, one thread.
+_BLAS_THREADING_WORK = 262_144
+_BLAS_CONTROLLER: list[Any] = []
+
+
+@contextlib.contextmanager
+def _one_blas_thread(active: bool) -> Iterator[None]:
+    """Keep BLAS on one thread for large batches (spinning worker threads on tiny products cost far more
+    than they save on a busy machine); a no-op for batches too small to be threaded anyway."""
+    if not active:
+        yield
+        return
+    if not _BLAS_CONTROLLER:
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    with _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas"):
+        yield
+
+
+def _choose_engine(engine: Engine, module: torch.nn.Module) -> type[_TorchEpochs] | type[_CompiledEpochs]:
+    compilable = COMPILED and isinstance(module, BiasCorrection) and mlp_widths(module.net) is not None
+    if engine == "compiled" and not compilable:
+        raise ValueError("engine='compiled' needs numba and a BiasCorrection built by make_mlp; use engine='auto'.")
+    if engine not in ("auto", "compiled", "torch"):
+        raise ValueError(f"engine must be 'auto', 'compiled' or 'torch'; got {engine!r}.")
+    return _CompiledEpochs if compilable and engine != "torch" else _TorchEpochs
+
+
 def train_on_decision_loss(
     problem: OptProblem,
     module: torch.nn.Module,
@@ -130,6 +246,7 @@ def train_on_decision_loss(
     callback: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     t_start: float | None = None,
+    engine: Engine = "auto",
 ) -> tuple[pd.DataFrame, int, bool]:
     """Mini-batch Adam on a decision loss, keeping the epoch with the lowest validation regret.
 
@@ -138,8 +255,10 @@ def train_on_decision_loss(
     are given); each step then makes exactly one batched solve inside the loss, and each epoch
     one batched validation solve. Without validation rows the last epoch is kept. After every
     epoch (0 included) ``callback`` receives a :class:`~dff_core.progress.ProgressEvent` for
-    ``method``. Returns ``(history, best_epoch, cancelled)`` and leaves ``module`` at its best
-    state, in eval mode.
+    ``method``. ``engine="auto"`` trains a :class:`~dff_core.correction.BiasCorrection` (inputs
+    ``(x, c_hat)``) with compiled float32 kernels and anything else through autograd; ``"torch"``
+    forces autograd. Validation and the returned module are always evaluated by ``module`` itself.
+    Returns ``(history, best_epoch, cancelled)`` and leaves ``module`` at its best state, in eval mode.
     """
     t_start = time.perf_counter() if t_start is None else t_start
     if W_train is None or z_train is None:
@@ -149,7 +268,10 @@ def train_on_decision_loss(
         W_val, z_val = true_solutions(problem, C_val)
     n_tr = C_train.shape[0]
     state = loss.init_state(W_train, generator)
-    opt = FlatAdam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    runner = _choose_engine(engine, module)(
+        module, problem, loss, state, train_inputs, C_train, W_train, z_train,
+        lr=lr, weight_decay=weight_decay, batch_size=int(batch_size),
+    )  # fmt: skip
     rows: list[dict[str, Any]] = []
 
     def record(epoch: int, train_loss: float, t0: float) -> dict[str, Any]:
@@ -177,26 +299,13 @@ def train_on_decision_loss(
     wait, cancelled = 0, False
     for epoch in range(1, int(epochs) + 1):
         t0 = time.perf_counter()
-        perm_t = torch.randperm(n_tr, generator=generator)
-        perm = perm_t.numpy()
-        # One gather per epoch into shuffled copies; every batch is then a contiguous slice (a view).
-        inputs = tuple(t.index_select(0, perm_t) for t in train_inputs)
-        Cs, Ws, zs = C_train[perm], W_train[perm], z_train[perm]
-        total = 0.0
-        for start in range(0, n_tr, batch_size):
-            if should_stop is not None and should_stop():
-                cancelled = True
-                break
-            sl = slice(start, start + batch_size)
-            pred = module(*(t[sl] for t in inputs))
-            value = _mean(loss(problem, pred, Cs[sl], Ws[sl], zs[sl], **state))
-            opt.step(value)
-            total += float(value.detach()) * pred.shape[0]
+        total, cancelled = runner.run(torch.randperm(n_tr, generator=generator), should_stop)
         if cancelled:
             break
+        runner.sync()
         row = record(epoch, total / n_tr, t0)
-        if not has_val:
-            best_epoch, best_state = epoch, None
+        if not has_val:  # the last completed epoch is the best one
+            best_epoch, best_state = epoch, snapshot(module)
         elif row["val_regret"] < best_val - 1e-12 * max(1.0, abs(best_val)):
             best_val, best_epoch, best_state, wait = row["val_regret"], epoch, snapshot(module), 0
         else:
@@ -204,7 +313,6 @@ def train_on_decision_loss(
         notify(epoch, row, best_epoch)
         if has_val and patience is not None and wait >= int(patience):
             break
-    if best_state is not None:
-        module.load_state_dict(best_state)
+    module.load_state_dict(best_state)
     module.eval()
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS), int(best_epoch), cancelled

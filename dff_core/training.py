@@ -33,6 +33,8 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "val_regret", "val_normalized_regret",
 _METRIC_COLUMNS = ("train_loss", "val_regret", "val_normalized_regret")
 #: Training engines: "auto" compiles a BiasCorrection's steps and uses autograd for anything else.
 Engine = Literal["auto", "compiled", "torch"]
+#: Precision of the compiled engine's parameters and activations (predictions are always float64).
+COMPILED_DTYPE: type = np.float32
 
 
 def score_decisions(
@@ -157,7 +159,9 @@ class _CompiledEpochs:
     def __init__(self, module, problem, loss, state, inputs, C, W, z, *, lr, weight_decay, batch_size) -> None:  # type: ignore[no-untyped-def]
         self.module, self.problem, self.loss, self.state = module, problem, loss, state
         self.batch_size = min(int(batch_size), len(C))
-        self.net = CompiledCorrection(module, lr=lr, weight_decay=weight_decay, batch_size=self.batch_size)
+        self.net = CompiledCorrection(
+            module, lr=lr, weight_decay=weight_decay, batch_size=self.batch_size, dtype=COMPILED_DTYPE
+        )
         x, c_hat = inputs
         self.Z = self.net.inputs(x, c_hat)
         self.C_hat = np.ascontiguousarray(c_hat.numpy(), dtype=np.float64)

@@ -130,3 +130,65 @@ def test_torch_threads_is_scoped_and_nests() -> None:
         assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="num_threads"), torch_threads(0):
         pass
+
+
+@pytest.mark.parametrize(
+    ("hidden", "use_c_hat", "weight_decay"), [((8, 6), False, 0.0), ((5,), True, 1e-2), ((), False, 0.0)]
+)
+def test_compiled_steps_match_autograd_and_torch_adam(hidden, use_c_hat, weight_decay) -> None:
+    """In float64 the compiled forward, backward and Adam step follow autograd + torch's Adam step for step."""
+    from dff_core.correction import CompiledCorrection
+
+    rng = np.random.default_rng(4)
+    n, p, d, eps = 11, 3, 7, 0.4
+    X, C_hat = torch.as_tensor(rng.normal(2, 3, (n, p))), torch.as_tensor(rng.uniform(0.5, 2, (n, d)))
+    gen = torch.Generator().manual_seed(0)
+    ref = BiasCorrection(p, d, eps, hidden, use_c_hat=use_c_hat, generator=gen).fit_scaler(X, C_hat)
+    with torch.no_grad():  # a non-zero last layer, so every gradient is non-trivial
+        ref.net[-1].weight.copy_(torch.randn(ref.net[-1].weight.shape, generator=gen, dtype=torch.float64))
+    fast_module = BiasCorrection(p, d, eps, hidden, use_c_hat=use_c_hat)
+    fast_module.load_state_dict(ref.state_dict())
+    fast = CompiledCorrection(fast_module, lr=1e-2, batch_size=8, weight_decay=weight_decay, dtype=np.float64)
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-2, weight_decay=weight_decay)
+    Z, Ch = fast.inputs(X, C_hat), C_hat.numpy()
+    for step, (start, stop) in enumerate([(0, 8), (8, 11), (2, 10), (0, 8)]):
+        G = rng.normal(size=(stop - start, d))  # dL/dc̃ of some loss
+        out = ref(X[start:stop], C_hat[start:stop])
+        np.testing.assert_allclose(fast.forward(Z, Ch, start, stop), out.detach().numpy(), rtol=1e-12, err_msg=step)
+        opt.zero_grad()
+        (out * torch.as_tensor(G)).sum().backward()
+        opt.step()
+        fast.step(Z, Ch, start, stop, G)
+    fast.write_to(fast_module)
+    for a, b in zip(ref.parameters(), fast_module.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_compiled_float32_forward_is_close_and_prediction_stays_in_float64() -> None:
+    from dff_core.correction import CompiledCorrection
+
+    rng = np.random.default_rng(5)
+    X, C_hat = torch.as_tensor(rng.normal(size=(20, 4))), torch.as_tensor(rng.uniform(1, 3, (20, 9)))
+    m = _random_module(3, 4, 9, 0.3, 2.0, False).fit_scaler(X)
+    fast = CompiledCorrection(m, lr=1e-3, batch_size=20)
+    assert fast.P.dtype == np.float32 and fast.inputs(X, C_hat).dtype == np.float32
+    got = fast.forward(fast.inputs(X, C_hat), C_hat.numpy(), 0, 20)
+    np.testing.assert_allclose(got, m(X, C_hat).detach().numpy(), rtol=1e-5)
+    fast.write_to(m)  # float32 weights land in the float64 module, which keeps its dtype and bounds
+    assert all(prm.dtype == torch.float64 for prm in m.parameters())
+    c = m(X, C_hat).detach()
+    assert ((c - C_hat).abs() <= (0.3 + 1e-15) * C_hat.abs()).all()  # up to float64 rounding
+
+
+def test_mlp_widths_recognises_make_mlp_networks_only() -> None:
+    from dff_core.correction import CompiledCorrection, make_mlp, mlp_widths
+
+    assert mlp_widths(make_mlp(5, 40, (32, 16))) == (5, 32, 16, 40)
+    assert mlp_widths(make_mlp(3, 2, ())) == (3, 2)
+    assert mlp_widths(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))) is None
+    assert mlp_widths(torch.nn.Sequential(torch.nn.Linear(3, 4, bias=False))) is None
+    assert mlp_widths(torch.nn.Linear(3, 4)) is None
+    m = BiasCorrection(3, 2, 0.2)
+    m.net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    with pytest.raises(ValueError, match="make_mlp"):
+        CompiledCorrection(m, lr=1e-3, batch_size=4)

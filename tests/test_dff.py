@@ -300,3 +300,16 @@ def test_grid_search_over_epsilon() -> None:
         m = DFF(problem, epsilon=eps, epochs=2, lr=1e-2).fit(X[fit_rows], C_hat[fit_rows], C[fit_rows])
         expected = -normalized_regret(problem, C[test_rows], m.predict(X[test_rows], C_hat[test_rows]))
         assert search.cv_results_["split0_test_score"][k] == pytest.approx(expected)
+
+
+def test_trust_region_holds_on_every_prediction_after_float32_training() -> None:
+    """Training runs in float32, but predictions come from the float64 module: the bound holds up to float64 rounding,
+    also when a large learning rate drives the factors to the edges of the trust region."""
+    problem, X, C_hat, C = _grid_data(n=120, seed=3)
+    eps = 0.3
+    m = DFF(problem, epsilon=eps, epochs=8, lr=0.5, batch_size=8, val_fraction=0.0).fit(X, C_hat, C)
+    assert m.module_.net[0].weight.dtype == torch.float64
+    Ct, phi = m.predict(X, C_hat), m.factors(X)
+    assert (np.abs(phi - 1.0) > eps - 1e-6).mean() > 0.05  # some factors are saturated
+    assert (np.abs(Ct - C_hat) <= eps * np.abs(C_hat) * (1 + 1e-15)).all()
+    assert (phi >= 1 - eps - 1e-15).all() and (phi <= 1 + eps + 1e-15).all()

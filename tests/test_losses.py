@@ -256,3 +256,55 @@ def test_registered_losses_pickle_by_name() -> None:
     import pickle
 
     assert pickle.loads(pickle.dumps(L.nce)) is L.nce
+
+
+@pytest.mark.parametrize("problem", [ShortestPath.grid(3, 3), Allocation(np.ones(6), 2.0)], ids=["min", "max"])
+@pytest.mark.parametrize("name", ["spo+", "mse"])
+def test_value_grad_fast_path_matches_the_torch_loss(problem, name: str) -> None:
+    """``value_grad`` gives the per-instance values and the gradient of their mean, as autograd on the loss does."""
+    loss = L.get_loss(name)
+    rng = np.random.default_rng(3)
+    C = rng.uniform(0.5, 2.0, (7, problem.d))
+    W, z = true_solutions(problem, C)
+    P = C * rng.uniform(0.2, 1.8, C.shape)  # 2ĉ - c has negative entries too
+    pred = torch.tensor(P, requires_grad=True)
+    values = loss(problem, pred, C, W, z, reduction="none")
+    values.mean().backward()
+    fast_values, fast_grad = loss.value_grad(problem, P, C, W, z)
+    np.testing.assert_allclose(fast_values, values.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast_grad, pred.grad.numpy(), rtol=1e-12, atol=1e-15)
+    if name == "spo+":  # without the true decisions it solves them itself
+        np.testing.assert_allclose(loss.value_grad(problem, P, C)[0], fast_values, rtol=1e-12)
+
+
+def test_value_grad_rejects_bad_predictions() -> None:
+    p = ShortestPath.grid(3, 3)
+    C = np.ones((3, p.d))
+    W, z = true_solutions(p, C)
+    bad = C.copy()
+    bad[1, 4] = np.nan
+    with pytest.raises(ValueError, match="instance 1, coefficient 4"):
+        L.spo_plus.value_grad(p, bad, C, W, z)
+    with pytest.raises(ValueError, match=r"shape \(n, 12\)"):
+        L.mse_loss.value_grad(p, C[:, :5], C)
+
+
+def _half_mse(problem, c_pred, c_true, w_true=None, z_true=None):
+    return 0.5 * L.mse(c_pred, c_true)
+
+
+def _half_mse_value_grad(problem, c_pred, c_true, w_true=None, z_true=None):
+    values, grad = L.mse_loss.value_grad(problem, c_pred, c_true)
+    return 0.5 * values, 0.5 * grad
+
+
+def test_only_closed_form_losses_have_a_fast_path_and_custom_ones_keep_theirs() -> None:
+    assert {name for name, loss in L.LOSSES.items() if loss.value_grad is not None} == {"spo+", "mse"}
+    assert L.resolve_loss(lambda problem, c_pred, c_true, w_true, z_true: c_pred.sum()).value_grad is None
+    import pickle
+
+    mine = L.DecisionLoss("mine", _half_mse, value_grad=_half_mse_value_grad)
+    again = pickle.loads(pickle.dumps(mine))
+    assert again.value_grad is _half_mse_value_grad and again.fn is _half_mse and again.name == "mine"
+    with pytest.raises(ValueError, match="value_grad must be callable"):
+        L.DecisionLoss("x", L.spo_plus.fn, value_grad=3)  # type: ignore[arg-type]

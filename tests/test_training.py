@@ -82,3 +82,102 @@ def test_flat_adam_matches_torch_adam() -> None:
     b.load_state_dict(state)  # parameters stay views of the flat buffer after a reload
     flat.step((b(x) ** 2).mean())
     assert not torch.equal(state["0.weight"], b.state_dict()["0.weight"])
+
+
+def _correction_setup(n: int = 48, seed: int = 0):
+    from dff_core.correction import BiasCorrection
+
+    problem = ShortestPath.grid(3, 3)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    C = np.abs(X @ rng.normal(size=(3, problem.d))) + 0.5
+    C_hat = C * rng.uniform(0.6, 1.4, C.shape)
+
+    def module() -> BiasCorrection:
+        return BiasCorrection(3, problem.d, 0.4, (8, 8), generator=torch.Generator().manual_seed(seed)).fit_scaler(X)
+
+    inputs = (torch.from_numpy(X[:36]), torch.from_numpy(C_hat[:36]))
+    val = (torch.from_numpy(X[36:]), torch.from_numpy(C_hat[36:]))
+    return problem, module, inputs, C[:36], val, C[36:]
+
+
+def _train(engine: str, loss=spo_plus, epochs: int = 4, **kw):
+    problem, make, inputs, C, val, Cv = _correction_setup()
+    module = make()
+    kw = {"epochs": epochs, "lr": 2e-2, "batch_size": 8, **kw}
+    out = train_on_decision_loss(
+        problem, module, inputs, C, val, Cv, loss=loss, generator=torch.Generator().manual_seed(1), method="dff",
+        engine=engine, **kw,
+    )  # fmt: skip
+    return module, out
+
+
+def test_compiled_engine_trains_like_autograd_in_float32() -> None:
+    """The compiled float32 engine follows the float64 autograd path up to float32 rounding."""
+    fast, (h_fast, best_fast, _) = _train("compiled")
+    slow, (h_slow, _, _) = _train("torch")
+    np.testing.assert_allclose(h_fast["train_loss"], h_slow["train_loss"], rtol=1e-4)
+    for a, b in zip(fast.parameters(), slow.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert all(p.dtype == torch.float64 for p in fast.parameters())
+    # Validation is scored by the float64 module itself, so the history describes the returned model.
+    assert best_fast == int(h_fast.loc[h_fast["val_regret"].idxmin(), "epoch"])
+
+
+def test_compiled_engine_is_the_default_for_a_correction_and_deterministic() -> None:
+    auto, (h_auto, _, _) = _train("auto")
+    again, (h_again, _, _) = _train("auto")
+    _, (h_fast, _, _) = _train("compiled")
+    pd_equal = h_auto.drop(columns="seconds").equals
+    assert pd_equal(h_again.drop(columns="seconds")) and pd_equal(h_fast.drop(columns="seconds"))
+    for a, b in zip(auto.parameters(), again.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_losses_without_a_fast_path_are_differentiated_alone() -> None:
+    """A custom loss has no ``value_grad``: the compiled engine takes its gradient by autograd on the loss only."""
+
+    def my_spo(problem, c_pred, c_true, w_true, z_true):
+        return spo_plus(problem, c_pred, c_true, w_true, z_true, reduction="none")
+
+    custom, (h_custom, _, _) = _train("compiled", loss=DecisionLoss("mine", my_spo))
+    builtin, (h_builtin, _, _) = _train("compiled")
+    np.testing.assert_allclose(h_custom["train_loss"], h_builtin["train_loss"], rtol=1e-9)
+    for a, b in zip(custom.parameters(), builtin.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_engine_choice_is_checked() -> None:
+    problem = ShortestPath.grid(3, 3)
+    X, C = np.ones((4, 2)), np.ones((4, problem.d))
+    kw = dict(loss=spo_plus, generator=torch.Generator(), method="dfl", epochs=1, lr=1e-2, batch_size=2)
+    args = (problem, torch.nn.Linear(2, problem.d, dtype=torch.float64), (torch.from_numpy(X),), C)
+    with pytest.raises(ValueError, match="engine='compiled' needs"):
+        train_on_decision_loss(*args, (torch.from_numpy(X[:0]),), C[:0], engine="compiled", **kw)
+    with pytest.raises(ValueError, match="engine must be"):
+        train_on_decision_loss(*args, (torch.from_numpy(X[:0]),), C[:0], engine="jit", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ["compiled", "torch"])
+def test_cancelled_without_validation_keeps_the_last_complete_epoch(engine: str) -> None:
+    problem, make, inputs, C, _, _ = _correction_setup()
+    empty = (inputs[0][:0], inputs[1][:0])
+    full = make()
+    train_on_decision_loss(
+        problem, full, inputs, C, empty, C[:0], loss=spo_plus, generator=torch.Generator().manual_seed(1),
+        method="dff", epochs=2, lr=2e-2, batch_size=8, engine=engine,
+    )  # fmt: skip
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5 * 2 + 2  # 5 batches per epoch: cancel two batches into epoch 3
+
+    cut = make()
+    history, best, cancelled = train_on_decision_loss(
+        problem, cut, inputs, C, empty, C[:0], loss=spo_plus, generator=torch.Generator().manual_seed(1),
+        method="dff", epochs=5, lr=2e-2, batch_size=8, engine=engine, should_stop=stop,
+    )  # fmt: skip
+    assert cancelled and best == 2 and history["epoch"].tolist() == [0, 1, 2]
+    for a, b in zip(full.parameters(), cut.parameters(), strict=True):
+        assert torch.equal(a, b)

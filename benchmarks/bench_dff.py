@@ -21,8 +21,9 @@ in the same run, on one torch thread, ours and the reference alternating repeat 
    weights and shuffling) trained in float64 with ``SPOPlus`` and torch's fused Adam, timing
    PyEPO's ``optDataset`` build. The final factors of the two are compared.
 
-Times are the best of ``--repeats`` runs, as wall time and as process CPU time; on a shared,
-busy machine the CPU-time ratio is the steadier one.
+``DFF.fit`` trains in float64 (compiled kernels, no autograd; float32 measured no faster, see
+``dff_core.training.COMPILED_DTYPE``). Times are the best of ``--repeats`` runs, as wall time and
+as process CPU time; on a shared, busy machine the CPU-time ratio is the steadier one.
 """
 
 from __future__ import annotations

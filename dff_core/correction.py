@@ -6,7 +6,7 @@
 ``RMSE(c̃, c) − RMSE(ĉ, c) ≤ ε‖ĉ‖/√d``. The last layer of ``hθ`` starts at zero, so an untrained
 module returns the backbone's prediction exactly.
 
-Training does not go through autograd: :class:`CompiledCorrection` holds a float32 copy of the
+Training does not go through autograd: :class:`CompiledCorrection` holds a flat copy of the
 network's parameters and runs forward, backward and Adam as compiled kernels (numba, BLAS for the
 matrix products), two calls per mini-batch. Predictions are always made by :class:`BiasCorrection`
 in float64, so the bounds above hold on every prediction whatever precision trained the weights.
@@ -329,6 +329,7 @@ def mlp_widths(net: nn.Module) -> tuple[int, ...] | None:
 class CompiledCorrection:
     """The training twin of a :class:`BiasCorrection`: its parameters in one flat ``dtype`` array and a
     compiled forward pass and backward pass + Adam step, so a mini-batch costs two kernel calls.
+    ``dtype=np.float32`` is supported; float64 (the default) reproduces autograd's float64 training.
 
     For the small networks DFF trains, autograd's per-operation overhead is most of a step; here the
     whole step is a handful of BLAS products and loops. Adam follows torch's update rule (L2 weight
@@ -345,7 +346,7 @@ class CompiledCorrection:
         weight_decay: float = 0.0,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        dtype: type = np.float32,
+        dtype: type = np.float64,
     ) -> None:
         widths = mlp_widths(module.net) if isinstance(module, BiasCorrection) else None
         if widths is None or not COMPILED:

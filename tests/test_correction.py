@@ -170,7 +170,8 @@ def test_compiled_float32_forward_is_close_and_prediction_stays_in_float64() -> 
     rng = np.random.default_rng(5)
     X, C_hat = torch.as_tensor(rng.normal(size=(20, 4))), torch.as_tensor(rng.uniform(1, 3, (20, 9)))
     m = _random_module(3, 4, 9, 0.3, 2.0, False).fit_scaler(X)
-    fast = CompiledCorrection(m, lr=1e-3, batch_size=20)
+    assert CompiledCorrection(m, lr=1e-3, batch_size=20).P.dtype == np.float64  # the default
+    fast = CompiledCorrection(m, lr=1e-3, batch_size=20, dtype=np.float32)
     assert fast.P.dtype == np.float32 and fast.inputs(X, C_hat).dtype == np.float32
     got = fast.forward(fast.inputs(X, C_hat), C_hat.numpy(), 0, 20)
     np.testing.assert_allclose(got, m(X, C_hat).detach().numpy(), rtol=1e-5)

@@ -302,9 +302,13 @@ def test_grid_search_over_epsilon() -> None:
         assert search.cv_results_["split0_test_score"][k] == pytest.approx(expected)
 
 
-def test_trust_region_holds_on_every_prediction_after_float32_training() -> None:
-    """Training runs in float32, but predictions come from the float64 module: the bound holds up to float64 rounding,
-    also when a large learning rate drives the factors to the edges of the trust region."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_trust_region_holds_on_every_prediction_after_compiled_training(monkeypatch, dtype) -> None:
+    """Whatever precision trains the weights, predictions come from the float64 module: the bound holds up to float64
+    rounding, also when a large learning rate drives the factors to the edges of the trust region."""
+    from dff_core import training
+
+    monkeypatch.setattr(training, "COMPILED_DTYPE", dtype)
     problem, X, C_hat, C = _grid_data(n=120, seed=3)
     eps = 0.3
     m = DFF(problem, epsilon=eps, epochs=8, lr=0.5, batch_size=8, val_fraction=0.0).fit(X, C_hat, C)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from dff_core import training
 from dff_core.errors import DataError
 from dff_core.losses import DecisionLoss, spo_plus, true_solutions
 from dff_core.metrics import normalized_regret, regret
@@ -112,16 +113,21 @@ def _train(engine: str, loss=spo_plus, epochs: int = 4, **kw):
     return module, out
 
 
-def test_compiled_engine_trains_like_autograd_in_float32() -> None:
-    """The compiled float32 engine follows the float64 autograd path up to float32 rounding."""
+@pytest.mark.parametrize(("dtype", "tol"), [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_compiled_engine_trains_like_autograd(monkeypatch, dtype, tol: float) -> None:
+    """The compiled engine follows the float64 autograd path (in float32: up to float32 rounding)."""
+    monkeypatch.setattr(training, "COMPILED_DTYPE", dtype)
     fast, (h_fast, best_fast, _) = _train("compiled")
-    slow, (h_slow, _, _) = _train("torch")
-    np.testing.assert_allclose(h_fast["train_loss"], h_slow["train_loss"], rtol=1e-4)
+    slow, (h_slow, best_slow, _) = _train("torch")
+    np.testing.assert_allclose(h_fast["train_loss"], h_slow["train_loss"], rtol=tol)
     for a, b in zip(fast.parameters(), slow.parameters(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol / 10)
     assert all(p.dtype == torch.float64 for p in fast.parameters())
     # Validation is scored by the float64 module itself, so the history describes the returned model.
     assert best_fast == int(h_fast.loc[h_fast["val_regret"].idxmin(), "epoch"])
+    if dtype == np.float64:
+        assert best_fast == best_slow
+        np.testing.assert_allclose(h_fast["val_regret"], h_slow["val_regret"], rtol=1e-12)
 
 
 def test_compiled_engine_is_the_default_for_a_correction_and_deterministic() -> None:

@@ -5,7 +5,8 @@ Run from the repository root:
 
 Data: PyEPO's 5x5 grid shortest path (``pyepo.data.shortestpath.genData``, 5 features, deg 6,
 noise 0.5, seed 135) with a linear backbone ĉ fitted on all rows. Two comparisons, each timed
-in the same run, on one torch thread, ours and the reference alternating repeat by repeat:
+in the same run, ours and the reference alternating repeat by repeat, everything on one thread
+(torch and our batched solver):
 
 1. **PyEPO user loop, float32** (the fair reference). ``DFF(problem, epochs=10, batch_size=32)``
    with every other setting at its default (ε = 0.5, hidden (32, 32, 32), Adam lr 1e-3, the last
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # PyEPO's dataset shows a progress bar otherwise
+os.environ.setdefault("DFF_SOLVER_THREADS", "1")  # one thread for our solves too, like the references
 
 import numpy as np
 import torch

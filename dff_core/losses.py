@@ -11,10 +11,10 @@ passes back on every call (PFYL's random generator, NCE's solution pool). They a
 name in :data:`LOSSES`; :func:`resolve_loss` turns a name, a loss or any callable into a
 :class:`DecisionLoss`.
 
-Every registered loss also has a numpy fast path, ``loss.value_grad``: the per-instance values
-and the gradient of their mean with respect to the predictions, computed exactly as the torch
-forward and backward passes do. Trainers that compute the network's gradient themselves (the
-compiled DFF step) use it; custom losses without one train through autograd.
+SPO+ and MSE also have a numpy fast path, ``loss.value_grad``: the per-instance values and the
+gradient of their mean with respect to the predictions, as the torch forward and backward
+passes compute them. Trainers that compute the network's gradient themselves (the compiled DFF
+step) use it; for other losses they differentiate the loss alone with autograd.
 """
 
 from __future__ import annotations
@@ -139,27 +139,19 @@ class _ClosedFormLoss(torch.autograd.Function):
         return grad_output.unsqueeze(1) * grad, None, None, None, None
 
 
-def _spo_plus_np(
-    problem: OptProblem, cp: np.ndarray, c: np.ndarray, w: np.ndarray, z: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """SPO+ values and per-instance subgradients (one batched surrogate solve)."""
-    q = 2.0 * cp - c
-    wq = problem.solve_surrogate(q)
-    obj = np.einsum("ij,ij->i", q, wq)
-    lin = 2.0 * np.einsum("ij,ij->i", cp, w)
-    loss = (-obj + lin - z) if problem.sense == "min" else (obj - lin + z)
-    grad = 2.0 * (w - wq) if problem.sense == "min" else 2.0 * (wq - w)
-    return loss, grad
-
-
 class _SPOPlus(_ClosedFormLoss):
     @staticmethod
     def forward(ctx, c_pred, c_true, w_true, z_true, problem):  # type: ignore[override]
         cp = c_pred.detach().cpu().numpy().astype(np.float64, copy=False)
         c = c_true.detach().cpu().numpy().astype(np.float64, copy=False)
+        q = 2.0 * cp - c
+        wq = problem.solve_surrogate(q)
+        obj = np.einsum("ij,ij->i", q, wq)
         w = w_true.detach().cpu().numpy()
         z = z_true.detach().cpu().numpy().reshape(-1)
-        loss, grad = _spo_plus_np(problem, cp, c, w, z)
+        lin = 2.0 * np.einsum("ij,ij->i", cp, w)
+        loss = (-obj + lin - z) if problem.sense == "min" else (obj - lin + z)
+        grad = 2.0 * (w - wq) if problem.sense == "min" else 2.0 * (wq - w)
         return _ClosedFormLoss._done(ctx, c_pred, loss, grad)
 
 
@@ -184,7 +176,8 @@ def _check_pred_np(name: str, problem: OptProblem, c_pred: np.ndarray) -> None:
 
 
 def _spo_plus_finish_py(cp, c, w, z, wq, minimise, scale):  # type: ignore[no-untyped-def]
-    """SPO+ values and ``scale`` x subgradients once ``wq = w*(2ĉ - c)`` is known (one pass over the batch)."""
+    """SPO+ values ``2ĉ·(w* - wq) + c·wq - z*`` (min; ``= -(2ĉ-c)·wq + 2ĉ·w* - z*``) and ``scale`` x
+    subgradients once ``wq = w(2ĉ - c)`` is known, in one pass over the batch."""
     n, d = cp.shape
     loss = np.empty(n)
     grad = np.empty((n, d))
@@ -202,18 +195,13 @@ _spo_plus_finish = _spo_plus_finish_py if njit is None else njit(cache=True)(_sp
 
 
 def _spo_plus_value_grad(
-    problem: OptProblem,
-    c_pred: np.ndarray,
-    c_true: np.ndarray,
-    w_true: np.ndarray | None = None,
-    z_true: np.ndarray | None = None,
+    problem: OptProblem, c_pred: np.ndarray, c_true: np.ndarray, w_true: Any = None, z_true: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`spo_plus` in numpy: per-instance values and the gradient of their mean."""
     _check_pred_np("spo_plus", problem, c_pred)
     if w_true is None or z_true is None:
         w_true, z_true = true_solutions(problem, c_true)
     wq = problem.solve_surrogate(2.0 * c_pred - c_true)
-    # -(2ĉ-c)·wq + 2ĉ·w - z (min), regrouped into one compiled pass
     return _spo_plus_finish(c_pred, c_true, w_true, np.reshape(z_true, -1), wq, problem.sense == "min", 1.0 / len(wq))
 
 

@@ -160,7 +160,7 @@ class _CompiledEpochs:
 
     def __init__(self, module, problem, loss, state, inputs, C, W, z, *, lr, weight_decay, batch_size) -> None:  # type: ignore[no-untyped-def]
         self.module, self.problem, self.loss, self.state = module, problem, loss, state
-        self.batch_size = min(int(batch_size), len(C))
+        self.batch_size = max(1, min(int(batch_size), len(C)))
         self.net = CompiledCorrection(
             module, lr=lr, weight_decay=weight_decay, batch_size=self.batch_size, dtype=COMPILED_DTYPE
         )

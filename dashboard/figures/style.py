@@ -1,0 +1,74 @@
+"""The look shared by every figure: method colours and labels, map colours, the base layout.
+
+Every chart uses the same method colours (:data:`COLORS`) and labels and puts units on its axes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dff_core.results import METHOD_LABELS, METHODS, ComparisonResult
+
+#: One colour per method, used on every chart (plain grey, DFF blue, DFL amber, hindsight black).
+COLORS: dict[str, str] = {
+    "two_stage": "#64748B",
+    "dff": "#1D4ED8",
+    "dfl": "#D97706",
+    "hindsight": "#111827",
+}
+#: Display order of methods (hindsight last).
+ORDER: tuple[str, ...] = (*METHODS, "hindsight")
+SENSOR_COLOR = "#0F766E"
+#: Colours for individual sensors: none of them is a method colour.
+SENSOR_PALETTE = ("#0F766E", "#7C3AED", "#DB2777", "#65A30D", "#0891B2", "#9F1239", "#A16207", "#4338CA")
+SELECTED_COLOR = "#DB2777"
+LINK_COLOR = "#CBD5E1"
+CONTEXT_FILL = "rgba(148, 163, 184, 0.12)"
+#: Diverging scale for correction factors, centred on 1 (blue = cheaper, red = costlier).
+DIVERGING = "RdBu_r"
+
+BASE_LAYOUT = {
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 110},
+    # Legends sit under the plot so they never collide with the title.
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+    "hoverlabel": {"namelength": -1},
+}
+
+
+#: Short labels for tight spaces (KPI tiles).
+SHORT_LABELS = {"two_stage": "Plain", "dff": "DFF", "dfl": "DFL", "hindsight": "Hindsight"}
+
+
+def label(method: str, short: bool = False) -> str:
+    """Human label of a method key."""
+    if short:
+        return SHORT_LABELS.get(method, method)
+    return METHOD_LABELS.get(method, method)
+
+
+def result_unit(result: ComparisonResult) -> str:
+    """The result's unit of cost and regret (``cost units`` when it has none)."""
+    return result.unit or "cost units"
+
+
+def result_methods(result: ComparisonResult) -> list[str]:
+    """The result's methods in display order."""
+    return [m for m in METHODS if m in result.methods]
+
+
+def result_times(result: ComparisonResult) -> list[str]:
+    """Test times as labels (``instance k`` when the result has no times)."""
+    if result.times is not None and len(result.times) == result.n_test:
+        return [pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") for t in result.times]
+    return [f"instance {i}" for i in range(result.n_test)]
+
+
+def apply_layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **kw) -> go.Figure:
+    """The base layout with a title and axis titles."""
+    fig.update_layout(title={"text": title}, **BASE_LAYOUT, **kw)
+    if x is not None:
+        fig.update_layout(xaxis_title_text=x)
+    if y is not None:
+        fig.update_layout(yaxis_title_text=y)
+    return fig

@@ -1,0 +1,77 @@
+"""The Train page's charts."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import figures as F
+
+
+def _by_method(fig: go.Figure) -> dict[str, go.BaseTraceType]:
+    return {t.meta["method"]: t for t in fig.data if isinstance(t.meta, dict) and "method" in t.meta}
+
+
+def test_kpi_table_relative_change_and_bounds(traffic_result):
+    k = F.kpi_table(traffic_result).set_index("method")
+    assert list(k.index) == ["two_stage", "dff", "dfl"]
+    plain = traffic_result.metrics.loc["two_stage", "regret_mean"]
+    dff = traffic_result.metrics.loc["dff", "regret_mean"]
+    assert k.loc["dff", "rel_change"] == pytest.approx((dff - plain) / plain)
+    assert k.loc["two_stage", "rel_change"] == pytest.approx(0.0)
+    assert k.loc["dff", "shift_bound"] == pytest.approx(0.15)
+    assert k.loc["dff", "cosine_bound"] == pytest.approx(np.sqrt(1 - 0.15**2))
+    assert np.isnan(k.loc["dfl", "shift_bound"])
+
+
+def test_regret_distribution_one_box_per_method_with_units(traffic_result):
+    fig = F.regret_distribution(traffic_result)
+    boxes = _by_method(fig)
+    assert set(boxes) == {"two_stage", "dff", "dfl"}
+    for name, tr in boxes.items():
+        assert isinstance(tr, go.Box)
+        assert tr.marker.color == F.COLORS[name]
+        np.testing.assert_allclose(tr.y, traffic_result.methods[name].regret)
+        assert "2026-03-02" in tr.customdata[0]
+    assert fig.layout.yaxis.title.text == "Regret (min)"
+
+
+def test_paired_scatter_has_identity_line_and_counts(traffic_result):
+    fig = F.paired_regret_scatter(traffic_result)
+    line, pts = fig.data
+    assert line.x[0] == 0 and line.x[1] == line.y[1]
+    assert pts.marker.color == F.COLORS["dff"]
+    x, y = traffic_result.methods["two_stage"].regret, traffic_result.methods["dff"].regret
+    assert f"{int(np.sum(y < x - 1e-9))} better" in pts.name
+    assert fig.layout.xaxis.title.text == "Plain regret (min)"
+    assert fig.layout.yaxis.title.text == "DFF regret (min)"
+    assert line.x[1] >= max(x.max(), y.max())
+
+
+def test_paired_scatter_needs_both_methods(traffic_result):
+    del traffic_result.methods["dff"]
+    with pytest.raises(ValueError, match="dff"):
+        F.paired_regret_scatter(traffic_result)
+
+
+def test_training_curves_skip_untrained_methods(traffic_result):
+    fig = F.training_curves(traffic_result)
+    curves = _by_method(fig)
+    assert set(curves) == {"dff", "dfl"}  # plain has no history
+    assert curves["dfl"].line.color == F.COLORS["dfl"]
+    assert fig.layout.xaxis.title.text == "Epoch"
+    assert "(min)" in fig.layout.yaxis.title.text
+
+
+def test_progress_curve_from_records():
+    recs = [
+        {"method": "dff", "epoch": 1, "val_regret": 0.3},
+        {"method": "dff", "epoch": 2, "val_regret": 0.2},
+        {"method": "dfl", "epoch": 1, "val_regret": 0.5},
+        {"method": "data", "epoch": None, "val_regret": None},
+    ]
+    fig = F.progress_curve(recs, unit="min")
+    assert [t.name for t in fig.data] == ["DFF", "End-to-end DFL"]
+    assert list(fig.data[0].y) == [0.3, 0.2]
+    assert F.progress_curve([], unit="min").data == ()

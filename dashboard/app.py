@@ -16,31 +16,33 @@ if str(_ROOT) not in sys.path:  # import dff_core and dashboard without installi
 import streamlit as st  # noqa: E402
 
 from dashboard import services as S  # noqa: E402
+from dashboard.services.state import Session  # noqa: E402
 
 st.set_page_config(page_title="DFF Studio", page_icon=":material/alt_route:", layout="wide")
+ss = st.session_state
 
 # Per-session defaults (each browser tab is its own session; nothing per-user lives in globals).
-if "session_id" not in st.session_state:
-    st.session_state.session_id = uuid.uuid4().hex
-if "loaded" not in st.session_state:
+if Session.ID not in ss:
+    ss[Session.ID] = uuid.uuid4().hex
+if Session.LOADED not in ss:
     try:
-        st.session_state.loaded = S.load_sample_data()
-        st.session_state.load_error = None
+        ss[Session.LOADED] = S.load_sample_data()
+        ss[Session.LOAD_ERROR] = None
     except Exception as exc:  # the app still opens and says what is wrong
-        st.session_state.loaded = None
-        st.session_state.load_error = f"The sample city could not be loaded: {exc}"
-for key in ("job_id", "result", "result_digest", "result_config", "sweep_job_id", "upload_issues"):
-    st.session_state.setdefault(key, None)
+        ss[Session.LOADED] = None
+        ss[Session.LOAD_ERROR] = f"The sample city could not be loaded: {exc}"
+for key in S.SESSION_DEFAULTS:
+    ss.setdefault(key, None)
 # After a browser refresh (a new session) the URL still names the run shown before: reopen it with its settings.
-if "restored" not in st.session_state:
-    st.session_state.restored = True
-    run = st.query_params.get("run")
-    if run and st.session_state.loaded is not None and st.session_state.result is None:
-        found = S.stored_run(st.session_state.loaded, run)
+if Session.RESTORED not in ss:
+    ss[Session.RESTORED] = True
+    run = st.query_params.get(S.RUN_PARAM)
+    if run and ss[Session.LOADED] is not None and ss[Session.RESULT] is None:
+        found = S.stored_run(ss[Session.LOADED], run)
         if found is not None:
             cfg, result = found
-            st.session_state.result, st.session_state.result_digest, st.session_state.result_config = result, run, cfg
-            st.session_state.update(S.widget_state(cfg, st.session_state.loaded))
+            ss[Session.RESULT], ss[Session.RESULT_DIGEST], ss[Session.RESULT_CONFIG] = result, run, cfg
+            ss.update(S.widget_state(cfg, ss[Session.LOADED]))
 
 pages = [
     st.Page("app_pages/data.py", title="Data", icon=":material/database:", url_path="data", default=True),
@@ -52,14 +54,14 @@ pages = [
 page = st.navigation(pages)
 
 with st.sidebar:
-    loaded = st.session_state.loaded
+    loaded = ss[Session.LOADED]
     if loaded is not None:
         st.caption(f"Data: **{loaded.name}** · digest `{loaded.digest[:10]}`")
-    job = S.get_job(st.session_state.job_id, st.session_state.session_id)
+    job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
     if job is not None and job.running:
         st.caption(":material/hourglass_top: training in progress")
-    elif st.session_state.result is not None:
-        st.caption(f"Result: run `{st.session_state.result_digest[:10]}`")
+    elif ss[Session.RESULT] is not None:
+        st.caption(f"Result: run `{ss[Session.RESULT_DIGEST][:10]}`")
     st.caption("DFF corrects a trusted predictor by at most ±ε per value to lower decision regret.")
 
 page.run()

@@ -6,11 +6,13 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services.state import Session, Widget
 from dff_core.errors import DataError
 
 st.title("Data")
 ss = st.session_state
 
+UPLOAD = "Upload CSV files"
 UPLOAD_HELP = {
     "readings": "timestamp, sensor_id, value (long) — or one column per sensor (wide).",
     "sensors": "sensor_id, latitude, longitude (optional: name, corridor).",
@@ -21,23 +23,24 @@ UPLOAD_HELP = {
 
 def forget_runs() -> None:
     """New data: stop this session's running jobs and drop results computed on the old data."""
-    for key in ("job_id", "sweep_job_id"):
-        job = S.get_job(ss.get(key), ss.session_id)
+    for key in (Session.JOB_ID, Session.SWEEP_JOB_ID):
+        job = S.get_job(ss.get(key), ss[Session.ID])
         if job is not None and job.running:
             job.cancel.set()
-    ss.result = ss.result_digest = ss.result_config = ss.job_id = ss.sweep_job_id = None
-    st.query_params.pop("run", None)
+    for key in (Session.RESULT, Session.RESULT_DIGEST, Session.RESULT_CONFIG, Session.JOB_ID, Session.SWEEP_JOB_ID):
+        ss[key] = None
+    st.query_params.pop(S.RUN_PARAM, None)
 
 
 source = st.segmented_control(
     "Data source",
-    ["Sample city", "Upload CSV files"],
-    default="Sample city",
-    key="data_source",
+    [S.SAMPLE_NAME, UPLOAD],
+    default=S.SAMPLE_NAME,
+    key=Widget.DATA_SOURCE,
     persist_state="session",
 )
 
-if source == "Upload CSV files":
+if source == UPLOAD:
     st.caption(
         f"Each file may be up to **{S.MAX_UPLOAD_MB} MB** (set by `server.maxUploadSize` in .streamlit/config.toml). "
         "Readings and sensors are needed for maps and routing; an allocation table alone is enough for allocation."
@@ -46,7 +49,7 @@ if source == "Upload CSV files":
         "The readings are",
         ["speed_kmh", "speed_mph", "count"],
         format_func={"speed_kmh": "speeds in km/h", "speed_mph": "speeds in mph", "count": "vehicle counts"}.get,
-        key="upload_value",
+        key=Widget.UPLOAD_VALUE,
         persist_state="session",
     )
     with st.expander("Readings without a timestamp column (e.g. METR-LA's speed table)"):
@@ -56,9 +59,9 @@ if source == "Upload CSV files":
         )
         tc1, tc2 = st.columns(2)
         start = tc1.text_input(
-            "Time of the first row", key="upload_start", placeholder="2012-03-01 00:00", persist_state="session"
+            "Time of the first row", key=Widget.UPLOAD_START, placeholder="2012-03-01 00:00", persist_state="session"
         )
-        freq = tc2.text_input("Reading interval", key="upload_freq", placeholder="5min", persist_state="session")
+        freq = tc2.text_input("Reading interval", key=Widget.UPLOAD_FREQ, placeholder="5min", persist_state="session")
     start, freq = (start or "").strip() or None, (freq or "").strip() or None
     cols = st.columns(2)
     files: dict[str, tuple[str, bytes]] = {}
@@ -67,54 +70,55 @@ if source == "Upload CSV files":
             up = st.file_uploader(
                 f"{kind.capitalize()} CSV (max {S.MAX_UPLOAD_MB} MB)",
                 type=["csv", "txt"],
-                key=f"upload_{kind}",
+                key=Widget.upload(kind),
                 help=UPLOAD_HELP[kind],
             )
             if up is not None:
                 files[kind] = (up.name, up.getvalue())
     if not files:  # uploads removed: forget the last attempt and its problems
-        ss.upload_tried = ss.upload_issues = None
+        ss[Session.UPLOAD_TRIED] = ss[Session.UPLOAD_ISSUES] = None
     else:
-        opts = f"{value}|{start or ''}|{freq or ''}".encode()
-        digest = S.digest_bytes({**{k: b for k, (_, b) in files.items()}, "options": opts})
-        if ss.get("upload_tried") != digest:  # validate each new set of files once
-            ss.upload_tried = digest
+        digest = S.upload_digest(files, value, start, freq)
+        if ss.get(Session.UPLOAD_TRIED) != digest:  # validate each new set of files once
+            ss[Session.UPLOAD_TRIED] = digest
             try:
                 new = S.load_uploaded_data(files, value=value, start=start, freq=freq)
-                if ss.loaded is None or new.digest != ss.loaded.digest:
-                    ss.loaded = new
+                if ss[Session.LOADED] is None or new.digest != ss[Session.LOADED].digest:
+                    ss[Session.LOADED] = new
                     forget_runs()
-                ss.upload_issues = None
+                ss[Session.UPLOAD_ISSUES] = None
             except DataError as err:
-                ss.upload_issues = {"errors": list(err.problems), "warnings": list(getattr(err, "warnings", []))}
+                problems = {"errors": list(err.problems), "warnings": list(getattr(err, "warnings", []))}
+                ss[Session.UPLOAD_ISSUES] = problems
             except (ValueError, KeyError) as err:
-                ss.upload_issues = {"errors": [f"{type(err).__name__}: {err}"], "warnings": []}
-    if ss.upload_issues:
-        n = len(ss.upload_issues["errors"])
+                ss[Session.UPLOAD_ISSUES] = {"errors": [f"{type(err).__name__}: {err}"], "warnings": []}
+    issues = ss[Session.UPLOAD_ISSUES]
+    if issues:
+        n = len(issues["errors"])
         st.error(
             f"The uploaded files could not be loaded ({n} problem{'s' if n != 1 else ''}); "
             "the previously loaded data stays active. Fix the listed rows and upload again.",
             icon=":material/error:",
         )
         st.dataframe(
-            S.issues_frame(ss.upload_issues["errors"] + ss.upload_issues["warnings"]),
+            S.issues_frame(issues["errors"] + issues["warnings"]),
             hide_index=True,
             key="upload_issues_table",
             column_config={"message": st.column_config.TextColumn("message", width="large")},
         )
 elif (
-    ss.loaded is not None
-    and ss.loaded.name != "Sample city"
+    ss[Session.LOADED] is not None
+    and not ss[Session.LOADED].is_sample
     and st.button("Switch back to the sample city", icon=":material/restart_alt:")
 ):
-    ss.loaded = S.load_sample_data()
+    ss[Session.LOADED] = S.load_sample_data()
     forget_runs()
-    ss.upload_issues = None
+    ss[Session.UPLOAD_ISSUES] = None
     st.rerun()
 
-loaded = ss.loaded
+loaded = ss[Session.LOADED]
 if loaded is None:
-    st.error(ss.get("load_error") or "No data loaded.", icon=":material/error:")
+    st.error(ss.get(Session.LOAD_ERROR) or "No data loaded.", icon=":material/error:")
     st.stop()
 
 st.subheader(f"Loaded: {loaded.name}")
@@ -138,9 +142,14 @@ with st.expander("Validation report", expanded=False, icon=":material/fact_check
 
 if loaded.dataset is not None and len(loaded.sensors):
     ids = list(loaded.sensors["sensor_id"])
-    default = [s for s in ss.get("preview_sensors") or ids[:3] if s in ids]
+    default = [s for s in ss.get(Widget.PREVIEW_SENSORS) or ids[:3] if s in ids]
     chosen = st.multiselect(
-        "Sensors to preview", ids, default=default, key="preview_sensors", max_selections=8, persist_state="session"
+        "Sensors to preview",
+        ids,
+        default=default,
+        key=Widget.PREVIEW_SENSORS,
+        max_selections=8,
+        persist_state="session",
     )
     st.plotly_chart(
         F.sensor_map(

@@ -8,24 +8,26 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services import views as V
+from dashboard.services.state import Session, Widget
 
 st.title("Decisions")
 ss = st.session_state
-result = ss.result
+result = ss[Session.RESULT]
 if result is None:
     st.info("Run a comparison first: the decisions of each method on the test period appear here.")
     st.page_link("app_pages/train.py", label="Go to Train & compare", icon=":material/model_training:")
     st.stop()
 
-times = S.time_labels(result)
-if ss.get("decision_run") != ss.result_digest:  # a new run: open at the time where DFF differed most from plain
-    ss.decision_run = ss.result_digest
-    ss.decision_i = S.most_changed_instance(result)
+times = V.time_labels(result)
+if ss.get(Session.DECISION_RUN) != ss[Session.RESULT_DIGEST]:  # a new run: open at the time DFF differed most
+    ss[Session.DECISION_RUN] = ss[Session.RESULT_DIGEST]
+    ss[Widget.DECISION_TIME] = V.most_changed_instance(result)
 i = st.select_slider(
     "Test time",
     options=list(range(result.n_test)),
     format_func=lambda k: times[k],
-    key="decision_i",
+    key=Widget.DECISION_TIME,
     help="Opens at the test time where DFF's regret differs most from plain's.",
 )
 reg = pd.DataFrame({F.label(m): [float(result.methods[m].regret[i])] for m in result.methods}, index=["regret"])
@@ -37,10 +39,10 @@ if result.config.get("scenario") == "traffic":
         "Trip",
         opts,
         format_func=lambda k: "all trips" if k is None else f"{pairs[k][0]} → {pairs[k][1]}",
-        key="decision_pair",
+        key=Widget.DECISION_PAIR,
     )
-    flows, tt = S.route_decisions(result, i, pair)
-    loaded = ss.loaded
+    flows, tt = V.route_decisions(result, i, pair)
+    loaded = ss[Session.LOADED]
     sensors = loaded.sensors if loaded is not None else pd.DataFrame()
     links = S.links_segments(result.extra.get("links"), sensors)
     od = []

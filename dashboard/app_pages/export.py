@@ -10,16 +10,18 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services import views as V
+from dashboard.services.state import Session
 
 st.title("Export")
 ss = st.session_state
-result = ss.result
+result = ss[Session.RESULT]
 if result is None:
     st.info("Run a comparison first; its results can be downloaded here.")
     st.page_link("app_pages/train.py", label="Go to Train & compare", icon=":material/model_training:")
     st.stop()
 
-digest = ss.result_digest or "run"
+digest = ss[Session.RESULT_DIGEST] or "run"
 tag = digest[:10]
 st.caption(f"Run `{tag}` · {result.config.get('scenario')} · ε = {result.config.get('epsilon')}")
 
@@ -33,10 +35,10 @@ def figures_zip() -> bytes:
     figs = {"regret_distribution": F.regret_distribution(result), "training_curves": F.training_curves(result)}
     if "dff" in result.methods:
         figs["paired_regret"] = F.paired_regret_scatter(result)
-        table = S.corrections_by_hour(result)
+        table = V.corrections_by_hour(result)
         if table is not None:
             figs["correction_heatmap"] = F.correction_heatmap(
-                table, epsilon=result.config.get("epsilon"), row_label=S.row_label(result)
+                table, epsilon=result.config.get("epsilon"), row_label=V.row_label(result)
             )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -76,7 +78,7 @@ c1.download_button(
     key="dl_figures",
 )
 c1.caption("Interactive charts that open in any browser without internet.")
-model = S.model_file(digest) if ss.result_digest else None
+model = S.model_file(digest) if ss[Session.RESULT_DIGEST] else None
 c2.download_button(
     "Fitted DFF correction (.safetensors)",
     (lambda: model.read_bytes()) if model is not None else b"",

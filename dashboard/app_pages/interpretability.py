@@ -6,11 +6,14 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services import training as T
+from dashboard.services import views as V
+from dashboard.services.state import Session, Widget
 
 st.title("Interpretability")
 ss = st.session_state
-result = ss.result
-loaded = ss.loaded
+result = ss[Session.RESULT]
+loaded = ss[Session.LOADED]
 if result is None or loaded is None:
     st.info("Run a comparison first: DFF's corrections are explained here.")
     st.page_link("app_pages/train.py", label="Go to Train & compare", icon=":material/model_training:")
@@ -23,10 +26,10 @@ eps = result.config.get("epsilon")
 unit = result.unit
 
 st.subheader("Correction factors")
-table = S.corrections_by_hour(result)
+table = V.corrections_by_hour(result)
 if table is not None:
     st.plotly_chart(
-        F.correction_heatmap(table, epsilon=eps, row_label=S.row_label(result)),
+        F.correction_heatmap(table, epsilon=eps, row_label=V.row_label(result)),
         key="correction_heatmap",
         config={"displaylogo": False},
         alt="Mean DFF correction factor per sensor and hour of day",
@@ -34,7 +37,7 @@ if table is not None:
     st.caption(f"φ = 1 leaves the prediction unchanged; DFF keeps every φ within [{1 - eps:g}, {1 + eps:g}].")
 
 st.subheader("Feature attribution")
-attr = S.feature_attribution(result, ss.result_digest or "run")
+attr = V.feature_attribution(result, ss[Session.RESULT_DIGEST] or "run")
 if attr is None or attr.empty:
     st.caption("Feature attribution needs the fitted DFF model, which this run does not have.")
 else:
@@ -50,7 +53,7 @@ else:
     )
 
 st.subheader("Decisions DFF changed")
-diff = S.decision_differences(result)
+diff = V.decision_differences(result)
 if diff is None or diff.empty:
     st.caption("DFF made the same decisions as plain at every test time.")
 else:
@@ -67,22 +70,22 @@ st.caption(
     "run's settings for each trust-region size ε. A larger ε lets DFF move predictions further for (possibly) "
     "lower regret. Runs in the background; finished ε values are kept if you cancel."
 )
-cfg = ss.get("result_config") or {k: v for k, v in result.config.items() if k in S.CONFIG_KEYS}
+cfg = ss[Session.RESULT_CONFIG]
 eps_list = S.SWEEP_EPSILONS
-sweep_job = S.get_job(ss.sweep_job_id, ss.session_id)
+sweep_job = S.get_job(ss[Session.SWEEP_JOB_ID], ss[Session.ID])
 sweeping = sweep_job is not None and sweep_job.running
 table = S.stored_sweep(loaded, cfg, eps_list)
 c1, c2, _ = st.columns([1, 1, 3])
-if c1.button("Run ε sweep", icon=":material/tune:", disabled=sweeping or table is not None, key="start_sweep"):
-    ss.sweep_job_id = S.start_sweep(ss.session_id, loaded, cfg, eps_list).id
+if c1.button("Run ε sweep", icon=":material/tune:", disabled=sweeping or table is not None, key=Widget.START_SWEEP):
+    ss[Session.SWEEP_JOB_ID] = T.start_sweep(ss[Session.ID], loaded, cfg, eps_list).id
     st.rerun()
-if c2.button("Cancel sweep", icon=":material/stop:", disabled=not sweeping, key="cancel_sweep"):
+if c2.button("Cancel sweep", icon=":material/stop:", disabled=not sweeping, key=Widget.CANCEL_SWEEP):
     sweep_job.cancel.set()
 
 
 @st.fragment(run_every=1.0 if sweeping else None)
 def sweep_monitor() -> None:
-    job = S.get_job(ss.sweep_job_id, ss.session_id)
+    job = S.get_job(ss[Session.SWEEP_JOB_ID], ss[Session.ID])
     if job is None:
         return
     snap = job.snapshot()

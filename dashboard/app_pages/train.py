@@ -7,16 +7,18 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services import training as T
+from dashboard.services.state import Session, Widget
 
 st.title("Train & compare")
 ss = st.session_state
-loaded = ss.loaded
+loaded = ss[Session.LOADED]
 if loaded is None:
     st.error("Load data first.", icon=":material/error:")
     st.page_link("app_pages/data.py", label="Go to Data", icon=":material/database:")
     st.stop()
 
-job = S.get_job(ss.job_id, ss.session_id)
+job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
 running = job is not None and job.running
 has_readings = loaded.dataset is not None
 scenarios = (["traffic"] if has_readings and loaded.dataset.is_speed and len(loaded.links) else []) + ["allocation"]
@@ -27,7 +29,7 @@ with st.container(border=True):
         "Scenario",
         scenarios,
         format_func=S.SCENARIO_LABELS.get,
-        key="cfg_scenario",
+        key=Widget.SCENARIO,
         disabled=running,
         persist_state="session",
         help="Traffic routing: trips take the fastest route on predicted travel times. "
@@ -35,9 +37,9 @@ with st.container(border=True):
     )
     backbone = c2.selectbox(
         "Backbone (the trusted predictor)",
-        S.backbone_choices(),
+        T.backbone_choices(),
         format_func=lambda b: S.BACKBONE_LABELS.get(b, b),
-        key="cfg_backbone",
+        key=Widget.BACKBONE,
         disabled=running,
         persist_state="session",
     )
@@ -45,7 +47,7 @@ with st.container(border=True):
         "Decision loss",
         S.LOSSES,
         format_func=S.LOSS_LABELS.get,
-        key="cfg_loss",
+        key=Widget.LOSS,
         disabled=running,
         persist_state="session",
         help="The loss DFF and DFL minimise. SPO+ is a convex upper bound of regret.",
@@ -57,7 +59,7 @@ with st.container(border=True):
         0.5,
         value=S.DEFAULT_EPSILON,
         step=0.05,
-        key="cfg_epsilon",
+        key=Widget.EPSILON,
         disabled=running,
         persist_state="session",
         help="Each corrected prediction stays within ±ε·100 % of the backbone's prediction.",
@@ -65,8 +67,8 @@ with st.container(border=True):
     horizon = c2.selectbox(
         "Forecast horizon",
         S.HORIZONS,
-        index=S.HORIZONS.index("30min"),
-        key="cfg_horizon",
+        index=S.HORIZONS.index(S.DEFAULT_HORIZON),
+        key=Widget.HORIZON,
         disabled=running or not has_readings,
         persist_state="session",
     )
@@ -76,7 +78,7 @@ with st.container(border=True):
         max_value=200,
         value=S.DEFAULT_EPOCHS,
         step=1,
-        key="cfg_epochs",
+        key=Widget.EPOCHS,
         disabled=running,
         persist_state="session",
         help="Training epochs of DFF and DFL (the best validation epoch is kept).",
@@ -87,7 +89,7 @@ with st.container(border=True):
         list(F.METHODS),
         default=list(S.DEFAULT_METHODS),
         format_func=F.label,
-        key="cfg_methods",
+        key=Widget.METHODS,
         disabled=running,
         persist_state="session",
     )
@@ -96,7 +98,7 @@ with st.container(border=True):
         pairs = c2.multiselect(
             "Trips (origin → destination)",
             S.candidate_pairs(loaded),
-            key="cfg_pairs",
+            key=Widget.PAIRS,
             disabled=running,
             persist_state="session",
             placeholder="automatic: 5 long trips",
@@ -109,7 +111,7 @@ with st.container(border=True):
             "Allocate to",
             sources,
             format_func=S.ALLOCATION_SOURCES.get,
-            key="cfg_source",
+            key=Widget.SOURCE,
             disabled=running,
             persist_state="session",
             horizontal=True,
@@ -119,45 +121,44 @@ with st.container(border=True):
             min_value=1,
             max_value=100,
             value=S.DEFAULT_BUDGET,
-            key="cfg_budget",
+            key=Widget.BUDGET,
             disabled=running,
             persist_state="session",
         )
 
-config = S.make_config(
-    scenario=scenario,
+config = S.run_config(
+    S.scenario_spec(scenario, horizon=horizon, sample=loaded.is_sample, **extra),
     backbone=backbone,
     epsilon=float(epsilon),
     loss=loss,
-    horizon=horizon,
     epochs=int(epochs),
     methods=[m for m in F.METHODS if m in methods],
-    **extra,
 )
+chosen = config["training"]["methods"]
 
 # A run finished earlier (in this or any session, or before a browser refresh) is loaded, not recomputed.
 current = S.run_digest(loaded.digest, config)
-if not running and ss.result_digest != current:
+if not running and ss[Session.RESULT_DIGEST] != current:
     stored = S.load_stored(loaded, config)
     if stored is not None:
-        ss.result_digest, ss.result = stored
-        ss.result_config = config
+        ss[Session.RESULT_DIGEST], ss[Session.RESULT] = stored
+        ss[Session.RESULT_CONFIG] = config
 
 b1, b2, _ = st.columns([1, 1, 3])
 start = b1.button(
     "Start",
     type="primary",
     icon=":material/play_arrow:",
-    disabled=running or "two_stage" not in config["methods"] or len(config["methods"]) < 2,
-    key="start",
+    disabled=running or "two_stage" not in chosen or len(chosen) < 2,
+    key=Widget.START,
 )
-cancel = b2.button("Cancel", icon=":material/stop:", disabled=not running, key="cancel")
-if "two_stage" not in config["methods"] or len(config["methods"]) < 2:
+cancel = b2.button("Cancel", icon=":material/stop:", disabled=not running, key=Widget.CANCEL)
+if "two_stage" not in chosen or len(chosen) < 2:
     st.caption("Choose the plain method and at least one other to compare.")
 if start:
-    job = S.start_job(ss.session_id, loaded, config)
-    ss.job_id = job.id
-    ss.result = ss.result_digest = None
+    job = T.start_job(ss[Session.ID], loaded, config)
+    ss[Session.JOB_ID] = job.id
+    ss[Session.RESULT] = ss[Session.RESULT_DIGEST] = None
     st.rerun()
 if cancel and job is not None:
     job.cancel.set()
@@ -169,7 +170,7 @@ if cancel and job is not None:
 @st.fragment(run_every=1.0 if running else None)
 def monitor() -> None:
     """Polls the job record; the worker thread itself never calls Streamlit."""
-    job = S.get_job(ss.job_id, ss.session_id)
+    job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
     if job is None:
         return
     snap = job.snapshot()
@@ -191,8 +192,8 @@ def monitor() -> None:
             )
         return
     # Finished: hand the result to the session and redraw the whole page once.
-    if snap["status"] == "done" and job.result is not None and ss.result_digest != job.digest:
-        ss.result, ss.result_digest, ss.result_config = job.result, job.digest, job.config
+    if snap["status"] == "done" and job.result is not None and ss[Session.RESULT_DIGEST] != job.digest:
+        ss[Session.RESULT], ss[Session.RESULT_DIGEST], ss[Session.RESULT_CONFIG] = job.result, job.digest, job.config
         st.rerun(scope="app")
     elif snap["status"] == "error":
         st.error(f"Training failed: {snap['error']}", icon=":material/error:")
@@ -208,24 +209,25 @@ def monitor() -> None:
 
 monitor()
 
-result = ss.result
+result = ss[Session.RESULT]
+digest = ss[Session.RESULT_DIGEST]
 if result is None:
     if not running:
         st.info("Press **Start** to compare the methods on this data.", icon=":material/info:")
     st.stop()
 
-st.query_params["run"] = ss.result_digest  # a browser refresh reopens this run (see app.py)
+st.query_params[S.RUN_PARAM] = digest  # a browser refresh reopens this run (see app.py)
 unit = result.unit
 k = F.kpi_table(result)
 st.subheader("Results on the test period")
-if ss.result_digest != current and not running:
+if digest != current and not running:
     st.warning(
         "These results are for the previous settings; press **Start** to compare with the current ones.",
         icon=":material/history:",
     )
 st.caption(
     f"{result.n_test} test instances · {result.n_train} training · {result.n_val} validation · regret in {unit} · "
-    f"run `{ss.result_digest[:10]}` · {sum(result.timings.values()):.1f} s"
+    f"run `{digest[:10]}` · {sum(result.timings.values()):.1f} s"
 )
 has_dff = "dff" in set(k["method"])
 cells = iter(st.columns(len(k) + (2 if has_dff else 0)))

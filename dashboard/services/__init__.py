@@ -1,0 +1,127 @@
+"""The dashboard's link to the engine, by concern.
+
+* :mod:`~dashboard.services.state`: session-state and widget keys, labels, choices, defaults.
+* :mod:`~dashboard.services.data`: the sample city or uploaded CSVs (:class:`Loaded`), display tables.
+* :mod:`~dashboard.services.config`: run configurations (scenario spec + training options), their
+  digest, the scenario they build, the widget values that restore them.
+* :mod:`~dashboard.services.store`: finished runs on disk, keyed by data + configuration.
+* :mod:`~dashboard.services.jobs`: background jobs and the table sessions find them in.
+* :mod:`~dashboard.services.cache`: every Streamlit cache (the only module using ``st.cache_*``).
+* :mod:`~dashboard.services.training` and :mod:`~dashboard.services.views`: starting training,
+  and what result pages draw. They import the training engine (torch), so they are not
+  re-exported here: ``import dashboard.services`` stays light for the first page.
+
+Pages use ``from dashboard import services as S`` for what is re-exported here and import
+``training``/``views`` directly.
+"""
+
+from dashboard.services.config import (
+    STORE_VERSION,
+    candidate_pairs,
+    compare_kwargs,
+    get_scenario,
+    run_config,
+    run_digest,
+    scenario_spec,
+    scenario_unit,
+    spec_of,
+    widget_state,
+)
+from dashboard.services.data import (
+    Loaded,
+    digest_bytes,
+    issues_frame,
+    links_segments,
+    load_sample_data,
+    load_uploaded_data,
+    sample_files,
+    sample_paths,
+    upload_digest,
+)
+from dashboard.services.jobs import Job, get_job
+from dashboard.services.state import (
+    ALLOCATION_SOURCES,
+    BACKBONE_LABELS,
+    DEFAULT_BUDGET,
+    DEFAULT_EPOCHS,
+    DEFAULT_EPSILON,
+    DEFAULT_HORIZON,
+    DEFAULT_METHODS,
+    HORIZONS,
+    LOSS_LABELS,
+    LOSSES,
+    MAX_UPLOAD_MB,
+    RUN_PARAM,
+    SAMPLE_NAME,
+    SCENARIO_LABELS,
+    SESSION_DEFAULTS,
+    STAGE_LABELS,
+    SWEEP_EPSILONS,
+    UPLOAD_KINDS,
+    Session,
+    Widget,
+)
+from dashboard.services.store import (
+    REPO_ROOT,
+    cache_dir,
+    has_result,
+    load_result,
+    load_stored,
+    model_file,
+    save_result,
+    stored_run,
+    stored_sweep,
+)
+
+__all__ = [
+    "ALLOCATION_SOURCES",
+    "BACKBONE_LABELS",
+    "DEFAULT_BUDGET",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_EPSILON",
+    "DEFAULT_HORIZON",
+    "DEFAULT_METHODS",
+    "HORIZONS",
+    "LOSSES",
+    "LOSS_LABELS",
+    "MAX_UPLOAD_MB",
+    "REPO_ROOT",
+    "RUN_PARAM",
+    "SAMPLE_NAME",
+    "SCENARIO_LABELS",
+    "SESSION_DEFAULTS",
+    "STAGE_LABELS",
+    "STORE_VERSION",
+    "SWEEP_EPSILONS",
+    "UPLOAD_KINDS",
+    "Job",
+    "Loaded",
+    "Session",
+    "Widget",
+    "cache_dir",
+    "candidate_pairs",
+    "compare_kwargs",
+    "digest_bytes",
+    "get_job",
+    "get_scenario",
+    "has_result",
+    "issues_frame",
+    "links_segments",
+    "load_result",
+    "load_sample_data",
+    "load_stored",
+    "load_uploaded_data",
+    "model_file",
+    "run_config",
+    "run_digest",
+    "sample_files",
+    "sample_paths",
+    "save_result",
+    "scenario_spec",
+    "scenario_unit",
+    "spec_of",
+    "stored_run",
+    "stored_sweep",
+    "upload_digest",
+    "widget_state",
+]

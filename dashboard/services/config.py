@@ -1,0 +1,157 @@
+"""Run configurations: the Train page's settings as a scenario spec plus training options.
+
+A run configuration is ``{"scenario": ScenarioSpec(...).model_dump(mode="json"), "training":
+{backbone, epsilon, loss, epochs, methods, seed}}``. Its scenario is built only through the
+engine's factory, :func:`dff_core.scenarios.spec.build`, on the loaded data; a run is keyed by
+the data's digest and this configuration (:func:`run_digest`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dashboard.services import cache
+from dashboard.services.data import Loaded
+from dashboard.services.state import DEFAULT_BUDGET, Widget
+from dff_core.data.digest import json_digest
+from dff_core.scenarios.base import Scenario
+from dff_core.scenarios.spec import ScenarioSpec, build
+from dff_core.scenarios.traffic import default_pairs, network_arcs
+
+#: Bumped when the meaning of a run configuration or the store's layout changes (it enters every run digest).
+STORE_VERSION = "2"
+#: The training options of a run configuration, in the order of ``dff_core.compare``'s arguments.
+TRAINING_KEYS = ("backbone", "epsilon", "loss", "epochs", "methods", "seed")
+
+
+def scenario_spec(
+    kind: str,
+    *,
+    horizon: str,
+    pairs: Sequence[Sequence[str]] | None = None,
+    budget: float | None = None,
+    source: str | None = None,
+    sample: bool = False,
+) -> ScenarioSpec:
+    """The scenario the Train page's widgets describe.
+
+    Options that do not apply to ``kind`` keep the spec's defaults, so they never change a run's
+    digest. ``sample`` names the bundled sample city as the data (the spec then rebuilds the
+    scenario on its own); uploaded data are passed to :func:`get_scenario` instead.
+    """
+    if kind == "traffic":
+        trips = [(str(a), str(b)) for a, b in pairs] if pairs else None
+        return ScenarioSpec(kind="traffic", horizon=horizon, pairs=trips, sample=sample)
+    source = source or "readings"
+    return ScenarioSpec(
+        kind="allocation",
+        horizon=horizon,
+        budget=float(budget if budget is not None else DEFAULT_BUDGET),
+        source=source,
+        sample=sample,
+        items="sample" if sample and source == "items" else None,
+    )
+
+
+def run_config(
+    spec: ScenarioSpec,
+    *,
+    backbone: str,
+    epsilon: float,
+    loss: str,
+    epochs: int,
+    methods: Sequence[str],
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The JSON-able run configuration the digest and the store are keyed on."""
+    return {
+        "scenario": spec.model_dump(mode="json"),
+        "training": {
+            "backbone": backbone,
+            "epsilon": round(float(epsilon), 4),
+            "loss": loss,
+            "epochs": int(epochs),
+            "methods": list(methods),
+            "seed": int(seed),
+        },
+    }
+
+
+def spec_of(config: Mapping[str, Any]) -> ScenarioSpec:
+    """The scenario spec of a run configuration."""
+    return ScenarioSpec.model_validate(config["scenario"])
+
+
+def compare_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Arguments of ``dff_core.compare`` taken from a run configuration's training options."""
+    t = config["training"]
+    return {
+        "backbone": t["backbone"],
+        "epsilon": float(t["epsilon"]),
+        "methods": tuple(t["methods"]),
+        "seed": int(t.get("seed", 0)),
+        "loss": t["loss"],
+        "epochs": int(t["epochs"]),
+    }
+
+
+def run_digest(data_digest: str, config: Mapping[str, Any]) -> str:
+    """Key of one comparison: the data's digest and the full configuration."""
+    return json_digest({"v": STORE_VERSION, "data": data_digest, "config": config})
+
+
+def get_scenario(loaded: Loaded, config: Mapping[str, Any]) -> Scenario:
+    """The scenario of ``config`` on ``loaded``, built by the engine's spec factory (cached)."""
+    spec = spec_of(config)
+    key = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    return cache.scenario(loaded.digest, key, lambda: build(spec, dataset=loaded.dataset, items=loaded.items))
+
+
+def scenario_unit(loaded: Loaded, config: Mapping[str, Any]) -> str:
+    """Unit of regret for ``config`` on ``loaded`` (e.g. vehicle-minutes); empty if the scenario cannot be built."""
+    try:
+        return str(get_scenario(loaded, config).unit)
+    except (ValueError, KeyError):
+        return ""
+
+
+def _choose_pairs(dataset: Any, n_pairs: int) -> list[str]:
+    ids = [str(c) for c in dataset.readings.columns]
+    s = dataset.sensors.copy()
+    s.index = s.index.astype(str)
+    arcs = network_arcs(dataset, ids)
+    lat = s.loc[ids, "latitude"].astype(float).to_numpy()
+    lon = s.loc[ids, "longitude"].astype(float).to_numpy()
+    return [f"{a} → {b}" for a, b in default_pairs(ids, lat, lon, arcs, n_pairs=n_pairs)]
+
+
+def candidate_pairs(loaded: Loaded, n_pairs: int = 20) -> list[str]:
+    """Reachable long trips (``"origin → destination"``) offered for routing, from the engine's chooser."""
+    try:
+        return cache.candidate_pairs(loaded.digest, n_pairs, lambda: _choose_pairs(loaded.dataset, n_pairs))
+    except (ValueError, KeyError):
+        return []
+
+
+def widget_state(cfg: Mapping[str, Any], loaded: Loaded) -> dict[str, Any]:
+    """Train-page widget values (by key) that reproduce the run configuration ``cfg``."""
+    spec, t = spec_of(cfg), cfg["training"]
+    out: dict[str, Any] = {
+        Widget.SCENARIO: spec.kind,
+        Widget.BACKBONE: t["backbone"],
+        Widget.LOSS: t["loss"],
+        Widget.EPSILON: float(t["epsilon"]),
+        Widget.HORIZON: spec.horizon,
+        Widget.EPOCHS: int(t["epochs"]),
+        Widget.METHODS: list(t["methods"]),
+    }
+    if spec.kind == "traffic":
+        pairs = [f"{a} → {b}" for a, b in spec.pairs or []]
+        if all(p in candidate_pairs(loaded) for p in pairs):
+            out[Widget.PAIRS] = pairs
+    else:
+        out[Widget.BUDGET] = int(spec.budget)
+        out[Widget.SOURCE] = spec.source or "readings"
+    return out

@@ -1,0 +1,129 @@
+"""Names shared by the app and its pages: session-state and widget keys, labels, choices and defaults.
+
+Every key the app and several pages read or write is a constant here, so a renamed key cannot
+leave one page reading a value another page no longer writes. Keys of elements used in one place
+only (a chart, a download button) stay next to their element.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class Session:
+    """Keys of the values the app and its pages keep in ``st.session_state``."""
+
+    #: This browser tab's id: jobs are visible to the session that started them only.
+    ID: Final = "session_id"
+    #: The active dataset (:class:`dashboard.services.data.Loaded`), or ``None`` when nothing loads.
+    LOADED: Final = "loaded"
+    #: Why the sample city could not be loaded (shown instead of the Data page).
+    LOAD_ERROR: Final = "load_error"
+    #: Id of this session's training job, and of its ε-sweep job.
+    JOB_ID: Final = "job_id"
+    SWEEP_JOB_ID: Final = "sweep_job_id"
+    #: The shown comparison result, its run digest and its run configuration.
+    RESULT: Final = "result"
+    RESULT_DIGEST: Final = "result_digest"
+    RESULT_CONFIG: Final = "result_config"
+    #: Problems of the last upload, and the digest of the files last validated.
+    UPLOAD_ISSUES: Final = "upload_issues"
+    UPLOAD_TRIED: Final = "upload_tried"
+    #: Set once the run named in the URL has been reopened (a refresh is a new session).
+    RESTORED: Final = "restored"
+    #: The run the Decisions page's time slider was last positioned for.
+    DECISION_RUN: Final = "decision_run"
+
+
+#: Session values the app starts with ``None`` (the dataset and its error are set when loading).
+SESSION_DEFAULTS: Final = (
+    Session.JOB_ID,
+    Session.RESULT,
+    Session.RESULT_DIGEST,
+    Session.RESULT_CONFIG,
+    Session.SWEEP_JOB_ID,
+    Session.UPLOAD_ISSUES,
+)
+
+
+#: URL query parameter naming the shown run's digest, so a browser refresh reopens it.
+RUN_PARAM: Final = "run"
+
+
+class Widget:
+    """Keys of widgets whose values other code reads, restores or tests drive."""
+
+    # Data page
+    DATA_SOURCE: Final = "data_source"
+    UPLOAD_VALUE: Final = "upload_value"
+    UPLOAD_START: Final = "upload_start"
+    UPLOAD_FREQ: Final = "upload_freq"
+    PREVIEW_SENSORS: Final = "preview_sensors"
+    # Train page: the run configuration
+    SCENARIO: Final = "cfg_scenario"
+    BACKBONE: Final = "cfg_backbone"
+    LOSS: Final = "cfg_loss"
+    EPSILON: Final = "cfg_epsilon"
+    HORIZON: Final = "cfg_horizon"
+    EPOCHS: Final = "cfg_epochs"
+    METHODS: Final = "cfg_methods"
+    PAIRS: Final = "cfg_pairs"
+    SOURCE: Final = "cfg_source"
+    BUDGET: Final = "cfg_budget"
+    START: Final = "start"
+    CANCEL: Final = "cancel"
+    # Decisions page
+    DECISION_TIME: Final = "decision_i"
+    DECISION_PAIR: Final = "decision_pair"
+    # Interpretability page
+    START_SWEEP: Final = "start_sweep"
+    CANCEL_SWEEP: Final = "cancel_sweep"
+
+    @staticmethod
+    def upload(kind: str) -> str:
+        """Key of the file uploader for ``kind`` (one of :data:`UPLOAD_KINDS`)."""
+        return f"upload_{kind}"
+
+
+# ------------------------------------------------------------------------------ data page
+#: Upload limit in MB, mirrored from .streamlit/config.toml (server.maxUploadSize) for the label.
+MAX_UPLOAD_MB: Final = 50
+UPLOAD_KINDS: Final = ("readings", "sensors", "links", "allocation")
+SAMPLE_NAME: Final = "Sample city"
+UPLOADED_NAME: Final = "Uploaded data"
+
+# ------------------------------------------------------------------------------ train page
+SCENARIO_LABELS: Final = {"traffic": "Traffic routing", "allocation": "Allocation of response units"}
+BACKBONE_LABELS: Final = {
+    "ridge": "Ridge regression",
+    "linear": "Linear regression",
+    "historical_profile": "Historical profile (time of week)",
+    "gradient_boosting": "Gradient boosting",
+    "random_forest": "Random forest",
+    "mlp": "Neural network (MLP)",
+}
+LOSSES: Final = ("spo+", "pfyl", "nce")
+LOSS_LABELS: Final = {"spo+": "SPO+", "pfyl": "Perturbed Fenchel-Young (PFYL)", "nce": "Noise-contrastive (NCE)"}
+HORIZONS: Final = ("15min", "30min", "60min")
+DEFAULT_HORIZON: Final = "30min"
+DEFAULT_EPSILON: Final = 0.2
+#: Epochs of DFF/DFL by default: the CLI's default, so the dashboard reproduces `dff compare`; the sample
+#: comparison then takes about 10-20 s on 2 shared cores (early stopping usually ends before 30).
+DEFAULT_EPOCHS: Final = 30
+DEFAULT_METHODS: Final = ("two_stage", "dff", "dfl")
+DEFAULT_BUDGET: Final = 5
+ALLOCATION_SOURCES: Final = {
+    "readings": "sensors (predicted delay)",
+    "items": "allocation table items (predicted value)",
+}
+#: What the progress bar says for each engine stage.
+STAGE_LABELS: Final = {
+    "backbone": "fitting the backbone",
+    "dff": "training DFF",
+    "dfl": "training end-to-end DFL",
+    "evaluate": "scoring on the test set",
+}
+
+# ------------------------------------------------------------------------------ interpretability page
+#: Trust-region sizes of the ε trade-off sweep.
+SWEEP_EPSILONS: Final = (0.05, 0.1, 0.2, 0.3, 0.5)

@@ -1,0 +1,86 @@
+"""Job records: progress, session isolation, the worker, the job table."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from dashboard.services import jobs as J
+from dashboard.services import store as R
+
+
+def _job(jid: str) -> J.Job:
+    return J.Job(id=jid, session="A", digest="0" * 64, config={})
+
+
+def test_job_progress_and_session_isolation():
+    job = J.Job(
+        id="j1",
+        session="A",
+        digest="0" * 64,
+        config={"training": {"epochs": 4, "methods": ["two_stage", "dff", "dfl"]}},
+    )
+    job.status = "running"
+    job.events += [{"method": "dff", "epoch": 4}, {"method": "dfl", "epoch": 2}]
+    assert job.progress_fraction() == pytest.approx(6 / 8)
+    J.jobs()[job.id] = job
+    assert J.get_job("j1", "A") is job
+    assert J.get_job("j1", "B") is None  # another browser tab cannot reach it
+    assert J.get_job(None, "A") is None
+
+
+def test_progress_events_are_flattened():
+    ev = J.progress_event(("dff", 3, {"val_regret": np.float64(0.5), "model": object()}), {"stage": "x"})
+    assert ev == {"method": "dff", "epoch": 3, "val_regret": 0.5, "stage": "x"}
+
+
+def test_recorded_events_name_the_stage():
+    job = _job("j3")
+    job.record({"method": "dff", "epoch": 1})
+    assert job.stage == "training DFF"
+    job.record({"method": "dfl", "epoch": 1}, stage_from_method=False)
+    assert job.stage == "training DFF"
+    job.record({"stage": "2 of 5 ε values done"})
+    assert job.stage == "2 of 5 ε values done" and len(job.events) == 3
+
+
+def test_worker_records_errors_and_never_saves_them():
+    job = J.Job(id="j2", session="A", digest="1" * 64, config={})
+
+    def boom():
+        raise ValueError("bad input at row 3")
+
+    t = threading.Thread(target=J.work, args=(job, boom))
+    t.start()
+    t.join(10)
+    assert job.status == "error" and "row 3" in job.error
+    assert not R.has_result(job.digest)
+
+
+def test_worker_hands_a_finished_result_to_its_saver():
+    job = J.Job(id="j4", session="A", digest="4" * 64, config={})
+    saved = {}
+    J.work(job, lambda: 42, lambda digest, result: saved.setdefault(digest, result))
+    assert job.status == "done" and job.result == 42 and saved == {"4" * 64: 42}
+    cancelled = J.Job(id="j5", session="A", digest="5" * 64, config={})
+    cancelled.cancel.set()
+    J.work(cancelled, lambda: 1, lambda digest, result: saved.setdefault(digest, result))
+    assert cancelled.status == "cancelled" and "5" * 64 not in saved
+
+
+def test_job_table_drops_stale_and_replaced_jobs(monkeypatch):
+    table = J.jobs()
+    table.clear()
+    old = J.Job(id="old", session="A", digest="2" * 64, config={}, status="done", finished=0.0)
+    other = J.Job(id="other", session="B", digest="3" * 64, config={}, status="running")
+    table.update({"old": old, "other": other})
+    monkeypatch.setattr(J, "JOB_TTL_S", 1e12)  # nothing is stale: only replacement applies
+    J.register(J.Job(id="new", session="A", digest="4" * 64, config={}))
+    assert set(table) == {"other", "new"}  # A's finished job replaced, B's running job kept
+    monkeypatch.setattr(J, "JOB_TTL_S", 0.0)
+    table["new"].status, table["new"].finished = "done", 0.0
+    J.register(J.Job(id="sweep", session="C", digest="5" * 64, config={"sweep": [0.1]}))
+    assert set(table) == {"other", "sweep"}  # finished long ago: dropped
+    table.clear()

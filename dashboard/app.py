@@ -41,7 +41,7 @@ if Session.RESTORED not in ss:
         found = S.stored_run(ss[Session.LOADED], run)
         if found is not None:
             cfg, result = found
-            ss[Session.RESULT], ss[Session.RESULT_DIGEST], ss[Session.RESULT_CONFIG] = result, run, cfg
+            S.show_result(ss, result, run, cfg)
             ss.update(S.widget_state(cfg, ss[Session.LOADED]))
 
 pages = [

@@ -27,9 +27,10 @@ def forget_runs() -> None:
         job = S.get_job(ss.get(key), ss[Session.ID])
         if job is not None and job.running:
             job.cancel.set()
-    for key in (Session.RESULT, Session.RESULT_DIGEST, Session.RESULT_CONFIG, Session.JOB_ID, Session.SWEEP_JOB_ID):
-        ss[key] = None
-    st.query_params.pop(S.RUN_PARAM, None)
+    ss[Session.JOB_ID] = ss[Session.SWEEP_JOB_ID] = None
+    if not ss[Session.OPENED_DIR]:  # a run opened from a folder does not depend on the loaded data
+        S.show_result(ss, None, None, None)
+        st.query_params.pop(S.RUN_PARAM, None)
 
 
 source = st.segmented_control(

@@ -43,7 +43,8 @@ if result.config.get("scenario") == "traffic":
     )
     flows, tt = V.route_decisions(result, i, pair)
     loaded = ss[Session.LOADED]
-    sensors = loaded.sensors if loaded is not None else pd.DataFrame()
+    own = V.result_sensors(result) if ss[Session.OPENED_DIR] else None  # a saved run may be on other data
+    sensors = own if own is not None else loaded.sensors if loaded is not None else pd.DataFrame()
     links = S.links_segments(result.extra.get("links"), sensors)
     od = []
     if pair is not None and len(sensors):
@@ -74,15 +75,13 @@ if result.config.get("scenario") == "traffic":
         st.caption("Same route as plain: " + ", ".join(F.label(m) for m in same) + ".")
 else:
     items = list(result.output_names) or [str(k) for k in range(result.C_test.shape[1])]
-    alloc = {m: result.methods[m].W[i] for m in result.methods}
-    alloc["hindsight"] = result.W_test[i]
+    alloc, value = V.allocation_decisions(result, i)
     st.plotly_chart(
         F.allocation_bars(items, alloc, result.C_test[i], unit=result.unit, time_label=times[i]),
         key="allocation_chart",
         config={"displaylogo": False},
         alt="Units allocated by each method against the realised value",
     )
-    value = {m: float(result.C_test[i] @ a) for m, a in alloc.items()}
     shown = [m for m in F.ORDER if m in value]
     for col, m in zip(st.columns(len(shown)), shown):
         delta = None if m == "hindsight" else f"{value[m] - value['hindsight']:+.2f} vs hindsight"

@@ -78,7 +78,8 @@ c1.download_button(
     key="dl_figures",
 )
 c1.caption("Interactive charts that open in any browser without internet.")
-model = S.model_file(digest) if ss[Session.RESULT_DIGEST] else None
+folder = ss[Session.OPENED_DIR] or (S.run_dir(digest) if ss[Session.RESULT_DIGEST] else None)
+model = S.model_file(folder) if folder else None
 c2.download_button(
     "Fitted DFF correction (.safetensors)",
     (lambda: model.read_bytes()) if model is not None else b"",

@@ -71,12 +71,24 @@ st.caption(
     "lower regret. Runs in the background; finished ε values are kept if you cancel."
 )
 cfg = ss[Session.RESULT_CONFIG]
+# A run opened from a folder may be on other data than the loaded data the sweep would run on.
+can_sweep = cfg is not None and not ss[Session.OPENED_DIR]
+if not can_sweep:
+    st.caption(
+        "This run was opened from a folder: sweep ε on its data with `python -m dff_core sweep`, or run the "
+        "comparison here on the loaded data."
+    )
 eps_list = S.SWEEP_EPSILONS
 sweep_job = S.get_job(ss[Session.SWEEP_JOB_ID], ss[Session.ID])
 sweeping = sweep_job is not None and sweep_job.running
-table = S.stored_sweep(loaded, cfg, eps_list)
+table = S.stored_sweep(loaded, cfg, eps_list) if can_sweep else None
 c1, c2, _ = st.columns([1, 1, 3])
-if c1.button("Run ε sweep", icon=":material/tune:", disabled=sweeping or table is not None, key=Widget.START_SWEEP):
+if c1.button(
+    "Run ε sweep",
+    icon=":material/tune:",
+    disabled=sweeping or table is not None or not can_sweep,
+    key=Widget.START_SWEEP,
+):
     ss[Session.SWEEP_JOB_ID] = T.start_sweep(ss[Session.ID], loaded, cfg, eps_list).id
     st.rerun()
 if c2.button("Cancel sweep", icon=":material/stop:", disabled=not sweeping, key=Widget.CANCEL_SWEEP):

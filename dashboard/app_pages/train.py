@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services import runs as R
 from dashboard.services import training as T
 from dashboard.services.state import Session, Widget
 
@@ -20,6 +21,43 @@ if loaded is None:
 
 job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
 running = job is not None and job.running
+
+
+def open_folder(path: str) -> str | None:
+    """Show the run saved in folder ``path`` on every page; the reason when it cannot be read."""
+    try:
+        run = R.open_run(path)
+    except (ValueError, KeyError, OSError) as err:  # DataError is a ValueError
+        return str(err)
+    S.show_result(ss, run.result, run.digest, run.config, opened=str(run.folder))
+    return None
+
+
+# A browser refresh while a saved run was shown: the URL names its folder, open it again (once).
+url_dir = st.query_params.get(S.RUN_DIR_PARAM)
+if url_dir and ss[Session.RESULT] is None and not running and ss.get(Session.OPEN_TRIED) != url_dir:
+    ss[Session.OPEN_TRIED] = ss[Widget.RUN_DIR] = url_dir
+    open_folder(url_dir)
+opened = ss[Session.OPENED_DIR]
+
+with st.expander("Open a saved run", icon=":material/folder_open:", expanded=bool(opened)):
+    st.caption(
+        "The folder of a run written by `python -m dff_core compare --out DIR`: its results are shown on every "
+        "page. The data files the run names are read again, so they must still be where the run found them."
+    )
+    o1, o2, o3 = st.columns([4, 1, 1], vertical_alignment="bottom")
+    folder = o1.text_input("Run folder", key=Widget.RUN_DIR, placeholder="runs/traffic", disabled=running)
+    if o2.button("Open", icon=":material/folder_open:", key=Widget.OPEN_RUN, disabled=running):
+        with st.spinner("Opening the run and rebuilding its scenario…"):
+            problem = open_folder(folder)
+        if problem is None:
+            st.rerun()
+        st.error(problem, icon=":material/error:")
+    if o3.button("Close", icon=":material/close:", key=Widget.CLOSE_RUN, disabled=not opened):
+        S.show_result(ss, None, None, None)
+        st.query_params.pop(S.RUN_DIR_PARAM, None)
+        st.rerun()
+
 has_readings = loaded.dataset is not None
 scenarios = (["traffic"] if has_readings and loaded.dataset.is_speed and len(loaded.links) else []) + ["allocation"]
 
@@ -138,11 +176,10 @@ chosen = config["training"]["methods"]
 
 # A run finished earlier (in this or any session, or before a browser refresh) is loaded, not recomputed.
 current = S.run_digest(loaded.digest, config)
-if not running and ss[Session.RESULT_DIGEST] != current:
+if not running and not opened and ss[Session.RESULT_DIGEST] != current:
     stored = S.load_stored(loaded, config)
     if stored is not None:
-        ss[Session.RESULT_DIGEST], ss[Session.RESULT] = stored
-        ss[Session.RESULT_CONFIG] = config
+        S.show_result(ss, stored[1], stored[0], config)
 
 b1, b2, _ = st.columns([1, 1, 3])
 start = b1.button(
@@ -158,7 +195,8 @@ if "two_stage" not in chosen or len(chosen) < 2:
 if start:
     job = T.start_job(ss[Session.ID], loaded, config)
     ss[Session.JOB_ID] = job.id
-    ss[Session.RESULT] = ss[Session.RESULT_DIGEST] = None
+    S.show_result(ss, None, None, None)
+    st.query_params.pop(S.RUN_DIR_PARAM, None)
     st.rerun()
 if cancel and job is not None:
     job.cancel.set()
@@ -175,17 +213,17 @@ def monitor() -> None:
         return
     snap = job.snapshot()
     if snap["status"] in ("queued", "running"):
-        last = next((e for e in reversed(snap["events"]) if e.get("epoch") is not None), {})
+        events = snap["events"]
         text = f"{snap['stage']} · {snap['elapsed']:.0f} s"
-        if last:
-            vr = last.get("val_regret")
-            text += f" · {F.label(str(last.get('method', '')))} epoch {last['epoch']}"
+        if events:
+            last = events[-1]
+            vr = last.metrics.get("val_regret")
+            text += f" · {F.label(last.label)} epoch {last.epoch}"
             text += f" · validation regret {vr:.3f}" if isinstance(vr, float) and np.isfinite(vr) else ""
         st.progress(job.progress_fraction(), text=text)
-        recs = [e for e in snap["events"] if e.get("val_regret") is not None]
-        if recs:
+        if any("val_regret" in e.metrics for e in events):
             st.plotly_chart(
-                F.progress_curve(recs, unit=S.scenario_unit(loaded, job.config)),
+                F.progress_curve(events, unit=S.scenario_unit(loaded, job.config)),
                 key="live_curve",
                 config={"displaylogo": False},
                 alt="Validation regret per epoch while training",
@@ -193,14 +231,13 @@ def monitor() -> None:
         return
     # Finished: hand the result to the session and redraw the whole page once.
     if snap["status"] == "done" and job.result is not None and ss[Session.RESULT_DIGEST] != job.digest:
-        ss[Session.RESULT], ss[Session.RESULT_DIGEST], ss[Session.RESULT_CONFIG] = job.result, job.digest, job.config
+        S.show_result(ss, job.result, job.digest, job.config)
         st.rerun(scope="app")
     elif snap["status"] == "error":
         st.error(f"Training failed: {snap['error']}", icon=":material/error:")
-        tb = next((e["text"] for e in snap["events"] if e.get("stage") == "traceback"), None)
-        if tb:
+        if snap["traceback"]:
             with st.expander("Details"):
-                st.code(tb)
+                st.code(snap["traceback"])
     elif snap["status"] == "cancelled":
         st.warning("Training cancelled; nothing was stored.", icon=":material/cancel:")
     if running:  # the page was drawn with disabled controls: redraw it enabled
@@ -216,11 +253,19 @@ if result is None:
         st.info("Press **Start** to compare the methods on this data.", icon=":material/info:")
     st.stop()
 
-st.query_params[S.RUN_PARAM] = digest  # a browser refresh reopens this run (see app.py)
+# A browser refresh reopens this run: from the store (see app.py) or from its folder (above).
+st.query_params.pop(S.RUN_PARAM if opened else S.RUN_DIR_PARAM, None)
+st.query_params[S.RUN_DIR_PARAM if opened else S.RUN_PARAM] = opened or digest
 unit = result.unit
 k = F.kpi_table(result)
 st.subheader("Results on the test period")
-if digest != current and not running:
+if opened:
+    st.info(
+        f"Saved run opened from `{opened}`. **Close** it (under *Open a saved run*) to compare with the settings "
+        "above.",
+        icon=":material/folder_open:",
+    )
+elif digest != current and not running:
     st.warning(
         "These results are for the previous settings; press **Start** to compare with the current ones.",
         icon=":material/history:",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.style import COLORS, SENSOR_COLOR, apply_layout, label, result_methods, result_times, result_unit
+from dff_core.progress import ProgressEvent
 from dff_core.results import ComparisonResult
 
 
@@ -139,9 +140,14 @@ def training_curves(result: ComparisonResult) -> go.Figure:
     )
 
 
-def progress_curve(records: Sequence[Mapping[str, object]], unit: str = "") -> go.Figure:
-    """Live validation regret from progress records ``{"method", "epoch", "val_regret"}``."""
-    df = pd.DataFrame([r for r in records if r.get("val_regret") is not None and r.get("epoch") is not None])
+def progress_curve(events: Sequence[ProgressEvent], unit: str = "") -> go.Figure:
+    """Live validation regret per training epoch, from the engine's progress events."""
+    rows = [
+        {"method": e.method, "epoch": e.epoch, "val_regret": e.metrics["val_regret"]}
+        for e in events
+        if e.stage == "train" and e.method and "val_regret" in e.metrics
+    ]
+    df = pd.DataFrame(rows)
     fig = go.Figure()
     if len(df):
         for name, g in df.groupby("method", sort=False):

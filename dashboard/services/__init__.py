@@ -7,12 +7,13 @@
 * :mod:`~dashboard.services.store`: finished runs on disk, keyed by data + configuration.
 * :mod:`~dashboard.services.jobs`: background jobs and the table sessions find them in.
 * :mod:`~dashboard.services.cache`: every Streamlit cache (the only module using ``st.cache_*``).
-* :mod:`~dashboard.services.training` and :mod:`~dashboard.services.views`: starting training,
-  and what result pages draw. They import the training engine (torch), so they are not
-  re-exported here: ``import dashboard.services`` stays light for the first page.
+* :mod:`~dashboard.services.training`, :mod:`~dashboard.services.runs` and
+  :mod:`~dashboard.services.views`: starting training, opening saved run folders, and what result
+  pages draw. They import the training engine (torch), so they are not re-exported here:
+  ``import dashboard.services`` stays light for the first page.
 
 Pages use ``from dashboard import services as S`` for what is re-exported here and import
-``training``/``views`` directly.
+``training``/``runs``/``views`` directly.
 """
 
 from dashboard.services.config import (
@@ -21,6 +22,7 @@ from dashboard.services.config import (
     compare_kwargs,
     get_scenario,
     run_config,
+    run_config_of,
     run_digest,
     scenario_spec,
     scenario_unit,
@@ -51,6 +53,7 @@ from dashboard.services.state import (
     LOSS_LABELS,
     LOSSES,
     MAX_UPLOAD_MB,
+    RUN_DIR_PARAM,
     RUN_PARAM,
     SAMPLE_NAME,
     SCENARIO_LABELS,
@@ -60,6 +63,7 @@ from dashboard.services.state import (
     UPLOAD_KINDS,
     Session,
     Widget,
+    show_result,
 )
 from dashboard.services.store import (
     REPO_ROOT,
@@ -68,6 +72,7 @@ from dashboard.services.store import (
     load_result,
     load_stored,
     model_file,
+    run_dir,
     save_result,
     stored_run,
     stored_sweep,
@@ -86,6 +91,7 @@ __all__ = [
     "LOSS_LABELS",
     "MAX_UPLOAD_MB",
     "REPO_ROOT",
+    "RUN_DIR_PARAM",
     "RUN_PARAM",
     "SAMPLE_NAME",
     "SCENARIO_LABELS",
@@ -113,12 +119,15 @@ __all__ = [
     "load_uploaded_data",
     "model_file",
     "run_config",
+    "run_config_of",
     "run_digest",
+    "run_dir",
     "sample_files",
     "sample_paths",
     "save_result",
     "scenario_spec",
     "scenario_unit",
+    "show_result",
     "spec_of",
     "stored_run",
     "stored_sweep",

@@ -21,7 +21,7 @@ from dff_core.scenarios.spec import ScenarioSpec, build
 from dff_core.scenarios.traffic import default_pairs, network_arcs
 
 #: Bumped when the meaning of a run configuration or the store's layout changes (it enters every run digest).
-STORE_VERSION = "2"
+STORE_VERSION = "3"
 #: The training options of a run configuration, in the order of ``dff_core.compare``'s arguments.
 TRAINING_KEYS = ("backbone", "epsilon", "loss", "epochs", "methods", "seed")
 
@@ -77,6 +77,23 @@ def run_config(
             "seed": int(seed),
         },
     }
+
+
+def run_config_of(result_config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The run configuration of a comparison, read back from its result's ``config``.
+
+    ``dff_core.compare`` records the scenario spec (``scenario_spec``) and the training options,
+    so a run folder describes its own configuration: the store needs no file of its own, and a
+    run written by ``python -m dff_core compare --out`` has one too. ``None`` when the result does
+    not record them (a scenario built by hand, or options the Train page cannot set).
+    """
+    spec = result_config.get("scenario_spec")
+    if spec is None or any(k not in result_config for k in TRAINING_KEYS):
+        return None
+    training = {k: result_config[k] for k in TRAINING_KEYS}
+    if not isinstance(training["backbone"], str):
+        return None
+    return run_config(ScenarioSpec.model_validate(spec), **training)
 
 
 def spec_of(config: Mapping[str, Any]) -> ScenarioSpec:

@@ -35,6 +35,7 @@ __all__ = [
     "load_uploaded_data",
     "sample_files",
     "sample_paths",
+    "sensors_frame",
     "upload_digest",
 ]
 
@@ -68,9 +69,8 @@ def upload_digest(
 
 
 # ------------------------------------------------------------------------------ display tables
-def _sensors_frame(dataset: Any) -> pd.DataFrame:
-    """``sensor_id, name, lat, lon`` from the dataset's sensors GeoDataFrame (index = sensor id)."""
-    g = dataset.sensors
+def sensors_frame(g: pd.DataFrame) -> pd.DataFrame:
+    """``sensor_id, name, lat, lon`` from a sensors table (index = sensor id; ``latitude``, ``longitude``)."""
     return pd.DataFrame(
         {
             "sensor_id": g.index.astype(str),
@@ -127,7 +127,7 @@ def issues_frame(items: list) -> pd.DataFrame:
 def _wrap(name: str, digest: str, dataset: Any, report: Any, items: pd.DataFrame | None = None) -> Loaded:
     if dataset is None:
         return Loaded(name, digest, None, report, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), "", items)
-    sensors = _sensors_frame(dataset)
+    sensors = sensors_frame(dataset.sensors)
     readings = dataset.readings
     means = readings.mean(axis=0)
     means.index = means.index.astype(str)

@@ -10,15 +10,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from dashboard.services import cache
 from dashboard.services.state import STAGE_LABELS
 from dashboard.services.store import save_result
+from dff_core.progress import ProgressEvent
 
 #: Finished jobs are dropped from the table after this many seconds (their results live in the store).
 JOB_TTL_S = 1800.0
@@ -27,17 +26,17 @@ _JOBS_LOCK = threading.Lock()
 
 @dataclass
 class Job:
-    """One training run. Written by its worker thread, read by the polling fragment."""
+    """One training run or ε sweep. Written by its worker thread, read by the polling fragment."""
 
     id: str
     session: str
     digest: str
     config: dict[str, Any]
-    data_digest: str = ""
     status: str = "queued"  # queued | running | done | error | cancelled
     stage: str = "starting"
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[ProgressEvent] = field(default_factory=list)
     error: str | None = None
+    traceback: str | None = None
     result: Any = None  # ComparisonResult (training) or DataFrame (ε sweep)
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.perf_counter)
@@ -60,6 +59,7 @@ class Job:
                 "stage": self.stage,
                 "events": list(self.events),
                 "error": self.error,
+                "traceback": self.traceback,
                 "elapsed": self.elapsed,
             }
 
@@ -69,23 +69,19 @@ class Job:
         epochs = max(1, int(training.get("epochs", 1)))
         trained = [m for m in training.get("methods", ()) if m != "two_stage"] or ["dff"]
         with self.lock:
-            done = {}
+            done: dict[str, int] = {}
             for e in self.events:
-                m, ep = e.get("method"), e.get("epoch")
-                if m in trained and isinstance(ep, (int, float)):
-                    done[m] = max(done.get(m, 0), int(ep))
+                if e.stage == "train" and e.method in trained:
+                    done[e.method] = max(done.get(e.method, 0), int(e.epoch))
         if self.status == "done":
             return 1.0
         return float(min(0.99, sum(min(v, epochs) for v in done.values()) / (epochs * len(trained))))
 
-    def record(self, event: dict[str, Any], stage_from_method: bool = True) -> None:
-        """Append a progress record; its ``stage`` (else, when asked, its method's label) becomes the job's stage."""
+    def record(self, event: ProgressEvent) -> None:
+        """Append an engine progress event; its message (else what is running) becomes the job's stage."""
         with self.lock:
             self.events.append(event)
-            if event.get("stage"):
-                self.stage = str(event["stage"])
-            elif stage_from_method and event.get("method"):
-                self.stage = STAGE_LABELS.get(str(event["method"]), str(event["method"]))
+            self.stage = event.message or STAGE_LABELS.get(event.label, event.label)
 
 
 def jobs() -> dict[str, Job]:
@@ -114,26 +110,6 @@ def get_job(job_id: str | None, session: str) -> Job | None:
     return job if job is not None and job.session == session else None
 
 
-def progress_event(args: tuple, kwargs: dict) -> dict[str, Any]:
-    """Normalise whatever the engine passes to ``on_progress`` into one flat record."""
-    ev: dict[str, Any] = {}
-    for a in args:
-        if isinstance(a, Mapping):
-            ev.update(a)
-        elif isinstance(a, str):
-            ev.setdefault("method" if "method" not in ev else "stage", a)
-        elif isinstance(a, (int, np.integer)) and "epoch" not in ev:
-            ev["epoch"] = int(a)
-    ev.update(kwargs)
-    out = {}
-    for k, v in ev.items():
-        if isinstance(v, (np.floating, np.integer)):
-            v = v.item()
-        if isinstance(v, (str, int, float, bool)) or v is None:
-            out[k] = v
-    return out
-
-
 def work(job: Job, compute: Callable[[], Any], save: Callable[[str, Any], Any] | None = None) -> None:
     """Worker thread body: runs ``compute`` and stores its result (default: the result store); never touches ``st``."""
     with job.lock:
@@ -147,7 +123,7 @@ def work(job: Job, compute: Callable[[], Any], save: Callable[[str, Any], Any] |
         with job.lock:
             job.stage = "saving"
         if save is None:
-            save_result(job.digest, result, job.config, job.data_digest)
+            save_result(job.digest, result)
         else:
             save(job.digest, result)
         with job.lock:
@@ -159,6 +135,6 @@ def work(job: Job, compute: Callable[[], Any], save: Callable[[str, Any], Any] |
             else:
                 job.status, job.stage = "error", "error"
                 job.error = f"{type(exc).__name__}: {exc}"
-                job.events.append({"stage": "traceback", "text": traceback.format_exc(limit=6)})
+                job.traceback = traceback.format_exc(limit=6)
     finally:
         job.finished = time.perf_counter()

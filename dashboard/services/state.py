@@ -7,7 +7,8 @@ only (a chart, a download button) stay next to their element.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Final
 
 
 class Session:
@@ -26,6 +27,10 @@ class Session:
     RESULT: Final = "result"
     RESULT_DIGEST: Final = "result_digest"
     RESULT_CONFIG: Final = "result_config"
+    #: The folder of a run opened from disk (its results are shown, not the store's), else ``None``.
+    OPENED_DIR: Final = "opened_dir"
+    #: The folder named in the URL that the Train page tried to open, so it is tried once.
+    OPEN_TRIED: Final = "open_tried"
     #: Problems of the last upload, and the digest of the files last validated.
     UPLOAD_ISSUES: Final = "upload_issues"
     UPLOAD_TRIED: Final = "upload_tried"
@@ -41,13 +46,29 @@ SESSION_DEFAULTS: Final = (
     Session.RESULT,
     Session.RESULT_DIGEST,
     Session.RESULT_CONFIG,
+    Session.OPENED_DIR,
     Session.SWEEP_JOB_ID,
     Session.UPLOAD_ISSUES,
 )
 
 
-#: URL query parameter naming the shown run's digest, so a browser refresh reopens it.
+#: URL query parameters naming the shown run (its digest in the store, or the folder it was opened from),
+#: so a browser refresh reopens it.
 RUN_PARAM: Final = "run"
+RUN_DIR_PARAM: Final = "run_dir"
+
+
+def show_result(
+    state: MutableMapping[str, Any],
+    result: Any,
+    digest: str | None,
+    config: Mapping[str, Any] | None,
+    opened: str | None = None,
+) -> None:
+    """Make ``result`` the session's shown run (``None`` clears it); ``opened`` is its folder if opened from disk."""
+    state[Session.RESULT], state[Session.RESULT_DIGEST] = result, digest
+    state[Session.RESULT_CONFIG] = None if config is None else dict(config)
+    state[Session.OPENED_DIR] = opened
 
 
 class Widget:
@@ -72,6 +93,9 @@ class Widget:
     BUDGET: Final = "cfg_budget"
     START: Final = "start"
     CANCEL: Final = "cancel"
+    RUN_DIR: Final = "open_run_dir"
+    OPEN_RUN: Final = "open_run"
+    CLOSE_RUN: Final = "close_run"
     # Decisions page
     DECISION_TIME: Final = "decision_i"
     DECISION_PAIR: Final = "decision_pair"

@@ -1,28 +1,27 @@
 """The result store: finished runs on disk, keyed by the digest of data + run configuration.
 
-Results are written under ``DFF_CACHE_DIR`` (default ``<repo>/.dff_cache``) in a folder named by
-the run digest, as ``.npz``/JSON/CSV plus the DFF model's own ``.safetensors`` file. Nothing is
-pickled. A run whose folder exists is loaded, never recomputed.
+Each run is a run folder in the engine's one format (:meth:`ComparisonResult.save`: summary,
+per-instance and metric tables, arrays, the DFF model's ``.safetensors`` and a manifest of
+checksums; nothing pickled), under ``DFF_CACHE_DIR`` (default ``<repo>/.dff_cache``) in a folder
+named by the run digest. A run whose folder exists is loaded, never recomputed. A stored run's
+configuration is read back from the run itself (:func:`~dashboard.services.config.run_config_of`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-import dff_core
 from dashboard.services import cache
-from dashboard.services.config import STORE_VERSION, get_scenario, run_digest
+from dashboard.services.config import get_scenario, run_config_of, run_digest
 from dashboard.services.data import Loaded
-from dff_core.results import ComparisonResult, MethodResult
+from dff_core.errors import DataError
+from dff_core.results import MANIFEST, ComparisonResult, read_run_meta
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,125 +41,18 @@ def run_dir(digest: str) -> Path:
 
 
 def has_result(digest: str) -> bool:
-    """Whether run ``digest`` finished and was stored."""
-    return (run_dir(digest) / "meta.json").is_file()
+    """Whether run ``digest`` finished and was stored (its folder has a manifest: saving is atomic)."""
+    return (run_dir(digest) / MANIFEST).is_file()
 
 
-def save_result(
-    digest: str,
-    result: ComparisonResult,
-    run_config: Mapping[str, Any] | None = None,
-    data_digest: str | None = None,
-) -> Path:
-    """Write ``result`` as npz (arrays) + JSON/CSV (tables) + safetensors (DFF model); atomic rename."""
-    final = run_dir(digest)
-    tmp = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
-    arrays = {k: np.asarray(getattr(result, k)) for k in ("X_test", "C_test", "W_test", "z_test", "C_hat")}
-    methods_meta = {}
-    for name, m in result.methods.items():
-        arrays[f"{name}__C_pred"] = np.asarray(m.C_pred)
-        arrays[f"{name}__W"] = np.asarray(m.W)
-        arrays[f"{name}__regret"] = np.asarray(m.regret)
-        if m.factors is not None:
-            arrays[f"{name}__factors"] = np.asarray(m.factors)
-        saved_model = None
-        if m.model is not None and hasattr(m.model, "save") and name == "dff":
-            try:
-                m.model.save(tmp / f"{name}.safetensors")
-                saved_model = f"{name}.safetensors"
-            except Exception:  # a model that cannot be saved still leaves a usable result
-                saved_model = None
-        methods_meta[name] = {
-            "seconds": float(m.seconds),
-            "history": None if m.history is None else json.loads(m.history.to_json(orient="split", index=False)),
-            "model_file": saved_model,
-        }
-    np.savez_compressed(tmp / "arrays.npz", **arrays)
-    result.metrics.to_csv(tmp / "metrics.csv")
-    result.per_instance.to_csv(tmp / "per_instance.csv", index=False)
-    meta = {
-        "store_version": STORE_VERSION,
-        "data_digest": data_digest,
-        "run_config": dict(run_config) if run_config is not None else None,
-        "config": result.config,
-        "timings": result.timings,
-        "feature_names": list(result.feature_names),
-        "output_names": [str(x) for x in result.output_names],
-        "unit": result.unit,
-        "n_train": int(result.n_train),
-        "n_val": int(result.n_val),
-        "times": None if result.times is None else [pd.Timestamp(t).isoformat() for t in result.times],
-        "methods": methods_meta,
-    }
-    (tmp / "meta.json").write_text(json.dumps(meta, default=str, indent=1))
-    try:
-        tmp.rename(final)
-    except OSError:  # another session stored the same run first: keep theirs
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+def save_result(digest: str, result: ComparisonResult) -> Path:
+    """Store ``result`` as the run folder of ``digest`` (atomic: a reader never sees a partial run)."""
+    return result.save(run_dir(digest))
 
 
 def load_result(digest: str, scenario: Any) -> ComparisonResult:
-    """Rebuild a stored result; ``problem`` and display ``extra`` come from the (rebuilt) scenario."""
-    d = run_dir(digest)
-    meta = json.loads((d / "meta.json").read_text())
-    with np.load(d / "arrays.npz", allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    methods = {}
-    for name, mm in meta["methods"].items():
-        hist = None
-        if mm.get("history"):
-            h = mm["history"]
-            hist = pd.DataFrame(h["data"], columns=h["columns"])
-        model = None
-        if mm.get("model_file") and (d / mm["model_file"]).is_file():
-            try:  # through the engine's lazy entry point: reading a result loads torch only for a model
-                model = dff_core.DFF.load(d / mm["model_file"], scenario.problem)
-            except Exception:
-                model = None
-        methods[name] = MethodResult(
-            name=name,
-            C_pred=arrays[f"{name}__C_pred"],
-            W=arrays[f"{name}__W"],
-            regret=arrays[f"{name}__regret"],
-            seconds=mm["seconds"],
-            history=hist,
-            factors=arrays.get(f"{name}__factors"),
-            model=model,
-        )
-    per = pd.read_csv(d / "per_instance.csv")
-    if "time" in per:
-        per["time"] = pd.to_datetime(per["time"])
-    times = None if meta["times"] is None else pd.DatetimeIndex(pd.to_datetime(meta["times"]))
-    return ComparisonResult(
-        problem=scenario.problem,
-        X_test=arrays["X_test"],
-        C_test=arrays["C_test"],
-        W_test=arrays["W_test"],
-        z_test=arrays["z_test"],
-        C_hat=arrays["C_hat"],
-        methods=methods,
-        metrics=pd.read_csv(d / "metrics.csv", index_col=0),
-        per_instance=per,
-        times=times,
-        feature_names=meta["feature_names"],
-        output_names=meta["output_names"],
-        config=meta["config"],
-        timings=meta["timings"],
-        n_train=meta["n_train"],
-        n_val=meta["n_val"],
-        unit=meta["unit"],
-        extra=dict(getattr(scenario, "extra", {}) or {}),
-    )
-
-
-def _run_config(digest: str) -> dict[str, Any] | None:
-    """The run configuration stored with run ``digest`` (``None`` when unreadable)."""
-    try:
-        return json.loads((run_dir(digest) / "meta.json").read_text()).get("run_config")
-    except (ValueError, OSError):
-        return None
+    """Read stored run ``digest``; its decision problem and display ``extra`` come from ``scenario``."""
+    return ComparisonResult.load(run_dir(digest), scenario)
 
 
 def _load_cached(digest: str, loaded: Loaded, config: Mapping[str, Any]) -> ComparisonResult:
@@ -174,27 +66,27 @@ def load_stored(loaded: Loaded, config: Mapping[str, Any]) -> tuple[str, Compari
         return None
     try:
         return digest, _load_cached(digest, loaded, config)
-    except Exception:
+    except Exception:  # an unreadable entry (corrupt, or from another version) is recomputed on Start
         return None
 
 
 def stored_run(loaded: Loaded, digest: str) -> tuple[dict[str, Any], ComparisonResult] | None:
     """The stored run ``digest`` (e.g. from the page URL) with its settings, if it was computed on ``loaded``."""
     try:
-        cfg = _run_config(digest)
-    except ValueError:  # not a digest
+        cfg = run_config_of(read_run_meta(run_dir(digest))["config"])
+    except (DataError, ValueError, KeyError, OSError):  # not a digest, no such run, or unreadable
         return None
-    if not cfg or run_digest(loaded.digest, cfg) != digest:
+    if cfg is None or run_digest(loaded.digest, cfg) != digest:
         return None
     try:
         return cfg, _load_cached(digest, loaded, cfg)
-    except Exception:
+    except Exception:  # an unreadable entry: the page opens without it
         return None
 
 
-def model_file(digest: str) -> Path | None:
-    """The stored DFF correction file of a run, if any."""
-    p = run_dir(digest) / "dff.safetensors"
+def model_file(folder: str | Path) -> Path | None:
+    """The DFF correction file of the run folder ``folder``, if it has one."""
+    p = Path(folder) / "dff.safetensors"
     return p if p.is_file() else None
 
 

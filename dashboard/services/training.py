@@ -18,11 +18,12 @@ import pandas as pd
 import dff_core
 from dashboard.services.config import compare_kwargs, get_scenario, run_digest
 from dashboard.services.data import Loaded
-from dashboard.services.jobs import Job, progress_event, register, work
+from dashboard.services.jobs import Job, register, work
 from dashboard.services.state import BACKBONE_LABELS
 from dashboard.services.store import has_result, load_result, save_sweep, sweep_config, sweep_runs_dir
 from dff_core.backbones import BACKBONES
 from dff_core.correction import torch_threads
+from dff_core.progress import ProgressEvent
 from dff_core.results import ComparisonResult
 from dff_core.sweep import sweep as run_sweep
 
@@ -39,7 +40,7 @@ def start_job(session: str, loaded: Loaded, config: Mapping[str, Any]) -> Job:
     """
     config = dict(config)
     digest = run_digest(loaded.digest, config)
-    job = Job(id=uuid.uuid4().hex, session=session, digest=digest, config=config, data_digest=loaded.digest)
+    job = Job(id=uuid.uuid4().hex, session=session, digest=digest, config=config)
     register(job)
     if has_result(digest):
         try:
@@ -49,9 +50,6 @@ def start_job(session: str, loaded: Loaded, config: Mapping[str, Any]) -> Job:
         except Exception:  # unreadable store entry: recompute it
             pass
 
-    def on_progress(*args: Any, **kwargs: Any) -> None:
-        job.record(progress_event(args, kwargs))
-
     scenario = get_scenario(loaded, config)  # here, in the script thread: cached and Streamlit-aware
 
     def run() -> ComparisonResult:
@@ -59,7 +57,7 @@ def start_job(session: str, loaded: Loaded, config: Mapping[str, Any]) -> Job:
             job.stage = "training"
         with torch_threads(1):  # small networks train fastest on one thread, and the server keeps the other
             return dff_core.compare(
-                scenario, **compare_kwargs(config), on_progress=on_progress, should_stop=job.cancel.is_set
+                scenario, **compare_kwargs(config), on_progress=job.record, should_stop=job.cancel.is_set
             )
 
     threading.Thread(target=work, args=(job, run), name=f"dff-job-{job.id[:8]}", daemon=True).start()
@@ -72,9 +70,6 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
     job = Job(id=uuid.uuid4().hex, session=session, digest=run_digest(loaded.digest, cfg), config=cfg)
     register(job)
 
-    def on_progress(event: dict[str, Any]) -> None:
-        job.record(event, stage_from_method=False)
-
     scenario = get_scenario(loaded, config)
 
     def run() -> pd.DataFrame:
@@ -82,10 +77,11 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
         grid = {"epsilon": list(epsilons), "seed": [kw["seed"]], "backbone": [kw["backbone"]], "loss": [kw["loss"]]}
         total = len(epsilons)
 
-        def progress(done: int, n: int, row: Mapping[str, Any]) -> None:
-            on_progress({"stage": f"{done} of {n} ε values done", "method": "dff", "epoch": done, "epochs": n})
+        def progress(done: int, n: int, row: Mapping[str, Any] | None = None) -> None:
+            message = f"{done} of {n} ε values done"
+            job.record(ProgressEvent("train", method="dff", epoch=done, epochs=n, status="epoch", message=message))
 
-        on_progress({"stage": f"0 of {total} ε values done", "method": "dff", "epoch": 0, "epochs": total})
+        progress(0, total)
         # The engine's local sweep backend: one process per core, each run a full plain-vs-DFF
         # comparison; finished runs are kept under the cache folder, so a cancelled sweep resumes.
         res = run_sweep(

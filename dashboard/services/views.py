@@ -1,7 +1,8 @@
 """What the Decisions, Interpretability and Export pages draw, prepared from a comparison result.
 
-Thin adapters over the engine's decision and explanation functions that shape their output for
-the figures (labels, pivots, one row per test time). Imports the explanation engine (torch):
+The engine's decisions at one test instance (:func:`route_decisions`, :func:`allocation_decisions`
+from :mod:`dff_core.decisions`) and thin adapters over its explanations that shape their output
+for the figures (labels, pivots, one row per test time). Imports the explanation engine (torch):
 only the pages that show a result import this module.
 """
 
@@ -11,37 +12,35 @@ import numpy as np
 import pandas as pd
 
 from dashboard.services import cache
+from dashboard.services.data import sensors_frame
+from dff_core.decisions import allocation_decisions, route_decisions
 from dff_core.explain import correction_summary
 from dff_core.explain import decision_differences as engine_decision_differences
 from dff_core.explain import feature_attribution as engine_feature_attribution
-from dff_core.problems import LinearMapped, ShortestPath
 from dff_core.results import ComparisonResult
+
+__all__ = [
+    "allocation_decisions",
+    "corrections_by_hour",
+    "decision_differences",
+    "feature_attribution",
+    "most_changed_instance",
+    "result_sensors",
+    "route_decisions",
+    "row_label",
+    "time_labels",
+]
 
 
 # ------------------------------------------------------------------------------ decisions
-def route_decisions(result: ComparisonResult, i: int, pair: int | None = None) -> tuple[dict, dict]:
-    """Link flows and realised travel times of each method (and hindsight) at test instance ``i``.
+def result_sensors(result: ComparisonResult) -> pd.DataFrame | None:
+    """``sensor_id, name, lat, lon`` of the sensors a result's scenario decided over, if it has them.
 
-    ``pair`` restricts the routing to one origin-destination pair (index into the scenario's
-    pairs); ``None`` routes all trips. Travel times are the true link times of instance ``i``
-    times the flows, in the result's unit (vehicle-minutes; minutes for one vehicle).
+    A run opened from a folder may be on other data than the dashboard's, so its own sensors place
+    the routes' origins and destinations on the map.
     """
-    prob = result.problem
-    if not isinstance(prob, LinearMapped) or not isinstance(prob.base, ShortestPath):
-        raise ValueError("route_decisions: the result is not a routing (traffic) result.")
-    if pair is not None:
-        base = prob.base
-        sub = ShortestPath(base.num_nodes, base.edges, pairs=[tuple(base.pairs[pair])], demand=[base.demand[pair]])
-        prob = LinearMapped(sub, prob.A)
-    costs = {name: result.methods[name].C_pred[i] for name in result.methods}
-    costs["hindsight"] = result.C_test[i]
-    true_link = prob.base_costs(result.C_test[i : i + 1])[0]
-    flows, times = {}, {}
-    for name, c in costs.items():
-        f = prob.solve_base(c[None, :])[0]
-        flows[name] = f
-        times[name] = float(true_link @ f)
-    return flows, times
+    g = result.extra.get("sensors")
+    return None if g is None or not len(g) else sensors_frame(g)
 
 
 def time_labels(result: ComparisonResult) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -250,3 +251,52 @@ def test_metr_la_files_uploaded_run_on_every_page():
     for page in PAGES[1:]:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
+
+
+def test_a_run_saved_by_the_command_line_opens_on_every_page(tmp_path):
+    from dff_core import cli
+
+    out = tmp_path / "runs" / "traffic"
+    argv = ["compare", "--scenario", "traffic", "--sample", "--epochs", "2", "--methods", "two_stage,dff"]
+    assert cli.main([*argv, "--out", str(out), "--quiet"]) == 0
+    at = _app()
+    at.switch_page("app_pages/train.py").run()
+    assert at.button(key="close_run").disabled  # nothing opened yet
+    at.text_input(key="open_run_dir").input(str(out))
+    at.button(key="open_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["opened_dir"] == str(out.resolve())
+    assert any("Saved run opened from" in i.value for i in at.info)
+    kpis = _metrics(at)
+    summary = json.loads((out / "summary.json").read_text())
+    assert float(kpis["DFF regret"]) == pytest.approx(summary["methods"]["dff"]["regret_mean"], abs=1e-3)
+    assert at.query_params["run_dir"] in ([str(out.resolve())], str(out.resolve()))
+    at.switch_page("app_pages/decisions.py").run()
+    assert not at.exception, at.exception
+    assert "Hindsight realised" in _metrics(at)
+    at.switch_page("app_pages/interpretability.py").run()
+    assert not at.exception, at.exception
+    assert at.button(key="start_sweep").disabled  # the sweep would run on the loaded data, not the run's
+    at.switch_page("app_pages/export.py").run()
+    assert not at.exception, at.exception
+    assert any("DFF.load" in c.value for c in at.caption)  # the run's fitted correction is offered
+
+    fresh = AppTest.from_file(APP, default_timeout=90)  # a refresh: the URL names the folder
+    fresh.query_params["run_dir"] = str(out.resolve())
+    fresh.run()
+    fresh.switch_page("app_pages/train.py").run()
+    assert not fresh.exception, fresh.exception
+    assert fresh.session_state["opened_dir"] == str(out.resolve())
+    fresh.button(key="close_run").click().run()
+    assert fresh.session_state["result"] is None and fresh.session_state["opened_dir"] is None
+
+
+def test_a_folder_that_is_not_a_run_is_refused_on_the_train_page(tmp_path):
+    at = _app()
+    at.switch_page("app_pages/train.py").run()
+    at.text_input(key="open_run_dir").input(str(tmp_path))
+    at.button(key="open_run").click().run()
+    assert not at.exception, at.exception
+    assert any("not a run folder" in e.value for e in at.error)
+    assert at.session_state["result"] is None

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard import figures as F
+from dff_core.progress import ProgressEvent
 
 
 def _by_method(fig: go.Figure) -> dict[str, go.BaseTraceType]:
@@ -64,14 +65,16 @@ def test_training_curves_skip_untrained_methods(traffic_result):
     assert "(min)" in fig.layout.yaxis.title.text
 
 
-def test_progress_curve_from_records():
-    recs = [
-        {"method": "dff", "epoch": 1, "val_regret": 0.3},
-        {"method": "dff", "epoch": 2, "val_regret": 0.2},
-        {"method": "dfl", "epoch": 1, "val_regret": 0.5},
-        {"method": "data", "epoch": None, "val_regret": None},
+def test_progress_curve_from_training_events():
+    events = [
+        ProgressEvent("backbone", epoch=1, epochs=1, status="done"),
+        ProgressEvent("train", method="dff", epoch=1, epochs=2, metrics={"val_regret": 0.3}),
+        ProgressEvent("train", method="dff", epoch=2, epochs=2, metrics={"val_regret": 0.2}),
+        ProgressEvent("train", method="dfl", epoch=1, epochs=2, metrics={"val_regret": 0.5}),
+        ProgressEvent("evaluate", epoch=0, epochs=1, status="scoring"),
     ]
-    fig = F.progress_curve(recs, unit="min")
+    fig = F.progress_curve(events, unit="min")
     assert [t.name for t in fig.data] == ["DFF", "End-to-end DFL"]
     assert list(fig.data[0].y) == [0.3, 0.2]
+    assert fig.layout.yaxis.title.text == "Validation regret (min)"
     assert F.progress_curve([], unit="min").data == ()

@@ -110,3 +110,13 @@ def test_scenario_unit_is_empty_when_the_scenario_cannot_be_built():
 
     empty = Loaded("none", "e" * 64, None, None, *([None] * 3))
     assert C.scenario_unit(empty, _config(C.scenario_spec("allocation", horizon="30min", source="items"))) == ""
+
+
+def test_run_config_of_reads_a_result_config_back():
+    spec = C.scenario_spec("traffic", horizon="15min", pairs=[("S01", "S09")], sample=True)
+    cfg = _config(spec, epsilon=0.25)
+    recorded = {"scenario": "traffic", "every": "auto", **cfg["training"], "data_digest": "x", "unit": "min"}
+    recorded["scenario_spec"] = spec.model_dump(mode="json", exclude_none=True)  # as scenarios record it
+    assert C.run_config_of(recorded) == cfg
+    assert C.run_config_of({k: v for k, v in recorded.items() if k != "scenario_spec"}) is None  # built by hand
+    assert C.run_config_of({k: v for k, v in recorded.items() if k != "loss"}) is None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 
 from dashboard.services import jobs as J
 from dashboard.services import store as R
+from dff_core.progress import ProgressEvent
 
 
 def _job(jid: str) -> J.Job:
@@ -23,7 +23,11 @@ def test_job_progress_and_session_isolation():
         config={"training": {"epochs": 4, "methods": ["two_stage", "dff", "dfl"]}},
     )
     job.status = "running"
-    job.events += [{"method": "dff", "epoch": 4}, {"method": "dfl", "epoch": 2}]
+    job.events += [
+        ProgressEvent("backbone", epoch=1, epochs=1, status="done"),
+        ProgressEvent("train", method="dff", epoch=4, epochs=4),
+        ProgressEvent("train", method="dfl", epoch=2, epochs=4),
+    ]
     assert job.progress_fraction() == pytest.approx(6 / 8)
     J.jobs()[job.id] = job
     assert J.get_job("j1", "A") is job
@@ -31,19 +35,14 @@ def test_job_progress_and_session_isolation():
     assert J.get_job(None, "A") is None
 
 
-def test_progress_events_are_flattened():
-    ev = J.progress_event(("dff", 3, {"val_regret": np.float64(0.5), "model": object()}), {"stage": "x"})
-    assert ev == {"method": "dff", "epoch": 3, "val_regret": 0.5, "stage": "x"}
-
-
 def test_recorded_events_name_the_stage():
     job = _job("j3")
-    job.record({"method": "dff", "epoch": 1})
+    job.record(ProgressEvent("backbone", epoch=0, epochs=1, status="fitting"))
+    assert job.stage == "fitting the backbone"
+    job.record(ProgressEvent("train", method="dff", epoch=1, epochs=4, metrics={"val_regret": 0.5}))
     assert job.stage == "training DFF"
-    job.record({"method": "dfl", "epoch": 1}, stage_from_method=False)
-    assert job.stage == "training DFF"
-    job.record({"stage": "2 of 5 ε values done"})
-    assert job.stage == "2 of 5 ε values done" and len(job.events) == 3
+    job.record(ProgressEvent("train", method="dff", epoch=2, epochs=5, message="2 of 5 ε values done"))
+    assert job.stage == "2 of 5 ε values done" and len(job.snapshot()["events"]) == 3
 
 
 def test_worker_records_errors_and_never_saves_them():
@@ -55,7 +54,7 @@ def test_worker_records_errors_and_never_saves_them():
     t = threading.Thread(target=J.work, args=(job, boom))
     t.start()
     t.join(10)
-    assert job.status == "error" and "row 3" in job.error
+    assert job.status == "error" and "row 3" in job.error and "ValueError" in job.snapshot()["traceback"]
     assert not R.has_result(job.digest)
 
 

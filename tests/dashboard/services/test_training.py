@@ -28,7 +28,7 @@ def test_a_stored_run_is_loaded_not_trained(traffic_result):
         backbone="ridge", epsilon=0.2, loss="spo+", epochs=3, methods=["two_stage", "dff"],
     )  # fmt: skip
     digest = C.run_digest(loaded.digest, cfg)
-    R.save_result(digest, traffic_result, cfg, loaded.digest)
+    R.save_result(digest, traffic_result)
     job = T.start_job("A", loaded, cfg)
     assert job.status == "done" and job.stage == "loaded from the result store" and job.digest == digest
     np.testing.assert_array_equal(job.result.methods["dff"].regret, traffic_result.methods["dff"].regret)

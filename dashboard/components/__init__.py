@@ -1,0 +1,1 @@
+"""Parts of pages: each module draws one part with a ``render`` function (pages stay thin)."""

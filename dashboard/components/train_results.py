@@ -1,0 +1,100 @@
+"""Train page: the results of the run shown (KPIs, the trust-region check, distributions, curves)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard import figures as F
+from dashboard import services as S
+from dashboard.services.state import Session
+
+
+def render(current: str, running: bool, opened: str | None) -> None:
+    """Results of the run in the session (or a hint to press Start)."""
+    ss = st.session_state
+    result = ss[Session.RESULT]
+    digest = ss[Session.RESULT_DIGEST]
+    if result is None:
+        if not running:
+            st.info("Press **Start** to compare the methods on this data.", icon=":material/info:")
+        st.stop()
+
+    # A browser refresh reopens this run: from the store (see app.py) or from its folder (above).
+    st.query_params.pop(S.RUN_PARAM if opened else S.RUN_DIR_PARAM, None)
+    st.query_params[S.RUN_DIR_PARAM if opened else S.RUN_PARAM] = opened or digest
+    unit = result.unit
+    k = F.kpi_table(result)
+    st.subheader("Results on the test period")
+    if opened:
+        st.info(
+            f"Saved run opened from `{opened}`. **Close** it (under *Open a saved run*) to compare with the settings "
+            "above.",
+            icon=":material/folder_open:",
+        )
+    elif digest != current and not running:
+        st.warning(
+            "These results are for the previous settings; press **Start** to compare with the current ones.",
+            icon=":material/history:",
+        )
+    st.caption(
+        f"{result.n_test} test instances · {result.n_train} training · {result.n_val} validation · regret in {unit} · "
+        f"run `{digest[:10]}` · {sum(result.timings.values()):.1f} s"
+    )
+    has_dff = "dff" in set(k["method"])
+    cells = iter(st.columns(len(k) + (2 if has_dff else 0)))
+    for r in k.itertuples():
+        delta = None if r.method == "two_stage" or not np.isfinite(r.rel_change) else f"{100 * r.rel_change:+.1f} %"
+        next(cells).metric(
+            f"{F.label(r.method, short=True)} regret",
+            f"{r.regret_mean:.3f}",
+            delta=delta,
+            delta_color="inverse",
+            delta_description="vs plain" if delta else None,
+            border=True,
+            help=f"{r.label}: mean test regret in {unit}, the extra cost of acting on its predictions instead of "
+            "perfect foresight.",
+        )
+    if has_dff:
+        d = k.set_index("method").loc["dff"]
+        next(cells).metric(
+            "DFF max shift",
+            f"{100 * d.max_relative_shift:.1f} %",
+            delta=f"bound ε = {100 * d.shift_bound:.0f} %",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help="Largest |c̃−ĉ|/|ĉ| over the test set; DFF guarantees it is at most ε.",
+        )
+        next(cells).metric(
+            "DFF min cosine",
+            f"{d.min_cosine:.4f}",
+            delta=f"bound {d.cosine_bound:.4f}",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help="Smallest cosine similarity between corrected and backbone predictions; the bound is √(1−ε²).",
+        )
+
+    c1, c2 = st.columns(2)
+    with c1:
+        st.plotly_chart(
+            F.regret_distribution(result),
+            key="regret_chart",
+            config={"displaylogo": False},
+            alt="Per-instance regret distribution per method",
+        )
+    with c2:
+        if "dff" in result.methods:
+            st.plotly_chart(
+                F.paired_regret_scatter(result),
+                key="paired_chart",
+                config={"displaylogo": False},
+                alt="Plain regret against DFF regret per test instance",
+            )
+    st.plotly_chart(
+        F.training_curves(result), key="curves_chart", config={"displaylogo": False}, alt="Validation regret per epoch"
+    )
+    with st.expander("All metrics"):
+        st.dataframe(result.metrics, key="metrics_table")
+    st.page_link("app_pages/decisions.py", label="Next: inspect decisions", icon=":material/arrow_forward:")

@@ -5,6 +5,11 @@ every problem in every file can be reported at once. It recognises files that ar
 (Excel, JSON, Parquet, other binary), strips a UTF-8 byte-order mark, accepts ``;`` and tab
 delimiters (with a warning, including decimal commas), and keeps the editor line number of
 every row so messages can point at it.
+
+Resources are bounded: only regular files are opened (a device such as ``/dev/zero``, a named
+pipe or a socket is refused before anything is read), gzip content is decompressed in chunks and
+refused beyond :data:`MAX_DECOMPRESSED_BYTES`, and the text is parsed line by line from the bytes
+(no decoded copy of the whole file is kept while the rows are built).
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ import difflib
 import gzip
 import io
 import os
+import re
+import stat
+import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -22,16 +31,21 @@ from typing import BinaryIO, TextIO
 import pandas as pd
 
 from dff_core.data.report import IssueCollector
+from dff_core.errors import DataError
 
 __all__ = [
     "INDEX_COLUMN",
+    "MAX_DECOMPRESSED_BYTES",
+    "UPLOAD_LIMIT_BYTES",
     "Source",
     "Table",
     "display_name",
     "match_columns",
     "normalize_column",
     "read_bytes",
+    "read_regular_file",
     "read_table",
+    "regular_file_problem",
 ]
 
 #: Name given to a leading row-number column ('', 'index', 'Unnamed: 0'); loaders ignore it.
@@ -39,6 +53,16 @@ INDEX_COLUMN = "index"
 
 #: What a loader reads: a path, CSV text or bytes, an open or uploaded file, or a DataFrame.
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | io.IOBase | BinaryIO | TextIO | pd.DataFrame
+
+#: The dashboard's upload limit per file (``server.maxUploadSize = 50`` MB in .streamlit/config.toml).
+UPLOAD_LIMIT_BYTES = 50 * 1024**2
+#: Largest content a gzip file may expand to (4 x the upload limit = 200 MiB). CSV compresses about
+#: 5-10x, so a real upload stays below it, while a small "gzip bomb" cannot fill the memory: the
+#: content is decompressed in chunks and refused as soon as it grows past this size.
+MAX_DECOMPRESSED_BYTES = 4 * UPLOAD_LIMIT_BYTES
+_CHUNK = 1024**2
+_GZIP_MAGIC = b"\x1f\x8b"
+_NON_SPACE = re.compile(r"\S")
 
 
 @dataclass
@@ -87,22 +111,96 @@ def _looks_like_text(src: object) -> bool:
         return True
 
 
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def regular_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be read as a data file (missing, a folder, a device, pipe or socket), or ``None``.
+
+    Only ``stat`` is called: nothing is opened or read, so a device such as ``/dev/zero`` or a named
+    pipe (which would block or never end) is refused before any byte is read.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"file not found: '{path}'. Check the path and the file name."
+    except OSError as exc:
+        return f"could not read '{path}' ({exc.strerror or exc}). Check that it is readable."
+    if stat.S_ISDIR(mode):
+        return f"'{path}' is a folder, not a file. Give the file inside it."
+    if not stat.S_ISREG(mode):
+        return f"'{path}' is {_file_kind(mode)}, not a regular file; nothing was read. Give a file saved on disk."
+    return None
+
+
+class _Unreadable(Exception):
+    """A file that is not read; the message says why and what to do."""
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of regular file ``path``; :class:`_Unreadable` for anything else.
+
+    The file is opened without blocking and checked again on the open descriptor, so a path swapped
+    for a pipe or device after the first check is still refused without reading it.
+    """
+    problem = regular_file_problem(path)
+    if problem:
+        raise _Unreadable(problem)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise _Unreadable(f"could not read the file ({exc.strerror or exc}). Check that it is readable.") from exc
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _Unreadable(f"'{path}' is {_file_kind(mode)}, not a regular file; nothing was read.")
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise _Unreadable(f"could not read the file ({exc.strerror or exc}). Check that it is readable.") from exc
+
+
+def read_regular_file(path: str | os.PathLike[str], name: str | None = None) -> bytes:
+    """The bytes of the regular file ``path``; :class:`DataError` naming the file (``name`` or the file
+    name) for a missing file, a folder, a device, a pipe or a socket (see :func:`regular_file_problem`)."""
+    path = Path(path)
+    try:
+        return _read_regular(path)
+    except _Unreadable as exc:
+        raise DataError([f"{name or path.name}: {exc}"]) from None
+
+
 def read_bytes(src: Source, name: str, issues: IssueCollector) -> bytes | None:
-    """Raw bytes of a path, bytes object or file-like; ``None`` (with an issue) if it cannot be read."""
+    """Raw bytes of a path, bytes object or file-like; ``None`` (with an issue) if it cannot be read.
+
+    Paths and open files must be regular files (see :func:`regular_file_problem`).
+    """
     try:
         if isinstance(src, (bytes, bytearray, memoryview)):
             return bytes(src)
         if _looks_like_text(src):
             return src.encode("utf-8")
         if isinstance(src, (str, os.PathLike)):
-            path = Path(src)
-            if not path.exists():
-                issues.error(name, None, None, f"file not found: '{path}'. Check the path and the file name.")
+            try:
+                return _read_regular(Path(src))
+            except _Unreadable as exc:
+                issues.error(name, None, None, str(exc))
                 return None
-            if path.is_dir():
-                issues.error(name, None, None, f"'{path}' is a folder, not a file. Give the CSV file inside it.")
-                return None
-            return path.read_bytes()
+        fileno = getattr(src, "fileno", None)
+        if callable(fileno):
+            with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+                mode = os.fstat(fileno()).st_mode
+                if not stat.S_ISREG(mode):
+                    issues.error(name, None, None, f"is {_file_kind(mode)}, not a regular file; nothing was read.")
+                    return None
         if hasattr(src, "getvalue"):
             data = src.getvalue()
         elif hasattr(src, "read"):
@@ -118,14 +216,44 @@ def read_bytes(src: Source, name: str, issues: IssueCollector) -> bytes | None:
         return None
 
 
-def _decode(data: bytes, name: str, issues: IssueCollector) -> str | None:
-    """Bytes -> text, rejecting content that is not a CSV with a message saying what it looks like."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError):
-            issues.error(name, None, None, "looks like a damaged gzip archive; decompress it and give the CSV file.")
+def _gunzip(data: bytes, name: str, issues: IssueCollector, limit: int) -> bytes | None:
+    """Decompress gzip ``data`` in chunks; ``None`` (with an issue) when damaged or larger than ``limit`` bytes.
+
+    At most ``limit`` plus one chunk of output is ever held, however far the archive would expand.
+    """
+    out = io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as gz:
+            while chunk := gz.read(min(_CHUNK, limit + 1 - out.tell())):
+                out.write(chunk)
+                if out.tell() > limit:
+                    issues.error(
+                        name,
+                        None,
+                        None,
+                        f"decompresses to more than {limit / 1024**2:g} MiB (the limit for gzip files); "
+                        "nothing was loaded. Give the CSV file itself, or a smaller extract.",
+                    )
+                    return None
+    except (OSError, EOFError, zlib.error):
+        issues.error(name, None, None, "looks like a damaged gzip archive; decompress it and give the CSV file.")
+        return None
+    return out.getvalue()  # the buffer itself, not a copy
+
+
+def _decode(
+    data: bytes, name: str, issues: IssueCollector, max_decompressed: int | None = None
+) -> tuple[bytes, str] | None:
+    """The file's content and the encoding to read it with, or ``None`` (with an issue) for content that
+    is not a CSV: the message says what it looks like. gzip content is decompressed (bounded by
+    ``max_decompressed`` bytes, default :data:`MAX_DECOMPRESSED_BYTES`); UTF-16 is converted to UTF-8.
+    """
+    if data[:2] == _GZIP_MAGIC:
+        limit = MAX_DECOMPRESSED_BYTES if max_decompressed is None else max_decompressed
+        unpacked = _gunzip(data, name, issues, limit)
+        if unpacked is None:
             return None
+        data = unpacked
     head = data[:8]
     if head.startswith(b"PK\x03\x04"):
         issues.error(
@@ -148,22 +276,25 @@ def _decode(data: bytes, name: str, issues: IssueCollector) -> str | None:
     if b"\x00" in data[:4096]:
         issues.error(name, None, None, "contains binary data, not text. Give a comma-separated text (CSV) file.")
         return None
+    encoding = "utf-8-sig"
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)  # checks the whole file; dropped before the rows are parsed
     except UnicodeDecodeError as exc:
-        text = data.decode("cp1252", errors="replace")
-        line = data[: exc.start].count(b"\n") + 1
+        encoding = "cp1252"
+        text = data.decode(encoding, errors="replace")
+        line = data.count(b"\n", 0, exc.start) + 1
         issues.warn(
             name,
             line,
             None,
             "is not UTF-8 encoded; read it as Windows-1252. Save it as 'CSV UTF-8' if names look wrong.",
         )
-    if not text.strip():
+    first = _NON_SPACE.search(text)
+    if first is None:
         issues.error(name, None, None, "is empty. Give a CSV file with a header line and data rows.")
         return None
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
+    lead = text[first.start() : first.start() + 5]
+    if lead[:1] in ("{", "["):
         issues.error(
             name,
             None,
@@ -171,15 +302,15 @@ def _decode(data: bytes, name: str, issues: IssueCollector) -> str | None:
             "looks like JSON, not CSV. Give a comma-separated file with a header line (see 'Data formats').",
         )
         return None
-    if stripped[:5].lower() in ("<?xml", "<html", "<!doc"):
+    if lead.lower() in ("<?xml", "<html", "<!doc"):
         issues.error(name, None, None, "looks like HTML/XML, not CSV. Give a comma-separated file with a header line.")
         return None
-    return text
+    return data, encoding
 
 
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter of the header line: ',' unless ';' or a tab clearly dominates."""
-    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+def _sniff_delimiter(head: str) -> str:
+    """The delimiter of the header line (from the file's first 64 KiB): ',' unless ';' or a tab clearly dominates."""
+    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
     header = lines[0] if lines else ""
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
@@ -198,16 +329,20 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
     data = read_bytes(src, name, issues)
     if data is None:
         return None
-    if not data.strip():
+    if not data or data.isspace():
         issues.error(name, None, None, "is empty. Give a CSV file with a header line and data rows.")
         return None
-    text = _decode(data, name, issues)
-    if text is None:
+    content = _decode(data, name, issues)
+    if content is None:
         return None
-    delim = _sniff_delimiter(text)
+    data, encoding = content
+    delim = _sniff_delimiter(data[: 64 * 1024].decode(encoding, errors="replace"))
     if delim != ",":
         label = {";": "';' (semicolon)", "\t": "tab", "|": "'|'"}[delim]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, skipinitialspace=True)
+    # Lines are decoded one at a time from the bytes (no whole-file text copy); same line splitting
+    # as a text file opened with newline="".
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
+    reader = csv.reader(text, delimiter=delim, skipinitialspace=True)
     header: list[str] | None = None
     header_line = 1
     rows: list[list[str]] = []
@@ -276,7 +411,7 @@ def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
     blank = [c for c in header if c == ""]
     if blank:
         issues.error(name, header_line, None, "the header has an empty column name. Name every column.")
-    dup = sorted({c for c in header if header.count(c) > 1 and c})
+    dup = sorted(c for c, k in Counter(header).items() if k > 1 and c)
     for c in dup:
         issues.error(name, header_line, c, "this column name appears more than once. Keep one column per name.")
     if not good_rows and not issues.has_errors():

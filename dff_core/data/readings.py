@@ -80,13 +80,18 @@ def detect_layout(table: Table, known: set[str] | None, start: object) -> Layout
         return "wide" if has_ts else ("wide_nots" if start is not None else "wide_missing_ts")
     if start is not None and not has_ts:
         return "wide_nots"
-    long_names = ["sensor_id", "value", *SENSOR_ALIASES, *VALUE_ALIASES]
-    near_long = any(difflib.get_close_matches(normalize_column(c), long_names, n=1, cutoff=0.75) for c in others)
-    if has_ts and others and (len(table.columns) > 3 or (not near_long and not has_sensor and not has_value)):
+    if has_ts and others and (len(table.columns) > 3 or not (has_sensor or has_value or _near_long(others))):
         return "wide"
     if not has_ts and all(re.fullmatch(r"[-+0-9.eE]*", v or "") for v in table.rows[0][: min(5, len(table.rows[0]))]):
         return "wide_missing_ts" if len(table.columns) > 3 else "long"
     return "long"
+
+
+def _near_long(columns: list[str]) -> bool:
+    """Whether a column name is a near-miss of a long-format column ('sensr_id', 'valu'); at most 3 names
+    reach here, so the fuzzy match never runs once per column of a wide file."""
+    names = ["sensor_id", "value", *SENSOR_ALIASES, *VALUE_ALIASES]
+    return any(difflib.get_close_matches(normalize_column(c), names, n=1, cutoff=0.75) for c in columns)
 
 
 def to_long(

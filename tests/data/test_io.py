@@ -6,6 +6,7 @@ import difflib
 import gzip
 import os
 import threading
+import tomllib
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from dff_core.data import DataError, load_dataset
 from dff_core.data import io as dio
+from dff_core.data.paths import REPO_ROOT
 from dff_core.data.readings import detect_layout
 from dff_core.data.report import IssueCollector, ValidationReport
 
@@ -75,7 +77,8 @@ def test_gzip_below_the_cap_and_multi_member_is_read(readings_csv, sensors_csv) 
 
 
 def test_default_cap_is_a_multiple_of_the_upload_limit() -> None:
-    assert dio.UPLOAD_LIMIT_BYTES == 50 * MiB
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] * MiB == dio.UPLOAD_LIMIT_BYTES
     assert dio.MAX_DECOMPRESSED_BYTES % dio.UPLOAD_LIMIT_BYTES == 0
     assert dio.MAX_DECOMPRESSED_BYTES >= 2 * dio.UPLOAD_LIMIT_BYTES
 

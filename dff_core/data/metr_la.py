@@ -2,92 +2,173 @@
 
 from __future__ import annotations
 
-import _compat_pickle
 import io
+import math
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy._core.multiarray import scalar as _np_scalar
+from numpy._core.numeric import _frombuffer as _np_frombuffer
 
 from dff_core.data.dataset import Dataset
 from dff_core.data.graph import DETOUR_FACTOR, haversine_km
-from dff_core.data.io import Source
+from dff_core.data.io import Source, read_regular_file, regular_file_problem
 from dff_core.data.load import load_dataset
 from dff_core.data.paths import shared_data_dir
 from dff_core.errors import DataError
 
-__all__ = ["METR_LA_FREQ", "METR_LA_START", "load_metr_la", "read_restricted_pickle"]
+__all__ = [
+    "MAX_ARRAY_BYTES",
+    "MAX_PICKLE_BYTES",
+    "METR_LA_FREQ",
+    "METR_LA_START",
+    "load_metr_la",
+    "read_restricted_pickle",
+]
 
 #: Row i of los_speed.csv is this start + 5 min * i (see the dataset's SOURCE.md).
 METR_LA_START = pd.Timestamp("2012-03-01 00:00")
 METR_LA_FREQ = pd.Timedelta("5min")
 
-_SAFE_BUILTINS = {
-    "list",
-    "dict",
-    "tuple",
-    "set",
-    "frozenset",
-    "str",
-    "bytes",
-    "bytearray",
-    "int",
-    "float",
-    "complex",
-    "bool",
-}
-_SAFE_NUMPY = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"),  # protocol 5
-    ("numpy._core.numeric", "_frombuffer"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    # protocol-2 pickles written by Python 3 store an array's raw bytes via _codecs.encode(str, "latin1"),
-    # a pure function that only builds a bytes object
-    ("_codecs", "encode"),
+#: Largest pickle :func:`read_restricted_pickle` reads (the METR-LA ``adj_mx.pkl`` is 0.7 MB).
+MAX_PICKLE_BYTES = 64 * 1024**2
+#: Largest array read from an ``.npz`` file, from the shape and type in its header, checked before
+#: anything is decompressed (a dense float32 adjacency of 8,000 sensors).
+MAX_ARRAY_BYTES = 256 * 1024**2
+
+
+class _ArrayType:
+    """Stands in for ``numpy.ndarray`` inside a pickle: passed to ``_reconstruct``, refused when called
+    (``ndarray(shape)`` would allocate whatever shape the file names)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise pickle.UnpicklingError("refused to call 'numpy.ndarray': arrays are only rebuilt from their data")
+
+
+_ARRAY = _ArrayType()
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    """numpy's array stub, allowed only empty: the data (and real shape) come from the file in BUILD."""
+    if subtype is not _ARRAY or not isinstance(shape, tuple) or math.prod(shape) != 0:
+        raise pickle.UnpicklingError(f"refused to allocate a numpy array of shape {shape!r} before its data")
+    return np.ndarray.__new__(np.ndarray, shape, dtype)
+
+
+def _dtype(*args: Any) -> np.dtype:
+    """``numpy.dtype`` without object types (object arrays hold arbitrary Python objects)."""
+    dt = np.dtype(*args)
+    if dt.hasobject:
+        raise pickle.UnpicklingError("refused an object array: only numbers and strings are allowed")
+    return dt
+
+
+def _latin1(obj: Any, encoding: str = "latin1", *args: Any) -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it: a str to latin-1 bytes (same size), nothing else."""
+    if not isinstance(obj, str) or encoding.replace("-", "").replace("_", "").lower() != "latin1" or args:
+        raise pickle.UnpicklingError(f"refused '_codecs.encode' with encoding {encoding!r}")
+    return obj.encode("latin-1")
+
+
+#: Everything a pickle may name: what numpy arrays and Python 2/3 pickles of them need. Lists, dicts,
+#: tuples, strings and numbers are built by the pickle's own opcodes and need no global. Callables
+#: that could allocate a size named in the file (``bytearray(n)``, ``ndarray(shape)``) are not here;
+#: ``scalar`` and ``_frombuffer`` build from the file's bytes, so they allocate no more than it holds.
+_ALLOWED: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): _ARRAY,
+    ("numpy", "dtype"): _dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "scalar"): _np_scalar,
+    ("numpy._core.multiarray", "scalar"): _np_scalar,
+    ("numpy.core.numeric", "_frombuffer"): _np_frombuffer,  # protocol 5
+    ("numpy._core.numeric", "_frombuffer"): _np_frombuffer,
+    # protocol-2 pickles written by Python 3 store an array's raw bytes via _codecs.encode(str, "latin1")
+    ("_codecs", "encode"): _latin1,
 }
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Admits only plain containers, strings, numbers and numpy arrays; anything else is refused."""
+    """Admits only plain containers, strings, numbers and numpy arrays of numbers/strings; anything else
+    (any other global, object arrays, calls that allocate a size named in the file) is refused."""
 
     def find_class(self, module: str, name: str) -> Any:
-        mod, nm = module, name
-        if (mod, nm) in _compat_pickle.NAME_MAPPING:  # Python 2 names
-            mod, nm = _compat_pickle.NAME_MAPPING[(mod, nm)]
-        elif mod in _compat_pickle.IMPORT_MAPPING:
-            mod = _compat_pickle.IMPORT_MAPPING[mod]
-        if mod == "builtins" and nm in _SAFE_BUILTINS:
-            return super().find_class(module, name)
-        if (mod, nm) in _SAFE_NUMPY:
-            if mod.startswith("numpy.core"):  # numpy >= 2 moved numpy.core to numpy._core
-                mod = "numpy._core" + mod[len("numpy.core") :]
-            return super().find_class(mod, nm)
-        raise pickle.UnpicklingError(
-            f"refused to load '{module}.{name}': only lists, dicts, tuples, strings, numbers and numpy arrays "
-            "are allowed in this pickle"
-        )
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refused to load '{module}.{name}': only lists, dicts, tuples, strings, numbers and numpy arrays "
+                "are allowed in this pickle"
+            )
+        return _ALLOWED[(module, name)]
 
 
 def read_restricted_pickle(path: str | Path) -> Any:
     """Load a pickle that may only contain containers, strings, numbers and numpy arrays.
 
     Used for the original METR-LA ``adj_mx.pkl`` (a Python 2 pickle, read with latin1). Any other
-    global (functions, classes such as ``os.system``) raises :class:`DataError` instead of running.
+    global (functions, classes such as ``os.system``) raises :class:`DataError` instead of running;
+    so do object arrays, files larger than :data:`MAX_PICKLE_BYTES`, and calls that would allocate a
+    size the file names (``bytearray(2**31)``, an array shape without its data).
     """
     path = Path(path)
-    data = path.read_bytes()
+    data = read_regular_file(path)
+    if len(data) > MAX_PICKLE_BYTES:
+        raise DataError(
+            [f"{path.name}: {len(data) / 1024**2:.0f} MiB is larger than the {MAX_PICKLE_BYTES // 1024**2} MiB "
+             "accepted for a pickle; convert it to .npz in a trusted step."]
+        )  # fmt: skip
     try:
         return _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
     except pickle.UnpicklingError as exc:
         raise DataError([f"{path.name}: {exc}. The file was not loaded."]) from exc
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        raise DataError([f"{path.name}: not a readable pickle ({exc})."]) from exc
+    except Exception as exc:  # any malformed pickle: EOFError, ValueError, TypeError, MemoryError, ...
+        raise DataError([f"{path.name}: not a readable pickle ({type(exc).__name__}: {exc})."]) from exc
+
+
+def _read_npz(path: Path, names: tuple[str, ...], max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """Arrays ``names`` of an ``.npz`` file: numbers and strings only (no pickles), each at most ``max_bytes``.
+
+    Every array's header (shape and type) is checked before its data are decompressed, so a small file
+    cannot ask for a huge allocation. Errors name the file and the array.
+    """
+    data = read_regular_file(path)
+    out = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = set(zf.namelist())
+            for name in names:
+                if f"{name}.npy" not in members:
+                    have = ", ".join(sorted(m.removesuffix(".npy") for m in members)) or "none"
+                    raise DataError([f"{path.name}: has no array '{name}' (arrays: {have})."])
+                with zf.open(f"{name}.npy") as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                    else:
+                        raise DataError([f"{path.name}: array '{name}' uses .npy format {version}; save it again."])
+                    if dtype.hasobject:
+                        raise DataError(
+                            [f"{path.name}: array '{name}' holds Python objects, which are never loaded (they could "
+                             "run code). Save it as numbers or strings (e.g. ids as a string array)."]
+                        )  # fmt: skip
+                    size = math.prod(shape) * dtype.itemsize
+                    if size > max_bytes:
+                        raise DataError(
+                            [f"{path.name}: array '{name}' of shape {shape} would need {size / 1024**2:,.0f} MiB, "
+                             f"more than the {max_bytes / 1024**2:g} MiB limit."]
+                        )  # fmt: skip
+                with zf.open(f"{name}.npy") as fh:  # read_array reads the (checked) header again
+                    out[name] = np.lib.format.read_array(fh, allow_pickle=False)
+    except DataError:
+        raise
+    except Exception as exc:  # not a zip, truncated, damaged header or data
+        raise DataError([f"{path.name}: not a readable .npz array file ({type(exc).__name__}: {exc})."]) from exc
+    return out
 
 
 def _folder(folder: str | Path | None) -> Path:
@@ -117,6 +198,37 @@ def metr_la_links(sensor_ids: list[str], adj: np.ndarray, lat: np.ndarray, lon: 
     )
 
 
+def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv`` of a regular file, with any parsing failure as a :class:`DataError` naming the file."""
+    data = read_regular_file(path)
+    try:
+        return pd.read_csv(io.BytesIO(data), **kwargs)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:  # incl. UnicodeDecodeError
+        raise DataError([f"{path.name}: not a readable CSV file ({str(exc).splitlines()[0]})."]) from exc
+
+
+def _locations(path: Path, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude of each of ``ids`` from the locations file (NaN where not a number)."""
+    loc = _read_csv(path, dtype={"sensor_id": str})
+    absent = [c for c in ("sensor_id", "latitude", "longitude") if c not in loc.columns]
+    if absent:
+        raise DataError(
+            [f"{path.name}: column(s) {', '.join(absent)} missing; the file needs sensor_id,latitude,longitude."]
+        )
+    loc = loc.set_index(loc["sensor_id"].astype(str).str.strip())
+    loc = loc[~loc.index.duplicated()]
+    missing = [s for s in ids if s not in loc.index]
+    if missing:
+        first = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise DataError(
+            [f"{path.name}: {len(missing)} of the {len(ids)} sensors of adj_mx.npz have no location "
+             f"(first: {first}). Add their sensor_id,latitude,longitude rows."]
+        )  # fmt: skip
+    loc = loc.loc[ids]
+    return (pd.to_numeric(loc["latitude"], errors="coerce").to_numpy(dtype=float),
+            pd.to_numeric(loc["longitude"], errors="coerce").to_numpy(dtype=float))  # fmt: skip
+
+
 def load_metr_la(folder: str | Path | None = None, *, days: int | None = None) -> Dataset:
     """The METR-LA week (207 sensors, 5-minute speeds in mph, 1-7 March 2012) as a :class:`Dataset`.
 
@@ -127,18 +239,25 @@ def load_metr_la(folder: str | Path | None = None, *, days: int | None = None) -
     speed = folder / "los_speed.csv"
     if not speed.exists():
         raise FileNotFoundError(f"{speed} not found; is {folder} the metr-la-week folder?")
-    with np.load(folder / "adj_mx.npz", allow_pickle=False) as z:
-        ids = [str(s) for s in z["sensor_ids"]]
-        adj = np.asarray(z["adj"], dtype=float)
-    loc = pd.read_csv(folder / "graph_sensor_locations.csv", dtype={"sensor_id": str})
-    loc = loc.set_index("sensor_id").loc[ids]
-    links = metr_la_links(ids, adj, loc["latitude"].to_numpy(), loc["longitude"].to_numpy())
+    problem = regular_file_problem(speed)
+    if problem:
+        raise DataError([f"los_speed.csv: {problem}"])
+    arrays = _read_npz(folder / "adj_mx.npz", ("sensor_ids", "adj"))
+    ids = [str(s) for s in np.atleast_1d(arrays["sensor_ids"])]
+    adj = arrays["adj"]
+    if adj.shape != (len(ids), len(ids)) or not np.issubdtype(adj.dtype, np.number):
+        raise DataError(
+            [f"adj_mx.npz: 'adj' must be a {len(ids)} x {len(ids)} numeric matrix (one row and column per "
+             f"sensor id); it has shape {adj.shape} and type {adj.dtype}."]
+        )  # fmt: skip
+    lat, lon = _locations(folder / "graph_sensor_locations.csv", ids)
+    links = metr_la_links(ids, np.asarray(adj, dtype=float), lat, lon)
     readings: Source = speed
     if days is not None:
         if days < 1:
             raise ValueError(f"days={days} must be at least 1")
         rows = days * int(pd.Timedelta("1D") / METR_LA_FREQ)
-        readings = pd.read_csv(speed, dtype=str, nrows=rows)
+        readings = _read_csv(speed, dtype=str, nrows=rows)
     ds, _ = load_dataset(
         readings,
         folder / "graph_sensor_locations.csv",

@@ -74,7 +74,7 @@ def test_knn_graph_when_no_links(readings_csv, sensors_csv):
 
 
 def test_knn_graph_joins_far_clusters():
-    sensors = [("N1", 52.0, 5.0), ("N2", 52.0, 5.001), ("N3", 52.001, 5.0), ("F1", 53.0, 6.0), ("F2", 53.0, 6.001)]
+    sensors = [("N1", 52.0, 5.0), ("N2", 52.0, 5.001), ("N3", 52.001, 5.0), ("F1", 52.2, 5.2), ("F2", 52.2, 5.201)]
     rows = long_rows(sensors=sensors)
     ds, rep = load_dataset(
         to_csv(["timestamp", "sensor_id", "value"], rows),

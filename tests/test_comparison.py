@@ -185,7 +185,7 @@ def test_historical_profile_key_is_hour_of_week_when_seen_else_hour_of_day() -> 
     assert bb.key_column == sc.feature_names.index("slot_of_week")
     items = pd.DataFrame([{"period": p, "item_id": i, "value": float(p)} for p in range(12) for i in ("a", "b")])
     with pytest.raises(ValueError, match="time-of-week"):
-        comparison.scenario_backbone("historical_profile", build_allocation_scenario(items=items))
+        comparison.scenario_backbone("historical_profile", build_allocation_scenario(items=items, budget=1))
 
 
 def test_compare_is_exported_by_the_package_only() -> None:

@@ -66,8 +66,33 @@ def _group_caps(groups: np.ndarray, corridor_caps: int | float | Mapping[str, fl
         unknown = [g for g in corridor_caps if g not in names]
         if unknown:
             raise ValueError(f"corridor_caps names unknown corridors {unknown}; corridors are {names}.")
-        return {str(g): float(c) for g, c in corridor_caps.items()}
-    return dict.fromkeys(names, float(corridor_caps))
+        caps = {str(g): float(c) for g, c in corridor_caps.items()}
+    else:
+        caps = dict.fromkeys(names, float(corridor_caps))
+    if caps and (min(caps.values()) < 0 or max(caps.values()) <= 0):
+        raise ValueError(
+            f"allocation scenario: corridor cap {min(caps.values()):g} allows no units (caps must be positive); "
+            "leave the corridor cap out for no cap."
+        )
+    return caps
+
+
+def _check_decision_exists(C: np.ndarray, cap: np.ndarray, budget: float, groups: Any, caps: dict, what: str) -> None:
+    """``ValueError`` when the decision is the same whatever the forecast: nothing has a positive value,
+    or the budget covers every item's cap while no corridor cap binds (every item simply gets its cap)."""
+    if not (np.asarray(C) > 0).any():
+        raise DataError(
+            [f"allocation scenario: no {what} has a positive value at any decision time, so the best allocation "
+             "is always nothing. Larger values must mean more worth allocating (check the value column)."]
+        )  # fmt: skip
+    total = float(np.sum(cap))
+    binding = any(c < cap[np.asarray(groups) == g].sum() for g, c in caps.items())
+    if budget >= total and not binding:
+        raise ValueError(
+            f"allocation scenario: budget {budget:g} is at least the total capacity of the {len(cap)} {what}s "
+            f"({total:g}), so every {what} gets its full cap whatever the forecast: there is nothing to decide. "
+            f"Give a budget below {total:g}."
+        )
 
 
 def _train_rows(index: pd.Index, split: Sequence[Any]) -> pd.Index:
@@ -143,6 +168,7 @@ def build_allocation_scenario(
     sensors.index = sensors.index.astype(str)
     groups = corridor_labels(sensors, node_ids, n_corridors, seed)
     caps = _group_caps(groups, corridor_caps)
+    _check_decision_exists(fs.C, np.full(len(node_ids), float(per_sensor_cap)), budget, groups, caps, "sensor")
     problem = Allocation(np.full(len(node_ids), float(per_sensor_cap)), budget, groups=groups, group_caps=caps or None)
     extra = {
         "sensors": sensors.reindex(node_ids),
@@ -253,6 +279,7 @@ def _from_items(items: Any, *, budget: float, per_item_cap: float, split: Sequen
         raise DataError([f"items: feature {names[c]} is missing or not a number in period {periods[r + 1]}."])
     times = ptimes[order][1:] if ptimes is not None else pd.Index(periods[1:])
     parts = chronological_split(times, split)
+    _check_decision_exists(C, np.full(len(item_ids), float(per_item_cap)), budget, None, {}, "item")
     problem = Allocation(np.full(len(item_ids), float(per_item_cap)), budget)
     return Scenario(
         kind="allocation",

@@ -258,6 +258,11 @@ def _checked_pairs(
         for role, s in (("origin", a), ("destination", b)):
             if s not in pos:
                 raise ValueError(f"traffic scenario: pair {k} {role} {s!r} is not a sensor with readings.")
+        if a == b:
+            raise ValueError(
+                f"traffic scenario: pairs: trip {k} ({a}:{b}) starts and ends at the same sensor, so there is no "
+                "route to choose. Give a different destination (pairs are ORIGIN:DESTINATION)."
+            )
     P = np.array([(pos[a], pos[b]) for a, b in pairs], dtype=np.int64)
     n = len(node_ids)
     graph = sp.csr_matrix((np.ones(len(arcs)), (arcs["u"], arcs["v"])), shape=(n, n))

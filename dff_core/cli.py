@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
+import tempfile
 import time
 import traceback
 import typing
@@ -194,7 +195,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from dff_core.comparison import compare
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    out = Path(args.out)
+    out = prepare_out_dir(Path(args.out))
     t0 = time.perf_counter()
     spec = spec_from_args(args)
     if not (spec.readings or spec.sample or spec.metr_la is not None or spec.items):
@@ -232,6 +233,23 @@ def run_compare(args: argparse.Namespace) -> int:
     print(_table(summary))
     print(f"wrote {out} (summary.json, per_instance.csv and the full run; load it with dff_core.comparison.load_run)")
     return EXIT_OK
+
+
+def prepare_out_dir(out: Path, flag: str = "--out") -> Path:
+    """Create the output folder ``out`` and prove it writable, before any computation.
+
+    A path that is a file, lies under a file, or cannot be written raises ``ValueError`` (exit 2)
+    naming the flag, so a long run is never lost to an unusable ``--out``.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{flag} {out}: exists and is not a folder. Give a folder path (it is created if needed).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{flag} {out}: cannot write there ({exc.strerror or exc}). Give a writable folder.") from None
+    return out
 
 
 def _table(summary: dict[str, Any]) -> str:
@@ -394,6 +412,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except MemoryError:
+        _err("error: out of memory. Use smaller input files (or fewer days, sensors or epochs).")
+        if debug:
+            traceback.print_exc()
+        return EXIT_FAILURE
     except Exception as exc:  # one line for users; the traceback is for --debug
         return _unexpected(exc, debug)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -337,3 +339,139 @@ def test_sweep_on_a_full_disk_exits_2_naming_the_file_and_keeps_it(city_dir: Pat
     assert "unexpected" not in res.stderr
     assert (out / "runs.csv").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [".sweep.lock", "runs.csv"]
+
+
+# ------------------------------------------------------------------ hostile and vacuous input
+def fails_cleanly(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the CLI expecting exit 2 and one error line (no traceback, never "unexpected"); the error line."""
+    rc = cli.main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err and "unexpected" not in err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+def never_built(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the scenario was built before --out was checked")
+
+
+def test_out_that_is_a_file_fails_before_any_computation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "build", never_built)
+    afile = tmp_path / "result.txt"
+    afile.write_text("keep me")
+    line = fails_cleanly(["compare", "--sample", "--out", str(afile)], capsys)
+    assert "--out" in line and "not a folder" in line
+    line = fails_cleanly(["compare", "--sample", "--out", str(afile / "sub")], capsys)
+    assert "--out" in line and "cannot write there" in line
+    assert afile.read_text() == "keep me"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
+def test_out_that_is_not_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "build", never_built)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        assert "cannot write there" in fails_cleanly(["compare", "--sample", "--out", str(locked)], capsys)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_gzip_bomb_is_exit_2_naming_file_and_limit(
+    tmp_path: Path, csv_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dff_core.data import io as dio
+
+    monkeypatch.setattr(dio, "MAX_DECOMPRESSED_BYTES", 1024**2)
+    bomb = tmp_path / "bomb.csv"
+    bomb.write_bytes(gzip.compress(b"timestamp,sensor_id,value\n" + b"0,0,0\n" * 1_000_000, 9))
+    line = fails_cleanly(["validate", str(bomb), "--sensors", str(csv_files["sensors"])], capsys)
+    assert "bomb.csv" in line and "1 MiB" in line
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_device_as_input_is_exit_2(tmp_path: Path, csv_files: dict[str, Path], capsys) -> None:
+    line = fails_cleanly(["validate", "/dev/zero", "--sensors", str(csv_files["sensors"])], capsys)
+    assert "/dev/zero" in line and "not a regular file" in line
+    for flag in ("--sensors", "--links"):
+        args = ["validate", str(csv_files["long"]), "--sensors", str(csv_files["sensors"]), flag, "/dev/zero"]
+        assert "not a regular file" in fails_cleanly(args, capsys)
+    args = ["compare", "--scenario", "allocation", "--items", "/dev/zero", "--out", str(tmp_path / "o")]
+    assert "scenario.items" in fails_cleanly(args, capsys)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_named_pipe_as_input_is_exit_2(tmp_path: Path, csv_files: dict[str, Path], capsys) -> None:
+    fifo = tmp_path / "readings.csv"
+    os.mkfifo(fifo)
+    assert "named pipe" in fails_cleanly(["validate", str(fifo), "--sensors", str(csv_files["sensors"])], capsys)
+
+
+def test_metr_la_locations_missing_sensors_is_exit_2(tmp_path: Path, capsys) -> None:
+    from tests.data.test_metr_la import make_folder
+
+    ids = [str(700000 + i) for i in range(300)]
+    folder = make_folder(tmp_path / "metr", ids=ids, locations=ids[:10])
+    line = fails_cleanly(["compare", "--metr-la", str(folder), "--out", str(tmp_path / "o")], capsys)
+    assert "graph_sensor_locations.csv" in line and "290 of the 300" in line and len(line) < 400
+
+
+def moved_sensors(csv_files: dict[str, Path], tmp_path: Path, lat: list[float], lon: list[float]) -> Path:
+    sensors = pd.read_csv(csv_files["sensors"])
+    sensors["latitude"], sensors["longitude"] = lat, lon
+    path = tmp_path / "moved_sensors.csv"
+    sensors.to_csv(path, index=False)
+    return path
+
+
+def test_sensors_near_the_pole_without_links_are_valid(tmp_path: Path, csv_files: dict[str, Path], capsys) -> None:
+    lat = [85.0 + 0.01 * (i // 3) for i in range(9)]
+    lon = [10.0 + 0.05 * (i % 3) for i in range(9)]
+    sensors = moved_sensors(csv_files, tmp_path, lat, lon)
+    assert cli.main(["validate", str(csv_files["long"]), "--sensors", str(sensors)]) == 0
+    assert "(inferred)" in capsys.readouterr().out
+
+
+def test_sensors_on_two_continents_without_links_is_exit_2(tmp_path: Path, csv_files: dict[str, Path], capsys) -> None:
+    lat = [34.0 + 0.01 * i for i in range(5)] + [52.37 + 0.01 * i for i in range(4)]
+    lon = [-118.2] * 5 + [4.9] * 4
+    sensors = moved_sensors(csv_files, tmp_path, lat, lon)
+    line = fails_cleanly(["validate", str(csv_files["long"]), "--sensors", str(sensors)], capsys)
+    assert "km link from" in line and "50 km" in line and "links file" in line
+
+
+def test_trip_to_its_own_origin_is_exit_2(tmp_path: Path, csv_files: dict[str, Path], capsys) -> None:
+    args = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    args += ["--pairs", "S00:S08,S03:S03", "--out", str(tmp_path / "o")]
+    line = fails_cleanly(args, capsys)
+    assert "pairs" in line and "S03:S03" in line and "same sensor" in line
+
+
+def test_corridor_cap_zero_is_exit_2(tmp_path: Path, capsys) -> None:
+    args = ["compare", "--scenario", "allocation", "--sample", "--corridor-cap", "0", "--out", str(tmp_path / "o")]
+    assert "--corridor-cap" in fails_cleanly(args, capsys)
+
+
+def test_budget_covering_every_item_is_exit_2(tmp_path: Path, capsys) -> None:
+    args = ["compare", "--scenario", "allocation", "--items", "sample", "--budget", "6", "--out", str(tmp_path / "o")]
+    line = fails_cleanly(args, capsys)
+    assert "budget 6" in line and "nothing to decide" in line and "below 6" in line
+
+
+def test_items_without_any_positive_value_is_exit_2(tmp_path: Path, capsys) -> None:
+    rows = [
+        {"period": f"2024-01-01 {h:02d}:00", "item_id": z, "value": -1 - (h % 5) - i, "rain": (h * 7 + i) % 3}
+        for h in range(24)
+        for i, z in enumerate(("north", "south", "east"))
+    ]
+    items = tmp_path / "items.csv"
+    pd.DataFrame(rows).to_csv(items, index=False)
+    args = ["compare", "--scenario", "allocation", "--items", str(items), "--budget", "1", "--out", str(tmp_path / "o")]
+    assert "positive value" in fails_cleanly(args, capsys)

@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dff_core.data import load_dataset, load_metr_la, sample_paths
 from dff_core.data.crs import check_crs
+from dff_core.data.io import regular_file_problem
 from dff_core.data.parsing import parse_duration
 from dff_core.data.timezones import resolve_zone
+from dff_core.errors import DataError
 from dff_core.scenarios.allocation import build_allocation_scenario
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.choices import default_allocation_value
@@ -188,6 +190,9 @@ class ScenarioSpec(BaseModel):
         for c in candidates:
             if c.is_file():
                 return c.resolve()
+        for c in candidates:
+            if c.exists():  # a folder, device, pipe or socket: refused before anything is read
+                raise DataError([f"scenario.{key}: {regular_file_problem(c)}"])
         where = " or ".join(dict.fromkeys(str(c.parent.resolve()) for c in candidates))
         raise FileNotFoundError(f"scenario.{key}: file {raw!r} not found (looked in {where})")
 
@@ -204,7 +209,7 @@ class ScenarioSpec(BaseModel):
         for key in PATH_FIELDS:
             try:
                 self.resolve(key)
-            except FileNotFoundError as exc:
+            except (FileNotFoundError, DataError) as exc:
                 out.append(str(exc))
         folder = self.metr_la_folder()
         if folder and not Path(folder).is_dir():

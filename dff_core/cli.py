@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
 from dff_core.progress import ProgressEvent
+from dff_core.results import RUN_FILES
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
 from dff_core.sweep import GRID_KEYS, GROUP_KEYS, SweepBusyError, SweepConfigError, SweepInterrupted, load_config, sweep
 
@@ -236,16 +237,22 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def prepare_out_dir(out: Path, flag: str = "--out") -> Path:
-    """Create the output folder ``out`` and prove it writable, before any computation.
+    """Check the run folder ``out`` before any computation, so a long run is never lost to a bad path.
 
-    A path that is a file, lies under a file, or cannot be written raises ``ValueError`` (exit 2)
-    naming the flag, so a long run is never lost to an unusable ``--out``.
+    ``out`` may be new, empty or a previous run (which is replaced); a file, a folder holding other
+    files, or a place where the run cannot be written (the run is written next to ``out`` and renamed
+    into place) raises ``ValueError`` (exit 2) naming the flag. Missing parent folders are created.
     """
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{flag} {out}: exists and is not a folder. Give a folder path (it is created if needed).")
+        raise ValueError(f"{flag} {out}: exists and is not a folder. Give a new or empty folder, or a previous run.")
+    if out.is_dir():
+        other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES)
+        if other:
+            shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+            raise ValueError(f"{flag} {out}: holds files other than a run's ({shown}). Give a new or empty folder.")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.probe-"):
             pass
     except OSError as exc:
         raise ValueError(f"{flag} {out}: cannot write there ({exc.strerror or exc}). Give a writable folder.") from None

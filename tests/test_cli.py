@@ -368,6 +368,8 @@ def test_out_that_is_a_file_fails_before_any_computation(
     line = fails_cleanly(["compare", "--sample", "--out", str(afile / "sub")], capsys)
     assert "--out" in line and "cannot write there" in line
     assert afile.read_text() == "keep me"
+    line = fails_cleanly(["compare", "--sample", "--out", str(tmp_path)], capsys)  # holds result.txt
+    assert "--out" in line and "result.txt" in line and "new or empty folder" in line
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")

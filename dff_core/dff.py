@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from dff_core import metrics
 from dff_core.correction import BiasCorrection, torch_threads
+from dff_core.data.io import regular_file_problem
 from dff_core.errors import DataError
 from dff_core.losses import resolve_loss, true_solutions
 from dff_core.problems.base import OptProblem
@@ -37,6 +38,8 @@ from dff_core.validation import as_2d, check_epsilon, check_hidden, check_traini
 
 #: ``format`` metadata of files written by :meth:`DFF.save`.
 FILE_FORMAT = "dff-studio/DFF/1"
+#: Most hidden layers :meth:`DFF.load` accepts from a file's metadata (DFF's networks have a few).
+MAX_HIDDEN_LAYERS = 64
 
 
 def pack_targets(C_hat: np.ndarray, C: np.ndarray) -> np.ndarray:
@@ -310,41 +313,79 @@ class DFF(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path, problem: OptProblem) -> DFF:
-        """Load a model written by :meth:`save` for ``problem`` (safetensors: no code is executed)."""
+        """Load a model written by :meth:`save` for ``problem`` (safetensors: no code is executed).
+
+        Nothing the file's metadata names is allocated before it is checked: the network it
+        describes (at most :data:`MAX_HIDDEN_LAYERS` hidden layers) is laid out without memory and
+        its shapes must equal those of the weights stored in the file. Every problem with the file
+        raises :class:`DataError` naming it; a model trained for another problem size, ``ValueError``.
+        """
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"DFF.load: no model file at {path}.")
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
+        unreadable = regular_file_problem(path)
+        if unreadable:
+            raise DataError(f"DFF.load: {unreadable}")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                stored = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+        except Exception as exc:  # safetensors raises its own error type for damaged or truncated files
+            raise DataError(f"DFF.load: {path} is not a readable safetensors file ({exc}).") from None
         if meta.get("format") != FILE_FORMAT:
             raise DataError(f"DFF.load: {path} is not a DFF model file (missing or wrong 'format' metadata).")
-        params = json.loads(meta["config"])
-        unknown = sorted(set(params) - set(cls._get_param_names()) - {"problem"})
-        if unknown:
-            raise DataError(f"DFF.load: {path} has parameters this version does not know: {', '.join(unknown)}.")
-        params["hidden"] = tuple(params["hidden"])
-        state = json.loads(meta["state"])
-        if int(state["d"]) != int(problem.d):
+        try:
+            params = json.loads(meta["config"])
+            unknown = sorted(set(params) - set(cls._get_param_names()) - {"problem"})
+            if unknown:
+                raise DataError(f"DFF.load: {path} has parameters this version does not know: {', '.join(unknown)}.")
+            params["hidden"] = check_hidden(params["hidden"])
+            state = json.loads(meta["state"])
+            d, n_features = int(state["d"]), int(state["n_features_in"])
+            history = pd.read_json(StringIO(meta["history"]), orient="records")
+            counts = {k: int(state[k]) for k in ("best_epoch", "n_train", "n_val")}
+            loss_name = str(state["loss_name"])
+        except DataError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:  # ValueError includes JSON errors
+            raise DataError(f"DFF.load: {path} has damaged metadata ({type(exc).__name__}: {exc}).") from None
+        if d != int(problem.d):
             raise ValueError(
-                f"DFF.load: {path} was trained for a problem with d={state['d']} costs "
-                f"({state['problem']}); the given problem has d={problem.d}."
+                f"DFF.load: {path} was trained for a problem with d={d} costs "
+                f"({state.get('problem')}); the given problem has d={problem.d}."
+            )
+        hidden = params["hidden"]
+        if len(hidden) > MAX_HIDDEN_LAYERS:
+            raise DataError(
+                f"DFF.load: {path} describes {len(hidden)} hidden layers; at most {MAX_HIDDEN_LAYERS} are read."
             )
         model = cls(problem, **params)
-        module = BiasCorrection(
-            int(state["n_features_in"]),
-            int(problem.d),
-            params["epsilon"],
-            params["hidden"],
-            use_c_hat=params["use_c_hat"],
-        )
-        module.load_state_dict(load_file(str(path)))
+
+        def correction() -> BiasCorrection:
+            return BiasCorrection(n_features, d, model.epsilon, hidden, use_c_hat=bool(model.use_c_hat))
+
+        try:
+            with torch.device("meta"):  # shapes only, no memory
+                expected = {k: tuple(v.shape) for k, v in correction().state_dict().items()}
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"DFF.load: {path} has damaged metadata ({exc}).") from None
+        if expected != stored:
+            raise DataError(
+                f"DFF.load: {path}: the network its metadata describes ({n_features} features, hidden={list(hidden)}) "
+                "does not match the weights stored in the file; the file is damaged."
+            )
+        module = correction()
+        try:
+            module.load_state_dict(load_file(str(path)))
+        except Exception as exc:  # changed or damaged after the header was read
+            raise DataError(f"DFF.load: {path}: the weights could not be read ({exc}).") from None
         module.eval()
         model.module_ = module
-        model.n_features_in_ = int(state["n_features_in"])
-        model.best_epoch_ = int(state["best_epoch"])
-        model.n_train_ = int(state["n_train"])
-        model.n_val_ = int(state["n_val"])
-        model.loss_name_ = state["loss_name"]
+        model.n_features_in_ = n_features
+        model.best_epoch_ = counts["best_epoch"]
+        model.n_train_ = counts["n_train"]
+        model.n_val_ = counts["n_val"]
+        model.loss_name_ = loss_name
         model.cancelled_ = False
-        model.history_ = pd.read_json(StringIO(meta["history"]), orient="records")
+        model.history_ = history
         return model

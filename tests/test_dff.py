@@ -317,3 +317,75 @@ def test_trust_region_holds_on_every_prediction_after_compiled_training(monkeypa
     assert (np.abs(phi - 1.0) > eps - 1e-6).mean() > 0.05  # some factors are saturated
     assert (np.abs(Ct - C_hat) <= eps * np.abs(C_hat) * (1 + 1e-15)).all()
     assert (phi >= 1 - eps - 1e-15).all() and (phi <= 1 + eps + 1e-15).all()
+
+
+# ------------------------------------------------------------------------ hostile model files
+def _rewrite(src: Path, dst: Path, **changes: object) -> Path:
+    """Copy the model file ``src`` to ``dst`` with metadata entries changed (``config``/``state`` keys)."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(src), framework="pt") as f:
+        meta = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    config, state = json.loads(meta["config"]), json.loads(meta["state"])
+    for key, value in changes.items():
+        (config if key in config else state)[key] = value
+    meta["config"], meta["state"] = json.dumps(config), json.dumps(state)
+    save_file(tensors, str(dst), metadata=meta)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ShortestPath]:
+    problem, X, C_hat, C = _grid_data(n=30)
+    path = tmp_path_factory.mktemp("model") / "dff.safetensors"
+    DFF(problem, epsilon=0.3, epochs=1, hidden=(4,)).fit(X, C_hat, C).save(path)
+    return path, problem
+
+
+@pytest.mark.timeout(60)
+def test_load_does_not_allocate_what_the_metadata_names(saved_model, tmp_path: Path) -> None:
+    path, problem = saved_model
+    bad = _rewrite(path, tmp_path / "wide.safetensors", hidden=[2**31])  # 64 GB of weights if trusted
+    with pytest.raises(DataError, match=r"wide\.safetensors.*hidden=\[2147483648\].*does not match the weights"):
+        DFF.load(bad, problem)
+    bad = _rewrite(path, tmp_path / "features.safetensors", n_features_in=10**9)
+    with pytest.raises(DataError, match=r"features\.safetensors.*1000000000 features"):
+        DFF.load(bad, problem)
+    deep = _rewrite(path, tmp_path / "deep.safetensors", hidden=[4] * 1000)
+    with pytest.raises(DataError, match=r"deep\.safetensors describes 1000 hidden layers; at most 64"):
+        DFF.load(deep, problem)
+
+
+@pytest.mark.parametrize("change", [{"hidden": "wide"}, {"hidden": [0]}, {"epsilon": 7}, {"n_train": None}])
+def test_load_with_damaged_metadata_names_the_file(saved_model, tmp_path: Path, change: dict) -> None:
+    path, problem = saved_model
+    bad = _rewrite(path, tmp_path / "damaged.safetensors", **change)
+    with pytest.raises(DataError, match=r"damaged\.safetensors"):
+        DFF.load(bad, problem)
+
+
+def test_load_truncated_or_foreign_file_names_it(saved_model, tmp_path: Path) -> None:
+    path, problem = saved_model
+    data = path.read_bytes()
+    for cut in (4, 100, len(data) - 10):
+        (tmp_path / "cut.safetensors").write_bytes(data[:cut])
+        with pytest.raises(DataError, match=r"cut\.safetensors"):
+            DFF.load(tmp_path / "cut.safetensors", problem)
+    (tmp_path / "text.safetensors").write_text("hello")
+    with pytest.raises(DataError, match=r"text\.safetensors is not a readable safetensors file"):
+        DFF.load(tmp_path / "text.safetensors", problem)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes")
+def test_load_refuses_a_pipe(saved_model, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=r"pipe\.safetensors.*named pipe"):
+        DFF.load(fifo, saved_model[1])

@@ -20,10 +20,16 @@ from dff_core.data.report import IssueCollector, ValidationReport
 from dff_core.data.timezones import zone_name
 from dff_core.data.values import check_range, check_zeros, resolve_duplicates
 
-__all__ = ["MAX_MISSING_SHARE", "Grid", "fill_gaps", "to_grid"]
+__all__ = ["MAX_GRID_CELLS", "MAX_MISSING_SHARE", "MAX_STEPS_PER_TIME", "Grid", "fill_gaps", "to_grid"]
 
 #: A sensor still missing more than this share of steps after short gaps are filled is dropped.
 MAX_MISSING_SHARE = 0.1
+#: A time grid longer than this many steps per distinct timestamp read (and than
+#: :data:`MIN_SPARSE_GRID_STEPS`) is refused: it would be almost all gaps, usually from one wrong date.
+MAX_STEPS_PER_TIME = 50
+MIN_SPARSE_GRID_STEPS = 100_000
+#: Most values (time steps x sensors) a time grid may hold: 100 million, 800 MB as floats.
+MAX_GRID_CELLS = 100_000_000
 
 
 class Grid(NamedTuple):
@@ -207,6 +213,8 @@ def to_grid(
             _report_off_grid(long, off, uniq, t0, step, name, ts_col, issues, tz)
             return None
     ts_sorted = long["ts"].sort_values()
+    if not _grid_size_ok(long, ts_sorted, step, len(uniq), name, ts_col, issues):
+        return None
     grid = pd.date_range(ts_sorted.iloc[0], ts_sorted.iloc[-1], freq=step, name="timestamp")
     sensor_order = list(pd.unique(long["sensor"]))
     wide = long.pivot(index="ts", columns="sensor", values="value").reindex(index=grid, columns=sensor_order)
@@ -216,6 +224,42 @@ def to_grid(
     wide.index.name = "timestamp"
     wide.columns = pd.Index([str(c) for c in wide.columns], dtype=object, name=None)
     return Grid(wide, step)
+
+
+def _grid_size_ok(
+    long: pd.DataFrame,
+    ts_sorted: pd.Series,
+    step: pd.Timedelta,
+    n_times: int,
+    name: str,
+    ts_col: str,
+    issues: IssueCollector,
+) -> bool:
+    """False (with an error) when the time grid would be mostly empty or too large to hold.
+
+    One wrong date (a year typed as 2095) stretches the grid over decades: millions of empty steps
+    that would take minutes and gigabytes to build, for a file of a few lines.
+    """
+    first, last = ts_sorted.iloc[0], ts_sorted.iloc[-1]
+    n_steps = (last - first) // step + 1
+    n_cells = n_steps * long["sensor"].nunique()
+    if n_steps <= max(MIN_SPARSE_GRID_STEPS, MAX_STEPS_PER_TIME * n_times) and n_cells <= MAX_GRID_CELLS:
+        return True
+    lines = long.loc[[ts_sorted.index[0], ts_sorted.index[-1]], "line"].tolist()
+    why = (
+        f"only {n_times:,} distinct times were read, so almost all of it would be empty"
+        if n_steps > MAX_STEPS_PER_TIME * n_times
+        else f"{n_cells:,} values, more than the {MAX_GRID_CELLS:,} that are accepted"
+    )
+    issues.error(
+        name,
+        None,
+        ts_col,
+        f"the timestamps run from {first} (line {lines[0]}) to {last} (line {lines[1]}): {n_steps:,} steps of "
+        f"{format_duration(step)}, but {why}. Check the first and last timestamps for a wrong date, or give a "
+        "shorter period.",
+    )
+    return False
 
 
 def _summarise_ranges(index: pd.DatetimeIndex, rows: np.ndarray, shown: int = 5) -> str:

@@ -69,3 +69,19 @@ def test_fill_gaps_interpolates_short_runs_and_drops_long_ones():
     assert len(out) == 94 and list(out.columns) == ["A", "B"] and report.dropped_timestamps == 6
     assert not out.isna().any().any()
     assert "15 min each" in report.warnings[0].message and str(index[20]) in report.warnings[0].message
+
+
+def test_one_wrong_year_does_not_build_a_grid_of_decades():
+    times = ["2025-01-06 00:00", "2025-01-06 00:05", "2025-01-06 00:10", "2095-01-06 00:15"]
+    grid, report = run(long_readings(times, ["1", "2", "3", "4"]))  # 7.4 million 5-minute steps
+    assert grid is None
+    (err,) = report.errors
+    assert err.column == "timestamp" and "2095-01-06 00:15:00 (line 5)" in err.message
+    assert "only 4 distinct times" in err.message and "wrong date" in err.message
+
+
+def test_months_of_sparse_data_are_still_read():
+    hour = lambda day: [str(t) for t in pd.date_range(day, periods=12, freq="5min")]  # noqa: E731
+    times = hour("2025-01-06") + hour("2025-06-05")  # 24 readings, 150 days apart: under the step floor
+    grid, report = run(long_readings(times, ["1"] * 24))
+    assert grid is not None and report.ok and len(grid.wide) == 150 * 288 + 12

@@ -246,7 +246,10 @@ def epsilon_sweep(
         raise ValueError(f"{owner}: give at least one epsilon.")
     bb = resolve_backbone(backbone, seed=seed).fit(X_train, C_train)
     if cross_fit:
+        # Forward chaining leaves the first block without an honest prediction: train on the other rows.
         Ch_tr = cross_fit_predict(resolve_backbone(backbone, seed=seed), X_train, C_train, seed=seed)
+        keep = np.isfinite(Ch_tr).all(axis=1)
+        X_train, C_train, Ch_tr = X_train[keep], C_train[keep], Ch_tr[keep]
     else:
         Ch_tr = bb.predict(X_train)
     Ch_val, Ch_te = bb.predict(X_val), bb.predict(X_test)

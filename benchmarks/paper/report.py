@@ -385,6 +385,49 @@ def tune_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _patience_label(p: float) -> str:
+    return "none" if p < 0 else f"{int(p)}"
+
+
+def budget_table(df: pd.DataFrame, top: int = 10) -> str:
+    """Markdown summary of the budget study (``tune_budget.csv``): held-out regret / two-stage, mean over
+    tuning seeds, ε and cells, for the best settings and for each factor varied with the others at their best."""
+    keys = ["lr", "epochs", "patience"]
+    cell_cols = [f"{t} n={n}" for t, n in df[["task", "n_train"]].drop_duplicates().itertuples(index=False)]
+    df = df.assign(cell=[f"{t} n={n}" for t, n in zip(df["task"], df["n_train"])])
+    per_cell = df.pivot_table(index=keys, columns="cell", values="held_ratio", aggfunc="mean")[cell_cols]
+    mean = df.groupby(keys)["held_ratio"].mean().rename("mean")
+    secs = df.groupby(keys)["seconds_est"].mean().rename("seconds")
+    tab = per_cell.join(mean).join(secs).sort_values("mean")
+
+    def lines_for(sub: pd.DataFrame) -> list[str]:
+        out = []
+        for (lr, e, p), r in sub.iterrows():
+            vals = " | ".join(f"{r[c]:.3f}" for c in cell_cols)
+            out.append(
+                f"| {lr:g} | {int(e)} | {_patience_label(p)} | {vals} | **{r['mean']:.3f}** | {r['seconds']:.1f} |"
+            )
+        return out
+
+    head = "| lr | epochs | patience | " + " | ".join(cell_cols) + " | mean | s per fit |"
+    sep = "|---|---|---|" + "---|" * len(cell_cols) + "---|---|"
+    best_lr, best_e, best_p = tab.index[0]
+    parts = [f"Best {min(top, len(tab))} budgets (held-out regret / two-stage, lower is better):", "", head, sep]
+    parts += lines_for(tab.head(top))
+    for name, fixed in (
+        ("learning rate", {"epochs": best_e, "patience": best_p}),
+        ("epochs", {"lr": best_lr, "patience": best_p}),
+        ("patience", {"lr": best_lr, "epochs": best_e}),
+    ):
+        sel = tab.reset_index()
+        for k, v in fixed.items():
+            sel = sel[sel[k] == v]
+        shown = ", ".join(f"{k} {_patience_label(v) if k == 'patience' else f'{v:g}'}" for k, v in fixed.items())
+        parts += ["", f"Varying the {name} ({shown}):", "", head, sep]
+        parts += lines_for(sel.set_index(keys).sort_index())
+    return "\n".join(parts)
+
+
 def cross_fit_table(df: pd.DataFrame) -> str:
     """Markdown: mean validation regret ratio of DFF by backbone and cross-fitting folds (0 = in-sample ĉ)."""
     piv = df.pivot_table(index=["backbone", "n_train"], columns="folds", values="val_ratio", aggfunc="mean")

@@ -27,12 +27,12 @@ import pandas as pd
 from dff_core.errors import DataError
 from dff_core.problems.base import OptProblem
 from dff_core.results import (
+    ALL_METHODS,
     BACKTEST_FORMAT,
     FOLD_PREFIX,
     MANIFEST,
-    METHODS,
     ComparisonResult,
-    _json_default,
+    json_default,
     metrics_row,
     read_manifest,
     verdicts,
@@ -125,8 +125,8 @@ class BacktestResult:
 
     @property
     def methods(self) -> list[str]:
-        """Methods present in every fold, in :data:`~dff_core.results.METHODS` order."""
-        return [m for m in METHODS if all(m in f.methods for f in self.folds)]
+        """Methods present in every fold, in :data:`~dff_core.results.ALL_METHODS` order."""
+        return [m for m in ALL_METHODS if all(m in f.methods for f in self.folds)]
 
     def regret(self, method: str) -> np.ndarray:
         """Per-decision test regret of ``method`` over all folds, in time order."""
@@ -235,7 +235,7 @@ class BacktestResult:
                 json.dumps(self.summary(), indent=2, default=str) + "\n", encoding="utf-8"
             )
             meta = {"config": self.config, "wall_seconds": self.wall_seconds, "folds": names}
-            (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default), encoding="utf-8")
+            (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=json_default), encoding="utf-8")
             write_manifest(folder, BACKTEST_FORMAT, folds=names)
 
         return write_atomically(Path(path), write, "BacktestResult.save")

@@ -7,7 +7,7 @@
   backtest instead (:class:`~dff_core.backtest.BacktestResult`).
 * :func:`load_run` reads a saved run or backtest folder, rebuilding its scenario from the stored specification.
 
-Method keys are listed in :data:`dff_core.results.METHODS`. Every method trained on the decision loss
+Method keys are listed in :data:`dff_core.results.ALL_METHODS`. Every method trained on the decision loss
 gets the same :class:`~dff_core.presets.Budget` (epochs, learning rate or learning-rate grid,
 early-stopping patience, batch size), stated in the result's ``config["budget"]`` and ``summary.json``.
 :data:`~dff_core.presets.PRESETS` hold the ready-made settings: ``"fast"`` (interactive; the command
@@ -44,7 +44,7 @@ from dff_core.losses import true_solutions
 from dff_core.presets import PRESETS, Budget, Preset, available_methods, resolve_preset
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback, ProgressEvent
-from dff_core.results import METHODS, TRAINED_METHODS, ComparisonResult, MethodResult, metrics_row, read_run_meta
+from dff_core.results import ALL_METHODS, TRAINED_METHODS, ComparisonResult, MethodResult, metrics_row, read_run_meta
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.spec import ScenarioSpec, build
 from dff_core.selection import is_auto
@@ -107,7 +107,7 @@ def run_comparison(
 ) -> ComparisonResult:
     """Fit the backbone, then every requested decision-focused method, and score all on the test set.
 
-    Methods (keys of :data:`dff_core.results.METHODS`):
+    Methods (keys of :data:`dff_core.results.ALL_METHODS`):
 
     * ``two_stage``: decisions on the backbone's predictions ``Ĉ`` (its ``seconds`` = backbone fit + predict).
     * ``dff``: :class:`~dff_core.dff.DFF` on the backbone's training predictions (forward-chained
@@ -129,9 +129,9 @@ def run_comparison(
     """
     owner = "run_comparison"
     methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown or not methods:
-        raise ValueError(f"{owner}: unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
+        raise ValueError(f"{owner}: unknown method(s) {unknown}; choose from {', '.join(ALL_METHODS)}.")
     eps, bud = resolve_preset(preset, owner, epsilon=epsilon, epochs=epochs, lr=lr, batch_size=batch_size,
                               budget=budget)  # fmt: skip
     d = int(problem.d)
@@ -248,7 +248,7 @@ def run_comparison(
     # --- evaluate -------------------------------------------------------------------------------
     progress(ProgressEvent("evaluate", epoch=0, epochs=1, status="scoring"))
     t0 = time.perf_counter()
-    order = [m for m in METHODS if m in results]
+    order = [m for m in ALL_METHODS if m in results]
     table = pd.DataFrame(
         [metrics_row(z_test, C_test, C_hat_test, results[m].C_pred, results[m].regret, results[m].seconds)
          for m in order],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dff_core.backbones import dfl_model_class
-from dff_core.results import METHODS
+from dff_core.results import ALL_METHODS
 from dff_core.selection import (
     DEFAULT_EPOCHS,
     DEFAULT_LR,
@@ -109,4 +109,4 @@ def resolve_preset(
 def available_methods(backbone: Any) -> tuple[str, ...]:
     """The method keys that apply to ``backbone`` (``dfl_backbone``/``dfl_scratch`` need a linear or MLP one)."""
     own = dfl_model_class(backbone) is not None
-    return tuple(m for m in METHODS if own or m not in ("dfl_backbone", "dfl_scratch"))
+    return tuple(m for m in ALL_METHODS if own or m not in ("dfl_backbone", "dfl_scratch"))

@@ -33,17 +33,22 @@ from dff_core.errors import DataError
 from dff_core.problems.base import OptProblem
 from dff_core.stats import PairedComparison, paired_difference
 
-#: Canonical method keys, in display order. The keys are stable (saved runs and sweeps use them):
+#: The core method keys every display shows, in display order (stable: saved runs and sweeps use them):
 #:
 #: * ``two_stage``: the backbone's own predictions (accuracy-trained, "plain").
 #: * ``dff``: DFF, the backbone's predictions corrected within the trust region ε.
 #: * ``dfl``: end-to-end decision-focused learning of a *linear* model warm-started from its own ridge fit
 #:   (whatever the backbone; the baseline of earlier versions, kept for comparability).
+METHODS = ("two_stage", "dff", "dfl")
+#: The like-for-like baselines and the ablation, requested by name (stable keys too):
+#:
 #: * ``dfl_backbone``: decision-focused training of the backbone's own model class (linear or MLP),
 #:   starting from the backbone's fitted weights: the like-for-like rival of DFF.
 #: * ``dfl_scratch``: the same model class trained on the decision loss from random weights.
 #: * ``dff_unbounded``: DFF's correction network without the trust region (the ablation, "ε = ∞").
-METHODS = ("two_stage", "dff", "dfl", "dfl_backbone", "dfl_scratch", "dff_unbounded")
+EXTRA_METHODS = ("dfl_backbone", "dfl_scratch", "dff_unbounded")
+#: Every method key, in display order.
+ALL_METHODS = (*METHODS, *EXTRA_METHODS)
 #: Methods trained on a decision loss (they share one training budget in a comparison).
 TRAINED_METHODS = ("dff", "dfl", "dfl_backbone", "dfl_scratch", "dff_unbounded")
 #: Human labels used by every report and chart.
@@ -126,7 +131,7 @@ class ComparisonResult:
     X_test, C_test: test features and true costs; ``W_test``/``z_test`` the hindsight decisions
         and objective values.
     C_hat: the backbone's test predictions (what DFF corrects).
-    methods: per-method results keyed by :data:`METHODS` names.
+    methods: per-method results keyed by :data:`ALL_METHODS` names.
     metrics: one row per method (index = method key) with ``regret_mean``, ``regret_median``,
         ``normalized_regret``, ``mse``, ``mae``, ``mape``, ``mean_relative_shift``,
         ``max_relative_shift``, ``min_cosine``, ``seconds``; shift and cosine are measured
@@ -169,8 +174,8 @@ class ComparisonResult:
         return int(self.C_test.shape[0])
 
     def regrets(self) -> dict[str, np.ndarray]:
-        """Per-decision test regret of every method (in :data:`METHODS` order)."""
-        return {m: np.asarray(self.methods[m].regret) for m in METHODS if m in self.methods}
+        """Per-decision test regret of every method (in :data:`ALL_METHODS` order)."""
+        return {m: np.asarray(self.methods[m].regret) for m in ALL_METHODS if m in self.methods}
 
     def verdict(self, method: str = "dff", baseline: str = "two_stage") -> PairedComparison:
         """``method`` against ``baseline`` on paired per-decision test regret: mean difference, 95%
@@ -269,7 +274,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -349,7 +354,7 @@ def _write_files(result: ComparisonResult, folder: Path) -> None:
         "wall_seconds": result.wall_seconds,
         "methods": methods,
     }
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default), encoding="utf-8")
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=json_default), encoding="utf-8")
     write_manifest(folder)
 
 

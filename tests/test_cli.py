@@ -157,3 +157,38 @@ def test_compare_on_a_wide_csv_with_start_and_freq(tmp_path: Path, csv_files: di
     assert set(per["method"]) == {"two_stage"}
     assert per["time"].min() > pd.Timestamp("2024-03-05")  # the test part is the end of the second day
     assert (per["regret"] >= 0).all()
+
+
+def test_compare_prints_the_budget_and_the_verdict_in_plain_words(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    args += ["--links", str(csv_files["links"]), "--n-pairs", "2", "--methods", "two_stage,dff,dff_unbounded"]
+    args += ["--epochs", "2", "--lr", "0.01", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["budget"]["epochs"] == 2 and summary["budget"]["lr"] == 0.01
+    assert summary["budget"]["methods"] == ["dff", "dff_unbounded"]
+    assert "Training budget of every trained method (dff, dff_unbounded): up to 2 epochs, lr 0.01" in text
+    assert f"Verdict: {summary['verdict']['dff_vs_two_stage']['sentence']}" in text
+    assert "dff_unbounded" in text
+
+
+def test_compare_folds_writes_a_backtest(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bt"
+    base = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    base += ["--links", str(csv_files["links"]), "--n-pairs", "2", "--methods", "two_stage,dff", "--epochs", "1"]
+    assert cli.main([*base, "--split", "0.5,0.25,0.25", "--folds", "2", "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "backtest" and summary["folds"] == 2 and (out / "fold_2" / "summary.json").is_file()
+    assert "fold 1 (" in text and "fold 2 (" in text and "Pooled verdict: " in text
+    assert cli.main([*base, "--folds", "50", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "folds=50" in err and "at most folds=" in err and "Traceback" not in err
+    assert cli.main([*base, "--epsilon", "wide", "--out", str(tmp_path / "y")]) == 2
+    assert "'auto'" in capsys.readouterr().err

@@ -64,6 +64,8 @@ def _relabel(on_progress: ProgressCallback | None, method: str) -> ProgressCallb
 def _training_info(name: str, model: Any, start: str) -> dict[str, Any]:
     info: dict[str, Any] = {
         "start": start,
+        "epochs": int(model.epochs),
+        "patience": model.patience,
         "lr": float(model.lr_),
         "best_epoch": int(model.best_epoch_),
         "epochs_run": int(model.history_["epoch"].max()) if len(model.history_) else 0,
@@ -206,7 +208,7 @@ def run_comparison(
     # --- DFF and its unbounded ablation -----------------------------------------------------------
     if "dff" in methods:
         t0 = time.perf_counter()
-        dff = DFF(problem, epsilon=eps, **train, **(dff_kwargs or {}))
+        dff = DFF(problem, **{"epsilon": eps, **train, **(dff_kwargs or {})})
         dff.fit(X_corr, C_hat_train, C_corr, *val_corr, **fit_kw("dff"))
         timings["dff"] = time.perf_counter() - t0
         C_dff = dff.predict(X_test, C_hat_test)
@@ -240,7 +242,7 @@ def run_comparison(
         if name not in methods:
             continue
         t0 = time.perf_counter()
-        m = DFL(problem, **train, **model_kw).fit(X_train, C_train, *val_dfl, **extra_fit, **fit_kw(name))
+        m = DFL(problem, **{**train, **model_kw}).fit(X_train, C_train, *val_dfl, **extra_fit, **fit_kw(name))
         timings[name] = time.perf_counter() - t0
         results[name] = score(name, m.predict(X_test), timings[name], history=m.history_, model=m)
         training[name] = _training_info(name, m, start)

@@ -232,8 +232,6 @@ class _Progress:
 def run_compare(args: argparse.Namespace) -> int:
     from dff_core.comparison import available_methods, compare
     from dff_core.presets import resolve_preset
-    from dff_core.selection import EPSILON_GRID, LR_GRID, is_auto
-
     if args.methods.strip().lower() == "all":
         methods = available_methods(args.backbone)
     else:
@@ -248,18 +246,19 @@ def run_compare(args: argparse.Namespace) -> int:
         raise ValueError("no data: give --readings FILE (with --sensors), --sample, --metr-la or --items.")
     scenario = build(spec)
     t_data = time.perf_counter() - t0 - scenario.timings.get("features", 0.0)
+    epochs_total = _planned_epochs(methods, eps, budget) * (args.folds or 1)
     if not args.quiet:
         print(scenario.describe(), file=sys.stderr)
-        if args.preset != "fast" or is_auto(eps) or is_auto(budget.lr):
-            print(f"preset {args.preset}: {PRESET_HELP.get(args.preset, '')}", file=sys.stderr)
-    lr_fits = len(LR_GRID) if is_auto(budget.lr) else 1
-    fits = 0
-    for m in methods:
-        if m == "two_stage":
-            continue
-        n = lr_fits * (len(EPSILON_GRID) if m == "dff" and is_auto(eps) else 1)
-        fits += n + (1 if n > 1 else 0)
-    progress = _Progress(total=max(1, fits * budget.epochs * (args.folds or 1)), disable=args.quiet)
+        fast_eps, fast_budget = resolve_preset("fast", "--preset")
+        fast_total = _planned_epochs(methods, fast_eps, fast_budget)
+        if epochs_total > fast_total:
+            print(
+                f"preset {args.preset}: {PRESET_HELP.get(args.preset, '')}. It trains up to {epochs_total} epochs in "
+                f"all (the fast preset on one split: {fast_total}), so expect up to {epochs_total / fast_total:.0f}x "
+                "the fast preset's training time (early stopping usually ends sooner).",
+                file=sys.stderr,
+            )
+    progress = _Progress(total=max(1, epochs_total), disable=args.quiet)
     finished = False
     try:
         result = compare(
@@ -287,6 +286,21 @@ def run_compare(args: argparse.Namespace) -> int:
     print(_table(summary))
     print(f"wrote {out} (summary.json and the full run; load it with dff_core.comparison.load_run)")
     return EXIT_OK
+
+
+def _planned_epochs(methods: Sequence[str], epsilon: Any, budget: Any) -> int:
+    """Most training epochs a comparison can run: every fit of every trained method (selection candidates
+    and the refit included) times the budget's epochs."""
+    from dff_core.selection import EPSILON_GRID, LR_GRID, is_auto
+
+    lr_fits = len(LR_GRID) if is_auto(budget.lr) else 1
+    fits = 0
+    for m in methods:
+        if m == "two_stage":
+            continue
+        n = lr_fits * (len(EPSILON_GRID) if m == "dff" and is_auto(epsilon) else 1)
+        fits += n + (1 if n > 1 else 0)
+    return max(1, fits * int(budget.epochs))
 
 
 def _table(summary: dict[str, Any]) -> str:

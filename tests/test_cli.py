@@ -192,3 +192,14 @@ def test_compare_folds_writes_a_backtest(
     assert "folds=50" in err and "at most folds=" in err and "Traceback" not in err
     assert cli.main([*base, "--epsilon", "wide", "--out", str(tmp_path / "y")]) == 2
     assert "'auto'" in capsys.readouterr().err
+
+
+def test_planned_epochs_count_every_selection_candidate_and_refit() -> None:
+    from dff_core.presets import PRESETS
+    from dff_core.selection import EPSILON_GRID
+
+    fast, thorough = PRESETS["fast"], PRESETS["thorough"]
+    assert cli._planned_epochs(("two_stage", "dff", "dfl"), fast.epsilon, fast.budget) == 2 * 30
+    # ε "auto": one fit per candidate plus the refit of the winner; DFL one fit.
+    expected = (len(EPSILON_GRID) + 1 + 1) * thorough.budget.epochs
+    assert cli._planned_epochs(("two_stage", "dff", "dfl"), thorough.epsilon, thorough.budget) == expected

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in seeds:
             bt = compare(sc, backbone=name, epsilon=eps, methods=methods, seed=seed, folds=args.folds,
                          preset=args.preset, cross_fit=flag == "cf")  # fmt: skip
-            budgets[bb] = bt.summary().get("budget")
+            budgets[bb] = bt.summary().get("training_budget")
             pooled = bt.metrics
             for m in bt.methods:
                 regrets.setdefault((bb, m), []).append(bt.regret(m))

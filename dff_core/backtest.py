@@ -216,8 +216,8 @@ class BacktestResult:
             "verdict": verdicts({m: self.regret(m) for m in self.methods}, self.unit),
             "per_fold": per_fold,
         }
-        if "budget" in first.config:
-            out["budget"] = first.config["budget"]
+        if "training_budget" in first.config:
+            out["training_budget"] = first.config["training_budget"]
         if first.description:
             out["scenario_description"] = first.description
         return out

@@ -232,6 +232,7 @@ class _Progress:
 def run_compare(args: argparse.Namespace) -> int:
     from dff_core.comparison import available_methods, compare
     from dff_core.presets import resolve_preset
+
     if args.methods.strip().lower() == "all":
         methods = available_methods(args.backbone)
     else:
@@ -329,7 +330,7 @@ def _table(summary: dict[str, Any]) -> str:
                 f"  fold {fold['fold']} ({window}, n={fold['n_test']}): DFF − plain {dff['mean_difference']:+.4g} "
                 f"[{dff['ci_low']:+.3g}, {dff['ci_high']:+.3g}], p = {dff['p_value']:.2g}: {dff['verdict']}"
             )
-    budget = summary.get("budget")
+    budget = summary.get("training_budget")
     if budget:
         lr = (
             "lr chosen from " + ", ".join(f"{v:g}" for v in budget["lr_grid"])

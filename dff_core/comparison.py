@@ -9,7 +9,7 @@
 
 Method keys are listed in :data:`dff_core.results.ALL_METHODS`. Every method trained on the decision loss
 gets the same :class:`~dff_core.presets.Budget` (epochs, learning rate or learning-rate grid,
-early-stopping patience, batch size), stated in the result's ``config["budget"]`` and ``summary.json``.
+early-stopping patience, batch size), stated in the result's ``config["training_budget"]`` and ``summary.json``.
 :data:`~dff_core.presets.PRESETS` hold the ready-made settings: ``"fast"`` (interactive; the command
 line and dashboard default) and ``"thorough"`` (ε chosen on validation data; the estimators' defaults).
 
@@ -93,7 +93,7 @@ def run_comparison(
     methods: Sequence[str] = ("two_stage", "dff", "dfl"),
     seed: int = 0,
     preset: str = "fast",
-    budget: Budget | None = None,
+    training_budget: Budget | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
     lr: float | str | None = None,
@@ -120,7 +120,7 @@ def run_comparison(
       backbone's fitted weights / from random weights; a ``ValueError`` for other backbones.
     * ``dff_unbounded``: :class:`~dff_core.ablation.DFFUnbounded`, DFF's network without the trust region.
 
-    ``epsilon`` and the shared training budget come from ``preset`` (:data:`PRESETS`), then ``budget``,
+    ``epsilon`` and the shared training budget come from ``preset`` (:data:`PRESETS`), then ``training_budget``,
     then ``epochs``/``lr``/``batch_size`` when given; ``epsilon="auto"`` and ``lr="auto"`` choose on
     held-out validation rows (:mod:`dff_core.selection`). ``backbone`` is a name from
     :data:`dff_core.backbones.BACKBONES` or an object with ``fit``/``predict``. ``on_progress(event)``
@@ -135,7 +135,7 @@ def run_comparison(
     if unknown or not methods:
         raise ValueError(f"{owner}: unknown method(s) {unknown}; choose from {', '.join(ALL_METHODS)}.")
     eps, bud = resolve_preset(preset, owner, epsilon=epsilon, epochs=epochs, lr=lr, batch_size=batch_size,
-                              budget=budget)  # fmt: skip
+                              budget=training_budget)  # fmt: skip
     d = int(problem.d)
     X_train = as_2d("X_train", X_train, owner=owner)
     p = X_train.shape[1]
@@ -292,7 +292,7 @@ def run_comparison(
         "lr": bud.lr if is_auto(bud.lr) else float(bud.lr),
         "patience": bud.patience,
         "cross_fit": bool(cross_fit),
-        **({"budget": {**bud.to_dict(), "methods": trained}, "training": training} if trained else {}),
+        **({"training_budget": {**bud.to_dict(), "methods": trained}, "training": training} if trained else {}),
         **(config or {}),
     }
     return ComparisonResult(
@@ -356,7 +356,7 @@ def compare(
     """Compare two-stage, DFF and the decision-focused baselines on ``scenario`` (train/val/test in time order).
 
     ``preset`` (:data:`PRESETS`) sets ε and the shared training budget; ``epsilon``, ``epochs`` and
-    extra keyword arguments (``lr``, ``batch_size``, ``budget``, ``cross_fit``...) given here replace the
+    extra keyword arguments (``lr``, ``batch_size``, ``training_budget``, ``cross_fit``...) given here replace the
     preset's values and go to :func:`run_comparison`. With ``folds=k`` the comparison is a rolling-origin
     backtest over ``k`` consecutive test windows ending with the scenario's test period, each trained
     and validated only on earlier rows (:func:`~dff_core.backtest.rolling_origin_splits`), and a
@@ -375,7 +375,7 @@ def compare(
                          on_progress=on_progress, loss=loss, epochs=epochs, should_stop=should_stop,
                          preset=preset, **kw)  # fmt: skip
     eps, bud = resolve_preset(preset, "compare", epsilon=epsilon, epochs=epochs, lr=kw.get("lr"),
-                              batch_size=kw.get("batch_size"), budget=kw.get("budget"))  # fmt: skip
+                              batch_size=kw.get("batch_size"), budget=kw.get("training_budget"))  # fmt: skip
     X_tr, C_tr, _ = scenario.part("train")
     X_va, C_va, _ = scenario.part("val")
     X_te, C_te, t_te = scenario.part("test")
@@ -397,7 +397,7 @@ def compare(
         "unit": scenario.unit,
         **({} if scenario.spec is None else {"scenario_spec": scenario.spec}),
     }
-    run_kw = {k: v for k, v in kw.items() if k not in ("lr", "batch_size", "budget")}
+    run_kw = {k: v for k, v in kw.items() if k not in ("lr", "batch_size", "training_budget")}
     result = run_comparison(
         scenario.problem,
         X_tr,
@@ -412,7 +412,7 @@ def compare(
         methods=tuple(methods),
         seed=seed,
         preset=preset,
-        budget=bud,
+        training_budget=bud,
         on_progress=on_progress,
         should_stop=should_stop,
         times_test=t_te,

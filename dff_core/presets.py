@@ -44,7 +44,7 @@ class Budget:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form written to ``config["budget"]`` and ``summary.json``."""
+        """JSON form written to ``config["training_budget"]`` and ``summary.json``."""
         return {
             "epochs": int(self.epochs),
             "lr": self.lr if is_auto(self.lr) else float(self.lr),

@@ -211,7 +211,7 @@ class ComparisonResult:
             "methods": methods,
             "verdict": verdicts(self.regrets(), self.unit),
         }
-        for key in ("budget", "training"):
+        for key in ("training_budget", "training"):
             if key in self.config:
                 out[key] = self.config[key]
         if self.description:

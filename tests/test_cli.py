@@ -169,8 +169,8 @@ def test_compare_prints_the_budget_and_the_verdict_in_plain_words(
     assert cli.main(args) == 0
     text = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["budget"]["epochs"] == 2 and summary["budget"]["lr"] == 0.01
-    assert summary["budget"]["methods"] == ["dff", "dff_unbounded"]
+    assert summary["training_budget"]["epochs"] == 2 and summary["training_budget"]["lr"] == 0.01
+    assert summary["training_budget"]["methods"] == ["dff", "dff_unbounded"]
     assert "Training budget of every trained method (dff, dff_unbounded): up to 2 epochs, lr 0.01" in text
     assert f"Verdict: {summary['verdict']['dff_vs_two_stage']['sentence']}" in text
     assert "dff_unbounded" in text

@@ -160,7 +160,8 @@ def test_compare_passes_the_chronological_split_and_labels_the_result(monkeypatc
     np.testing.assert_array_equal(call["X_tr"], sc.X[sc.split["train"]])
     np.testing.assert_array_equal(call["X_te"], sc.X[sc.split["test"]])
     assert call["epsilon"] == 0.3 and call["seed"] == 7 and call["preset"] == "fast"
-    assert call["budget"] == Budget(epochs=3, lr=1e-3, patience=10, batch_size=16)  # the fast preset, overridden
+    # The fast preset's budget, with the given epochs and batch size.
+    assert call["training_budget"] == Budget(epochs=3, lr=1e-3, patience=10, batch_size=16)
     assert list(call["times_test"]) == list(sc.times[sc.split["test"]])
     assert call["feature_names"] == sc.feature_names and call["output_names"] == sc.output_names
     assert res.unit == "vehicle-minutes"
@@ -213,6 +214,8 @@ def test_compare_tiny_allocation_end_to_end() -> None:
     sc = build_allocation_scenario(make_grid_dataset(3, 3, days=3), budget=2)
     res = compare(sc, epochs=2, methods=("two_stage", "dff"))
     assert res.unit == "minutes of delay per vehicle"
+    # The scenario's budget (units to allocate) and the training budget live side by side.
+    assert res.config["budget"] == 2 and res.summary()["training_budget"]["epochs"] == 2
     assert (res.methods["dff"].regret >= -1e-9).all()
 
 
@@ -245,7 +248,7 @@ def test_every_arm_gets_the_same_budget_and_the_result_states_it() -> None:
     res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, backbone="linear", methods=ALL, epochs=3, lr=1e-2,
                          epsilon=0.3, on_progress=events.append)  # fmt: skip
     assert res.metrics.index.tolist() == list(ALL)
-    budget = res.summary()["budget"]
+    budget = res.summary()["training_budget"]
     assert budget == {"epochs": 3, "lr": 0.01, "lr_grid": [0.01], "patience": 10, "batch_size": 32,
                       "rule": budget["rule"], "methods": list(ALL[1:])}  # fmt: skip
     for name in ALL[1:]:
@@ -331,7 +334,7 @@ def test_compare_folds_is_a_rolling_origin_backtest(tmp_path) -> None:
     assert pooled["kind"] == "backtest" and pooled["folds"] == 2 and pooled["n_test"] == 2 * n_test
     both = np.concatenate([f.methods["dff"].regret - f.methods["two_stage"].regret for f in bt.folds])
     assert pooled["verdict"]["dff_vs_two_stage"]["mean_difference"] == pytest.approx(both.mean())
-    assert [f["fold"] for f in pooled["per_fold"]] == [1, 2] and pooled["budget"]["epochs"] == 1
+    assert [f["fold"] for f in pooled["per_fold"]] == [1, 2] and pooled["training_budget"]["epochs"] == 1
     with pytest.raises(ValueError, match=r"folds=9 .*at most folds=\d"):
         compare(sc, methods=("two_stage",), folds=9)
     with pytest.raises(ValueError, match="folds must be a positive integer"):

@@ -93,13 +93,14 @@ QUICK = Config(
         "shortest_path": TaskGrid(degs=(1, 6), n_trains=(100,), backbones=("linear", "random_forest")),
         "knapsack": TaskGrid(degs=(6,), n_trains=(100,), backbones=("linear",)),
         "allocation": TaskGrid(degs=(4,), n_trains=(100,), backbones=("mlp",)),
-        "portfolio": TaskGrid(degs=(4,), n_trains=(50,), backbones=("linear",), n_test=50),
+        # Each portfolio solve is a small conic program (milliseconds): one seed, few instances.
+        "portfolio": TaskGrid(degs=(4,), n_trains=(30,), backbones=("linear",), n_test=30, seeds=(0,)),
     },
     seeds=(0, 1, 2),
     n_test=200,
     epsilons=(0.1, 0.5, 0.9),
-    epochs=20,
-    patience=5,
+    epochs=10,
+    patience=3,
     hidden=(16, 16),
 )
 

@@ -1,17 +1,18 @@
-"""Traffic routing regret on the real METR-LA week: two-stage vs DFF vs end-to-end DFL.
+"""Traffic routing regret on the real METR-LA week as a rolling-origin backtest with confidence intervals.
 
-    python benchmarks/results_metr_la.py                 # the RESULTS.md table (about 5-10 min on 2 cores)
-    python benchmarks/results_metr_la.py --seeds 0 --epsilons 0.2   # quick look
+    python benchmarks/results_metr_la.py                         # the RESULTS.md table (see --help for the time)
+    python benchmarks/results_metr_la.py --seeds 0 --folds 2     # a quick look
 
 Setup (fixed, so the numbers can be reproduced): the METR-LA week (207 sensors, 5-minute speeds,
-Thu 1 - Wed 7 March 2012), the default traffic scenario (decisions every 15 min, paces 30 min
-ahead, the 5 default long trips across the network, 1 vehicle each), trained on the first 5 days,
-validated (best epoch) on Tuesday 6 March and tested on Wednesday 7 March. For each backbone, the
-two-stage decisions and DFF at every epsilon are run for each seed (``ridge:cf``: DFF learns from
-out-of-fold ridge predictions, 2-fold time-ordered cross-fitting), and end-to-end DFL (which does
-not use the backbone) once per seed; the table gives
-the mean (and the spread across seeds) of the normalized regret and the mean regret in vehicle-minutes
-per decision.
+Thu 1 - Wed 7 March 2012), the default traffic scenario (decisions every 15 min, paces 30 min ahead,
+the 5 default long trips across the network, 1 vehicle each) with the split ("5D", "1D", "1D"). The
+backtest (``compare(..., folds=k)``) tests on the last ``k`` days in turn, each fold trained on every
+earlier day but the one just before its test day, which validates (best epoch, and ε when "auto").
+Every decision-focused method gets the same budget (``--preset``). For each backbone and seed the
+table pools the test decisions of all folds; the interval and p-value compare each method with the
+two-stage decisions decision by decision (per-decision regret averaged over the seeds, then a
+moving-block bootstrap over the time-ordered decisions and a Wilcoxon signed-rank test;
+dff_core.stats). ``NAME:cf`` trains DFF on forward-chained out-of-sample backbone predictions.
 """
 
 from __future__ import annotations
@@ -29,106 +30,86 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--backbones",
-        default="ridge,ridge:cf,historical_profile",
-        help="comma separated; NAME:cf trains DFF on out-of-fold (cross-fitted) backbone predictions",
-    )
-    ap.add_argument("--epsilons", default="0.05,0.1,0.2,0.3,0.5")
+    ap.add_argument("--backbones", default="ridge,ridge:cf,historical_profile", help="comma separated")
+    ap.add_argument("--methods", default="all", help="comma separated method keys, or 'all' (those that apply)")
+    ap.add_argument("--epsilon", default="0.2", help="DFF's trust region: a number or 'auto'")
+    ap.add_argument("--preset", default="fast", choices=("fast", "thorough"), help="the shared training budget")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--csv", default=None, help="also write every run's metrics to this CSV")
+    ap.add_argument("--folds", type=int, default=3, help="test days (the last K days of the week)")
+    ap.add_argument("--csv", default=None, help="also write every (backbone, seed, method) row to this CSV")
     args = ap.parse_args(argv)
 
-    from dff_core import compare
+    from dff_core.comparison import available_methods, compare
     from dff_core.data import load_metr_la
     from dff_core.scenarios import build_traffic_scenario
+    from dff_core.stats import paired_difference
 
     t0 = time.perf_counter()
-    ds = load_metr_la()
-    sc = build_traffic_scenario(ds, split=("5D", "1D", "1D"))
+    sc = build_traffic_scenario(load_metr_la(), split=("5D", "1D", "1D"))
     print(sc.describe())
     backbones = [b.strip() for b in args.backbones.split(",") if b.strip()]
-    epsilons = [float(e) for e in args.epsilons.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
-    rows = []
-    baseline: dict[tuple[str, int], np.ndarray] = {}  # two-stage regret per (backbone, seed)
+    eps = args.epsilon if args.epsilon == "auto" else float(args.epsilon)
+    rows, regrets, budgets = [], {}, {}
     for bb in backbones:
-        name_, _, flag = bb.partition(":")
-        cross_fit = flag == "cf"
+        name, _, flag = bb.partition(":")
+        methods = available_methods(name) if args.methods == "all" else tuple(args.methods.split(","))
         for seed in seeds:
-            for k, eps in enumerate(epsilons):
-                # DFL does not use the backbone: run it once per seed (with the first backbone)
-                methods = ("two_stage", "dff", "dfl") if k == 0 and bb == backbones[0] else ("two_stage", "dff")
-                methods = methods if k == 0 else ("dff",)
-                res = compare(
-                    sc, backbone=name_, epsilon=eps, methods=methods, seed=seed, epochs=args.epochs, cross_fit=cross_fit
+            bt = compare(sc, backbone=name, epsilon=eps, methods=methods, seed=seed, folds=args.folds,
+                         preset=args.preset, cross_fit=flag == "cf")  # fmt: skip
+            budgets[bb] = bt.summary().get("training_budget")
+            pooled = bt.metrics
+            for m in bt.methods:
+                regrets.setdefault((bb, m), []).append(bt.regret(m))
+                rows.append(
+                    {
+                        "backbone": bb,
+                        "seed": seed,
+                        "method": m,
+                        "regret_mean": pooled.loc[m, "regret_mean"],
+                        "normalized_regret": pooled.loc[m, "normalized_regret"],
+                        "mse": pooled.loc[m, "mse"],
+                        "max_relative_shift": pooled.loc[m, "max_relative_shift"],
+                        "epsilon": [f.config.get("training", {}).get("dff", {}).get("epsilon") for f in bt.folds]
+                        if m == "dff"
+                        else None,
+                        "seconds": pooled.loc[m, "seconds"],
+                    }
                 )
-                if "two_stage" in res.methods:
-                    baseline[bb, seed] = res.methods["two_stage"].regret
-                ref = baseline[bb, seed]
-                for name in methods:
-                    m = res.metrics.loc[name]
-                    r = res.methods[name].regret
-                    rows.append(
-                        {
-                            "backbone": bb,
-                            "method": name,
-                            "epsilon": eps if name == "dff" else np.nan,
-                            "seed": seed,
-                            "normalized_regret": m["normalized_regret"],
-                            "regret_mean": m["regret_mean"],
-                            "better": float((r < ref - 1e-9).mean()),
-                            "worse": float((r > ref + 1e-9).mean()),
-                            "mse": m["mse"],
-                            "max_relative_shift": m["max_relative_shift"],
-                            "min_cosine": m["min_cosine"],
-                            "seconds": m["seconds"],
-                        }
-                    )
-                print(
-                    f"  {bb} seed={seed} eps={eps}: "
-                    + ", ".join(f"{n} {res.metrics.loc[n, 'normalized_regret']:.4f}" for n in methods),
-                    flush=True,
-                )
+            print(f"  {bb} seed={seed}: " + ", ".join(f"{m} {pooled.loc[m, 'regret_mean']:.3f}" for m in bt.methods),
+                  flush=True)  # fmt: skip
     runs = pd.DataFrame(rows)
     if args.csv:
         runs.to_csv(args.csv, index=False)
-    keys = ["backbone", "method", "epsilon"]
-    g = runs.fillna({"epsilon": -1}).groupby(keys, sort=False)
-    table = g.agg(
-        nreg=("normalized_regret", "mean"),
-        nreg_min=("normalized_regret", "min"),
-        nreg_max=("normalized_regret", "max"),
-        regret=("regret_mean", "mean"),
-        better=("better", "mean"),
-        worse=("worse", "mean"),
-        mse=("mse", "mean"),
-        shift=("max_relative_shift", "max"),
-        cosine=("min_cosine", "min"),
-        seconds=("seconds", "mean"),
-    ).reset_index()
-    order = {"two_stage": 0, "dff": 1, "dfl": 2}
-    table["_b"] = table["backbone"].map({b: i for i, b in enumerate(backbones)})
-    table["_m"] = table["method"].map(order)
-    table = table.sort_values(["_b", "_m", "epsilon"], kind="stable")
-    n_test = len(sc.split["test"])
-    print(f"\n{len(seeds)} seed(s), {args.epochs} epochs, test n={n_test} decisions; {time.perf_counter() - t0:.0f} s")
+    n_test = len(next(iter(regrets.values()))[0])
     print(
-        "\n| backbone | method | ε | normalized regret (min–max over seeds) | regret, veh-min per decision "
-        "| decisions better / worse than two-stage | MSE (min/km)² | max shift | min cosine | train s |"
+        f"\n{len(seeds)} seed(s), {args.folds} test days (folds), {n_test} pooled test decisions per run, preset "
+        f"{args.preset}, ε {args.epsilon}; {time.perf_counter() - t0:.0f} s"
+    )
+    for bb, b in budgets.items():
+        if b:
+            print(f"budget ({bb}): up to {b['epochs']} epochs, lr {b['lr']}, patience {b['patience']}, every method")
+    print(
+        "\n| backbone | method | regret, veh-min per decision | normalized regret | method − two-stage [95% CI] "
+        "| p | verdict | MSE (min/km)² | max shift | train s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for _, r in table.iterrows():
-        eps = "" if r["epsilon"] < 0 else f"{r['epsilon']:g}"
-        spread = "" if r["nreg_min"] == r["nreg_max"] else f" ({r['nreg_min']:.4f}–{r['nreg_max']:.4f})"
-        shift = "" if r["method"] == "two_stage" else f"{r['shift']:.3f}"
-        cos = "" if r["method"] == "two_stage" else f"{r['cosine']:.4f}"
-        better = "" if r["method"] == "two_stage" else f"{r['better']:.0%} / {r['worse']:.0%}"
-        print(
-            f"| {r['backbone']} | {r['method']} | {eps} | {r['nreg']:.4f}{spread} | {r['regret']:.3f} | "
-            f"{better} | {r['mse']:.4f} | {shift} | {cos} | {r['seconds']:.1f} |"
-        )
+    for bb in backbones:
+        base = np.mean(regrets[(bb, "two_stage")], axis=0)
+        for m in [m for (b, m) in regrets if b == bb]:
+            r = np.mean(regrets[(bb, m)], axis=0)
+            sub = runs[(runs["backbone"] == bb) & (runs["method"] == m)]
+            if m == "two_stage":
+                ci = p = verdict = ""
+            else:
+                pc = paired_difference(r, base, time_ordered=True)
+                ci = f"{pc.mean_difference:+.3f} [{pc.ci_low:+.3f}, {pc.ci_high:+.3f}]"
+                p, verdict = f"{pc.p_value:.2g}", pc.verdict
+            shift = "" if m == "two_stage" else f"{sub['max_relative_shift'].max():.3g}"
+            print(
+                f"| {bb} | {m} | {r.mean():.3f} | {sub['normalized_regret'].mean():.4f} | {ci} | {p} | {verdict} | "
+                f"{sub['mse'].mean():.4f} | {shift} | {sub['seconds'].mean():.1f} |"
+            )
     return 0
 
 

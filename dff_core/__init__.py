@@ -23,6 +23,8 @@ from dff_core.problems import (
 )
 
 if TYPE_CHECKING:
+    from dff_core.ablation import DFFUnbounded
+    from dff_core.backtest import BacktestResult
     from dff_core.baselines import DFL
     from dff_core.comparison import compare, run_comparison
     from dff_core.dff import DFF
@@ -32,6 +34,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "DFF": "dff_core.dff",
     "DFL": "dff_core.baselines",
+    "DFFUnbounded": "dff_core.ablation",
+    "BacktestResult": "dff_core.backtest",
     "run_comparison": "dff_core.comparison",
     "compare": "dff_core.comparison",
 }
@@ -53,7 +57,9 @@ __all__ = [
     "DFF",
     "DFL",
     "Allocation",
+    "BacktestResult",
     "CvxpyProblem",
+    "DFFUnbounded",
     "DataError",
     "LinearMapped",
     "MinCostFlow",

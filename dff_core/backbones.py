@@ -4,8 +4,8 @@ A backbone is anything with ``fit(X, C) -> self`` and ``predict(X) -> (n, d) arr
 never differentiates it, so a tree ensemble, a historical profile or a wrapped simulator works
 as well as a linear model. The ready-made ones are scikit-learn regressors (``get_params``,
 ``clone``, ``score`` = R²), so any scikit-learn regressor works in their place too.
-:func:`make_backbone` builds one by name; :func:`cross_fit_predict` gives honest (out-of-fold)
-training predictions for flexible backbones.
+:func:`make_backbone` builds one by name; :func:`cross_fit_predict` gives honest (forward-chained,
+out-of-sample) training predictions for flexible backbones.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+from sklearn import linear_model
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import KFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
@@ -354,30 +355,79 @@ def resolve_backbone(backbone: Any, seed: int = 0) -> Any:
     return backbone
 
 
+#: Cross-fitting schemes of :func:`cross_fit_predict`.
+CROSS_FIT_SCHEMES = ("forward", "kfold")
+
+
 def cross_fit_predict(
-    backbone: Any, X: np.ndarray, C: np.ndarray, n_splits: int = 2, time_ordered: bool = True, seed: int = 0
+    backbone: Any,
+    X: np.ndarray,
+    C: np.ndarray,
+    n_splits: int = 5,
+    time_ordered: bool = True,
+    seed: int = 0,
+    scheme: str = "forward",
 ) -> np.ndarray:
-    """Out-of-fold predictions of ``backbone`` for its own training set.
+    """Honest (out-of-sample) predictions of ``backbone`` for its own training set.
 
     Use it for flexible backbones (random forests, boosting, large MLPs) that nearly memorise
     their training data: their in-sample predictions are far better than their real ones, so a
-    correction learned from them would learn the wrong errors. Each fold is predicted by a clone
-    of the backbone (``sklearn.base.clone``; a deep copy for objects that are not scikit-learn
-    estimators) fitted on the other folds. Folds are scikit-learn's ``KFold`` without shuffling:
-    ``n_splits`` contiguous blocks of rows, every block predicted. ``time_ordered=True`` keeps the
-    given (chronological) order; otherwise rows are shuffled with ``seed`` first. A simple
-    backbone (linear, historical profile) rarely needs it. The passed backbone is not modified.
+    correction learned from them would learn the wrong errors. Rows are cut into ``n_splits``
+    contiguous blocks (scikit-learn's ``KFold`` without shuffling), each predicted by a clone of
+    the backbone (``sklearn.base.clone``; a deep copy for objects that are not scikit-learn
+    estimators). The passed backbone is not modified.
+
+    * ``scheme="forward"`` (forward chaining, time-respecting): block ``b`` is predicted by a model
+      fitted on blocks ``0..b-1`` only, i.e. on earlier rows, as the final backbone will predict the
+      future. The first block has no earlier rows, so it gets no honest prediction: its rows are
+      ``NaN`` and a corrector is trained on the other rows (``np.isfinite(out).all(axis=1)``).
+    * ``scheme="kfold"``: every block is predicted by a model fitted on all *other* blocks, later
+      ones included. Not time-respecting (an earlier block is predicted from later data), but every
+      row gets a prediction and each model sees ``(n_splits - 1) / n_splits`` of the rows.
+
+    ``time_ordered=True`` keeps the given (chronological) order; otherwise rows are shuffled with
+    ``seed`` first (for exchangeable data). A simple backbone (linear, historical profile) rarely
+    needs cross-fitting at all.
     """
     X, C = _xy("cross_fit_predict", X, C)
     n = X.shape[0]
+    if scheme not in CROSS_FIT_SCHEMES:
+        raise ValueError(f"cross_fit_predict: scheme must be one of {CROSS_FIT_SCHEMES}; got {scheme!r}.")
     if int(n_splits) != n_splits or n_splits < 2:
         raise ValueError(f"cross_fit_predict: n_splits must be an integer >= 2; got {n_splits!r}.")
     if n < n_splits:
-        raise DataError(f"cross_fit_predict: {n} rows cannot be split into {n_splits} folds.")
+        raise DataError(
+            f"cross_fit_predict: {n} rows cannot be split into n_splits={n_splits} blocks; "
+            f"use n_splits <= {n} (and at least 2)."
+        )
     order = np.arange(n) if time_ordered else np.random.default_rng(seed).permutation(n)
-    out = np.empty_like(C)
-    for fit_pos, fold_pos in KFold(int(n_splits)).split(order):
-        fit_rows, fold = np.sort(order[fit_pos]), order[fold_pos]
+    out = np.full_like(C, np.nan)
+    blocks = [order[pos] for _, pos in KFold(int(n_splits)).split(order)]
+    for b, fold in enumerate(blocks):
+        if scheme == "forward":
+            if b == 0:
+                continue
+            fit_rows = np.sort(np.concatenate(blocks[:b]))
+        else:
+            fit_rows = np.sort(np.concatenate([blk for k, blk in enumerate(blocks) if k != b]))
         model = clone(backbone, safe=False).fit(X[fit_rows], C[fit_rows])
         out[fold] = np.asarray(model.predict(X[fold]), dtype=np.float64).reshape(len(fold), C.shape[1])
     return out
+
+
+def dfl_model_class(backbone: Any) -> str | None:
+    """The :class:`~dff_core.baselines.DFL` model class that trains ``backbone``'s own model on a decision
+    loss: ``"linear"`` for linear backbones (:class:`LinearBackbone`, scikit-learn linear models),
+    ``"mlp"`` for :class:`MLPBackbone`, ``None`` when the backbone is not differentiable (trees,
+    profiles, callables)."""
+    if isinstance(backbone, str):
+        key = str(backbone).strip().lower().replace("-", "_").replace(" ", "_")
+        return {"linear": "linear", "ridge": "linear", "mlp": "mlp"}.get(key)
+    if isinstance(backbone, LinearBackbone):
+        return "linear"
+    if isinstance(backbone, MLPBackbone):
+        return "mlp"
+    est = backbone.steps[-1][1] if isinstance(backbone, Pipeline) else backbone
+    if type(est).__module__.startswith(linear_model.__name__):
+        return "linear"
+    return None

@@ -1,14 +1,21 @@
-"""End-to-end decision-focused learning, the baseline DFF is judged against.
+"""The decision-focused baselines DFF is judged against.
 
-:class:`DFL` trains a predictor directly on a decision loss with no trust region (the usual
-decision-focused learning); :func:`dff_core.comparison.run_comparison` compares it with the
-two-stage backbone and DFF.
+* :class:`DFL` trains a predictor (linear model or MLP) directly on a decision loss with no trust
+  region: the usual end-to-end decision-focused learning. It can start from its own least-squares
+  fit, from random weights, or from a fitted backbone of the same model class
+  (``fit(..., start_from=backbone)``), so DFF can be compared like for like.
+* :class:`~dff_core.ablation.DFFUnbounded` (in :mod:`dff_core.ablation`) is DFF's correction network
+  without the trust region, the ablation that shows what the bound is for.
+
+:func:`dff_core.comparison.run_comparison` compares them with the two-stage backbone and DFF.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,11 +24,13 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from dff_core import metrics
+from dff_core.backbones import MLPBackbone
 from dff_core.correction import make_mlp, torch_threads
 from dff_core.errors import DataError
 from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
+from dff_core.selection import LR_GRID, check_auto_or_number, copy_fitted, fit_selected, is_auto, train_val_rows
 from dff_core.training import holdout_rows, train_on_decision_loss
 from dff_core.validation import as_2d, check_hidden, check_training_params
 
@@ -56,9 +65,12 @@ class DFL(BaseEstimator):
     so training starts from a sound two-stage model. ``warm_alpha="auto"`` picks the ridge penalty
     by validation MSE (plain least squares overfits when features outnumber training rows, which
     would make the baseline look worse than it is). The epoch with the lowest validation regret is
-    kept (epoch 0 = the warm start).
+    kept (epoch 0 = the warm start). ``warm_start=False`` starts from random weights ("from scratch"),
+    and ``fit(..., start_from=backbone)`` from a fitted backbone of the same class.
     A scikit-learn estimator (``__init__`` only stores parameters); ``score(X, C)`` is the negative
-    normalized regret. Parameters otherwise mirror :class:`~dff_core.dff.DFF`.
+    normalized regret. Parameters otherwise mirror :class:`~dff_core.dff.DFF` (``lr="auto"`` included).
+    Attributes after ``fit``: ``module_``, ``history_``, ``best_epoch_``, ``cancelled_``, ``n_features_in_``,
+    ``n_train_``, ``n_val_``, ``loss_name_``, ``fit_seconds_``, ``lr_`` and ``selection_``.
     """
 
     def __init__(
@@ -102,16 +114,59 @@ class DFL(BaseEstimator):
         X_val: np.ndarray | None = None,
         C_val: np.ndarray | None = None,
         *,
+        start_from: Any = None,
         callback: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> DFL:
         """Train on ``(X, C)``; without ``X_val``/``C_val`` the last ``val_fraction`` of rows validates.
 
+        ``start_from``: a fitted backbone of the same model class to start from instead of the warm
+        start (decision-focused fine-tuning of that very model): for ``model="linear"`` any fitted
+        affine predictor (e.g. :class:`~dff_core.backbones.LinearBackbone`, checked to be affine), for
+        ``model="mlp"`` an :class:`~dff_core.backbones.MLPBackbone` (its network and scaling are copied,
+        so ``hidden`` is ignored). Epoch 0 then reproduces the backbone's predictions.
+        ``lr="auto"`` chooses the step size from :data:`~dff_core.selection.LR_GRID` on validation rows
+        that did not choose the epoch (:func:`dff_core.selection.fit_selected`); ``lr_`` holds the value used.
         ``callback(event)`` receives a :class:`~dff_core.progress.ProgressEvent` after every epoch;
         ``should_stop() -> bool`` is checked before every mini-batch (``True`` cancels, keeping the best epoch).
         """
+        check_auto_or_number("DFL", "lr", self.lr, "1e-3")
+        if is_auto(self.lr):
+            return self._fit_selected(X, C, X_val, C_val, start_from, callback, should_stop)
         with torch_threads(self.num_threads):
-            return self._fit(X, C, X_val, C_val, callback, should_stop)
+            self._fit(X, C, X_val, C_val, callback, should_stop, start_from)
+        self.lr_, self.selection_ = float(self.lr), None
+        return self
+
+    def _fit_selected(
+        self,
+        X: np.ndarray,
+        C: np.ndarray,
+        X_val: np.ndarray | None,
+        C_val: np.ndarray | None,
+        start_from: Any,
+        callback: ProgressCallback | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> DFL:
+        t_start = time.perf_counter()
+        val = None if X_val is None else (X_val,)
+        (X, C), (Xv, Cv), hint = train_val_rows("DFL.fit", (X,), C, val, C_val, int(self.problem.d), self.val_fraction)
+        model, table, chosen = fit_selected(
+            self,
+            [{"lr": lr} for lr in LR_GRID],
+            (X, C),
+            (Xv,),
+            Cv,
+            owner="DFL.fit",
+            argument="lr",
+            hint=hint,
+            fit_kwargs={"callback": callback, "start_from": start_from},
+            should_stop=should_stop,
+        )
+        copy_fitted(self, model)
+        self.lr_, self.selection_ = float(chosen["lr"]), table
+        self.fit_seconds_ = time.perf_counter() - t_start
+        return self
 
     def _fit(
         self,
@@ -121,6 +176,7 @@ class DFL(BaseEstimator):
         C_val: np.ndarray | None,
         callback: ProgressCallback | None,
         should_stop: Callable[[], bool] | None,
+        start_from: Any = None,
     ) -> DFL:
         owner = "DFL.fit"
         t_start = time.perf_counter()
@@ -146,7 +202,9 @@ class DFL(BaseEstimator):
         hidden = () if self.model == "linear" else check_hidden(self.hidden)
         net = make_mlp(X.shape[1], d, hidden, generator=gen)
         module = _Predictor(net, X.mean(0), _std(X), C.mean(0), _std(C))
-        if self.warm_start:
+        if start_from is not None:
+            module = self._start_from(module, start_from, X, C)
+        elif self.warm_start:
             self._warm_start(module, X, C, gen, Xv, Cv)
         self.history_, self.best_epoch_, self.cancelled_ = train_on_decision_loss(
             self.problem,
@@ -172,6 +230,46 @@ class DFL(BaseEstimator):
         self.n_train_, self.n_val_ = X.shape[0], Xv.shape[0]
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
+
+    def _start_from(self, module: _Predictor, backbone: Any, X: np.ndarray, C: np.ndarray) -> _Predictor:
+        """``module`` set to reproduce the fitted ``backbone`` (same model class), ready to train."""
+        owner = "DFL.fit"
+        if self.model == "mlp":
+            if not isinstance(backbone, MLPBackbone) or not hasattr(backbone, "net_"):
+                raise ValueError(
+                    f"{owner}: start_from for model='mlp' must be a fitted MLPBackbone; got {type(backbone).__name__}."
+                )
+            if backbone.n_features_in_ != X.shape[1] or backbone.n_outputs_ != C.shape[1]:
+                raise ValueError(f"{owner}: start_from was fitted on data of another shape than X and C.")
+            net = copy.deepcopy(backbone.net_).to(torch.float64)
+            return _Predictor(net, backbone.x_mean_, backbone.x_std_, backbone.c_mean_, backbone.c_std_)
+        # Linear: read the affine map off the backbone's predictions in the module's standardised coordinates.
+        xm, xs = module.x_mean.numpy(), module.x_std.numpy()
+        cm, cs = module.c_mean.numpy(), module.c_std.numpy()
+        p = X.shape[1]
+        probes = np.vstack([xm, xm + np.diag(xs)])
+        try:
+            out = np.asarray(backbone.predict(probes), dtype=np.float64).reshape(p + 1, C.shape[1])
+        except Exception as exc:
+            raise ValueError(
+                f"{owner}: start_from must be a fitted backbone with predict(X); calling it failed ({exc})."
+            ) from None
+        bias = (out[0] - cm) / cs
+        weight = ((out[1:] - out[0]) / cs).T  # (d, p)
+        rng = np.random.default_rng(0)
+        Z = rng.normal(size=(8, p))
+        check = np.asarray(backbone.predict(xm + Z * xs), dtype=np.float64)
+        mine = (Z @ weight.T + bias) * cs + cm
+        if not np.allclose(check, mine, rtol=1e-6, atol=1e-8 * max(1.0, float(np.abs(check).max()))):
+            raise ValueError(
+                f"{owner}: start_from ({type(backbone).__name__}) is not a linear model, so it cannot start "
+                "model='linear'; use its own model class or leave start_from out."
+            )
+        lin = module.net[-1]
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(weight.copy()))
+            lin.bias.copy_(torch.from_numpy(bias.copy()))
+        return module
 
     def _warm_start(
         self,

@@ -156,18 +156,68 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     scenario = p.add_argument_group("scenario")
     add_spec_arguments(scenario, tuple(n for n, _ in spec_fields() if n not in DATA_FIELDS and n != "seed"))
     p.add_argument("--backbone", default="ridge", help="ridge, linear, random_forest, gradient_boosting, mlp, ...")
-    p.add_argument("--epsilon", type=float, default=0.2, help="DFF trust region: corrections within ±epsilon")
+    p.add_argument(
+        "--preset",
+        choices=tuple(PRESET_HELP),
+        default="fast",
+        help="; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()) + " (default fast)",
+    )
+    p.add_argument(
+        "--epsilon",
+        type=_epsilon_arg,
+        default=None,
+        help="DFF trust region: corrections within ±epsilon, or 'auto' (chosen on validation data); "
+        "default from --preset (fast: 0.2)",
+    )
     p.add_argument("--loss", default="spo+", help="decision loss (default spo+)")
-    p.add_argument("--methods", default="two_stage,dff,dfl", help="comma separated (two_stage,dff,dfl)")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument(
+        "--methods",
+        default="two_stage,dff,dfl",
+        help="comma separated: two_stage, dff, dfl, dfl_backbone, dfl_scratch (linear/mlp backbones), "
+        "dff_unbounded, or 'all' (every one that applies to the backbone); default two_stage,dff,dfl",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="epochs of every trained method (default from --preset)")
+    p.add_argument("--lr", type=_lr_arg, default=None, help="learning rate or 'auto' (default from --preset)")
     p.add_argument("--seed", type=int, default=0, help="seeds the scenario's default trips and the training")
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        help="rolling-origin backtest: K consecutive test windows (each as long as the test part), each trained "
+        "and validated only on earlier data; pooled results and verdict",
+    )
     p.add_argument(
         "--cross-fit",
         action="store_true",
-        help="train DFF on out-of-fold backbone predictions (recommended for regression backbones)",
+        help="train DFF on forward-chained out-of-sample backbone predictions (recommended for flexible backbones)",
     )
     p.add_argument("--out", required=True, help="output folder for summary.json and per_instance.csv")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+#: ``--preset`` choices and what they mean (the engine's presets, read lazily to keep ``--help`` fast).
+PRESET_HELP = {
+    "fast": "ε 0.2, up to 30 epochs, lr 1e-3 (seconds on the sample data)",
+    "thorough": "ε chosen on validation data, the tuned longer budget (several times the fast preset's time)",
+}
+
+
+def _epsilon_arg(value: str) -> float | str:
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1) such as 0.2, or 'auto'; got {value!r}") from None
+
+
+def _lr_arg(value: str) -> float | str:
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number such as 1e-3, or 'auto'; got {value!r}") from None
 
 
 class _Progress:
@@ -191,13 +241,24 @@ class _Progress:
         self.bar.close()
 
 
-@register("compare", "compare two-stage, DFF and end-to-end DFL on a scenario; write summary.json", _configure_compare)
+@register(
+    "compare",
+    "compare two-stage, DFF and decision-focused baselines on a scenario; write the run folder",
+    _configure_compare,
+)
 def run_compare(args: argparse.Namespace) -> int:
-    from dff_core.comparison import compare
+    from dff_core.comparison import available_methods, compare
+    from dff_core.presets import resolve_preset
 
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    if args.methods.strip().lower() == "all":
+        methods = available_methods(args.backbone)
+    else:
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     out = prepare_out_dir(Path(args.out))
     t0 = time.perf_counter()
+    eps, budget = resolve_preset(args.preset, "--preset", epsilon=args.epsilon, epochs=args.epochs, lr=args.lr)
+    if args.folds is not None and args.folds < 1:
+        raise ValueError(f"--folds must be a positive integer (1 = the scenario's own split); got {args.folds}.")
     spec = spec_from_args(args)
     if not (spec.readings or spec.sample or spec.metr_la is not None or spec.items):
         raise ValueError("no data: give --readings FILE (with --sensors), --sample, --metr-la or --items.")
@@ -207,32 +268,45 @@ def run_compare(args: argparse.Namespace) -> int:
     t_data = time.perf_counter() - t0 - scenario.timings.get("features", 0.0)
     if scenario.extra.get("timing"):
         print(f"settings: {scenario.extra['timing']}; unit: {scenario.unit}")
+    epochs_total = _planned_epochs(methods, eps, budget) * (args.folds or 1)
     if not args.quiet:
         print(scenario.describe(), file=sys.stderr)
-    trained = sum(m in ("dff", "dfl") for m in methods)
-    progress = _Progress(total=max(1, trained * args.epochs), disable=args.quiet)
+        fast_eps, fast_budget = resolve_preset("fast", "--preset")
+        fast_total = _planned_epochs(methods, fast_eps, fast_budget)
+        if epochs_total > fast_total:
+            print(
+                f"preset {args.preset}: {PRESET_HELP.get(args.preset, '')}. It trains up to {epochs_total} epochs in "
+                f"all (the fast preset on one split: {fast_total}), so expect up to {epochs_total / fast_total:.0f}x "
+                "the fast preset's training time (early stopping usually ends sooner).",
+                file=sys.stderr,
+            )
+    progress = _Progress(total=max(1, epochs_total), disable=args.quiet)
     finished = False
     try:
         result = compare(
             scenario,
             backbone=args.backbone,
-            epsilon=args.epsilon,
+            epsilon=eps,
             methods=methods,
             seed=args.seed,
             loss=args.loss,
-            epochs=args.epochs,
+            epochs=budget.epochs,
+            lr=budget.lr,
+            preset=args.preset,
+            folds=args.folds,
             on_progress=progress,
             cross_fit=args.cross_fit,
         )
         finished = True
     finally:
         progress.close(finished)
-    result.timings = {"data": max(0.0, t_data), **result.timings}
     result.wall_seconds = time.perf_counter() - t0
+    if args.folds is None:
+        result.timings = {"data": max(0.0, t_data), **result.timings}
     result.save(out)
     summary = result.summary()
     print(_table(summary))
-    print(f"wrote {out} (summary.json, per_instance.csv and the full run; load it with dff_core.comparison.load_run)")
+    print(f"wrote {out} (summary.json and the full run; load it with dff_core.comparison.load_run)")
     return EXIT_OK
 
 
@@ -259,10 +333,28 @@ def prepare_out_dir(out: Path, flag: str = "--out") -> Path:
     return out
 
 
+def _planned_epochs(methods: Sequence[str], epsilon: Any, budget: Any) -> int:
+    """Most training epochs a comparison can run: every fit of every trained method (selection candidates
+    and the refit included) times the budget's epochs."""
+    from dff_core.selection import EPSILON_GRID, LR_GRID, is_auto
+
+    lr_fits = len(LR_GRID) if is_auto(budget.lr) else 1
+    fits = 0
+    for m in methods:
+        if m == "two_stage":
+            continue
+        n = lr_fits * (len(EPSILON_GRID) if m == "dff" and is_auto(epsilon) else 1)
+        fits += n + (1 if n > 1 else 0)
+    return max(1, fits * int(budget.epochs))
+
+
 def _table(summary: dict[str, Any]) -> str:
+    """The comparison as text: one row per method, then the shared budget and the verdict in plain words."""
     unit = summary.get("unit") or ""
+    folds = summary.get("folds") if summary.get("kind") == "backtest" else None
+    scope = f"{folds} folds, pooled test n={summary['n_test']}" if folds else f"test n={summary['n_test']}"
     lines = [
-        f"{'method':<12}{'regret':>12}{'norm.regret':>13}{'mse':>12}{'mae':>10}  ({unit}, test n={summary['n_test']})"
+        f"{'method':<14}{'regret':>12}{'norm.regret':>13}{'mse':>12}{'mae':>10}{'max shift':>11}  ({unit}, {scope})"
     ]
     for name, m in summary["methods"].items():
 
@@ -270,7 +362,36 @@ def _table(summary: dict[str, Any]) -> str:
             v = m.get(k)
             return "-" if v is None else fmt.format(v)
 
-        lines.append(f"{name:<12}{f('regret_mean'):>12}{f('normalized_regret'):>13}{f('mse'):>12}{f('mae'):>10}")
+        lines.append(
+            f"{name:<14}{f('regret_mean'):>12}{f('normalized_regret'):>13}{f('mse'):>12}{f('mae'):>10}"
+            f"{f('max_relative_shift', '{:.3g}'):>11}"
+        )
+    for fold in summary.get("per_fold") or []:
+        dff = (fold.get("verdict") or {}).get("dff_vs_two_stage")
+        window = f"{fold.get('test_start') or ''} .. {fold.get('test_end') or ''}".strip(" .")
+        if dff:
+            lines.append(
+                f"  fold {fold['fold']} ({window}, n={fold['n_test']}): DFF − plain {dff['mean_difference']:+.4g} "
+                f"[{dff['ci_low']:+.3g}, {dff['ci_high']:+.3g}], p = {dff['p_value']:.2g}: {dff['verdict']}"
+            )
+    budget = summary.get("training_budget")
+    if budget:
+        lr = (
+            "lr chosen from " + ", ".join(f"{v:g}" for v in budget["lr_grid"])
+            if budget["lr"] == "auto"
+            else (f"lr {budget['lr']:g}")
+        )
+        stop = "no early stopping" if budget["patience"] is None else f"patience {budget['patience']}"
+        lines.append(
+            f"Training budget of every trained method ({', '.join(budget.get('methods', []))}): up to "
+            f"{budget['epochs']} epochs, {lr}, {stop}, batch {budget['batch_size']}; best validation epoch kept."
+        )
+    dff_eps = ((summary.get("training") or {}).get("dff") or {}).get("epsilon")
+    if summary.get("epsilon") == "auto" and dff_eps is not None:
+        lines.append(f"ε chosen on validation data: {dff_eps:g}.")
+    verdict = (summary.get("verdict") or {}).get("dff_vs_two_stage")
+    if verdict:
+        lines.append(("Pooled verdict: " if folds else "Verdict: ") + verdict["sentence"])
     return "\n".join(lines)
 
 

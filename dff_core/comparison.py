@@ -1,16 +1,24 @@
-"""The comparison DFF is judged by: two-stage (backbone alone), end-to-end DFL, and DFF itself.
+"""The comparison DFF is judged by: two-stage (the backbone alone), DFF, and decision-focused baselines.
 
 * :func:`run_comparison` fits every method on one chronological split of arrays and fills a
   :class:`~dff_core.results.ComparisonResult`.
 * :func:`compare` does the same on a :class:`~dff_core.scenarios.Scenario` (its split, names,
-  times, unit and display payload go into the result).
-* :func:`load_run` reads a saved run folder, rebuilding its scenario from the stored specification.
+  times, unit and display payload go into the result); with ``folds=k`` it runs a rolling-origin
+  backtest instead (:class:`~dff_core.backtest.BacktestResult`).
+* :func:`load_run` reads a saved run or backtest folder, rebuilding its scenario from the stored specification.
+
+Method keys are listed in :data:`dff_core.results.ALL_METHODS`. Every method trained on the decision loss
+gets the same :class:`~dff_core.presets.Budget` (epochs, learning rate or learning-rate grid,
+early-stopping patience, batch size), stated in the result's ``config["training_budget"]`` and ``summary.json``.
+:data:`~dff_core.presets.PRESETS` hold the ready-made settings: ``"fast"`` (interactive; the command
+line and dashboard default) and ``"thorough"`` (ε chosen on validation data; the estimators' defaults).
 
 Progress is reported as :class:`~dff_core.progress.ProgressEvent` objects to ``on_progress(event)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,30 +28,54 @@ import numpy as np
 import pandas as pd
 
 from dff_core import metrics
-from dff_core.backbones import HistoricalProfileBackbone, cross_fit_predict, resolve_backbone
+from dff_core.ablation import DFFUnbounded
+from dff_core.backbones import (
+    HistoricalProfileBackbone,
+    MLPBackbone,
+    cross_fit_predict,
+    dfl_model_class,
+    resolve_backbone,
+)
+from dff_core.backtest import BacktestResult, is_backtest, read_backtest_manifest, rolling_origin_splits
 from dff_core.baselines import DFL
 from dff_core.dff import DFF
 from dff_core.errors import DataError
 from dff_core.losses import true_solutions
+from dff_core.presets import PRESETS, Budget, Preset, available_methods, resolve_preset
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback, ProgressEvent
-from dff_core.results import METHODS, ComparisonResult, MethodResult, read_run_meta
+from dff_core.results import ALL_METHODS, TRAINED_METHODS, ComparisonResult, MethodResult, metrics_row, read_run_meta
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.spec import ScenarioSpec, build
-from dff_core.validation import as_2d, check_epsilon
+from dff_core.selection import is_auto
+from dff_core.validation import as_2d
 
 
-def _metrics_row(z_test: np.ndarray, C_test: np.ndarray, C_hat: np.ndarray, mr: MethodResult) -> dict[str, float]:
-    return {
-        "regret_mean": float(mr.regret.mean()) if len(mr.regret) else float("nan"),
-        "regret_median": float(np.median(mr.regret)) if len(mr.regret) else float("nan"),
-        "normalized_regret": float(mr.regret.sum() / (np.abs(z_test).sum() + 1e-7)),
-        "mse": metrics.mse(C_test, mr.C_pred),
-        "mae": metrics.mae(C_test, mr.C_pred),
-        "mape": metrics.mape(C_test, mr.C_pred),
-        **metrics.shift_metrics(C_hat, mr.C_pred),
-        "seconds": float(mr.seconds),
+def _relabel(on_progress: ProgressCallback | None, method: str) -> ProgressCallback | None:
+    if on_progress is None:
+        return None
+
+    def relay(event: ProgressEvent) -> None:
+        on_progress(dataclasses.replace(event, method=method) if event.method not in (None, method) else event)
+
+    return relay
+
+
+def _training_info(name: str, model: Any, start: str) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "start": start,
+        "epochs": int(model.epochs),
+        "patience": model.patience,
+        "lr": float(model.lr_),
+        "best_epoch": int(model.best_epoch_),
+        "epochs_run": int(model.history_["epoch"].max()) if len(model.history_) else 0,
+        "cancelled": bool(model.cancelled_),
     }
+    if name == "dff":
+        info["epsilon"] = float(model.epsilon_)
+    if getattr(model, "selection_", None) is not None:
+        info["selection"] = model.selection_.drop(columns=["seconds"]).to_dict(orient="records")
+    return info
 
 
 def run_comparison(
@@ -56,13 +88,15 @@ def run_comparison(
     C_test: np.ndarray,
     *,
     backbone: Any = "ridge",
-    epsilon: float = 0.2,
+    epsilon: float | str | None = None,
     loss: str = "spo+",
     methods: Sequence[str] = ("two_stage", "dff", "dfl"),
     seed: int = 0,
-    epochs: int = 50,
-    batch_size: int = 32,
-    lr: float = 1e-3,
+    preset: str = "fast",
+    training_budget: Budget | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | str | None = None,
     cross_fit: bool = False,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -73,26 +107,35 @@ def run_comparison(
     dff_kwargs: dict[str, Any] | None = None,
     dfl_kwargs: dict[str, Any] | None = None,
 ) -> ComparisonResult:
-    """Fit the backbone, then DFF and end-to-end DFL, and score every method on the test set.
+    """Fit the backbone, then every requested decision-focused method, and score all on the test set.
+
+    Methods (keys of :data:`dff_core.results.ALL_METHODS`):
 
     * ``two_stage``: decisions on the backbone's predictions ``Ĉ`` (its ``seconds`` = backbone fit + predict).
-    * ``dff``: :class:`~dff_core.dff.DFF` on the backbone's training predictions (out-of-fold when
-      ``cross_fit=True``), early-stopped on the validation set; ``seconds`` excludes the backbone.
-    * ``dfl``: :class:`~dff_core.baselines.DFL` (linear, warm-started from least squares) on the same
-      loss, no trust region.
+    * ``dff``: :class:`~dff_core.dff.DFF` on the backbone's training predictions (forward-chained
+      out-of-sample ones when ``cross_fit=True``: see :func:`~dff_core.backbones.cross_fit_predict`),
+      early-stopped on the validation set; ``seconds`` excludes the backbone.
+    * ``dfl``: :class:`~dff_core.baselines.DFL`, a linear model warm-started from its own ridge fit.
+    * ``dfl_backbone`` / ``dfl_scratch``: DFL of the backbone's own model class (linear or MLP) from the
+      backbone's fitted weights / from random weights; a ``ValueError`` for other backbones.
+    * ``dff_unbounded``: :class:`~dff_core.ablation.DFFUnbounded`, DFF's network without the trust region.
 
-    ``backbone`` is a name from :data:`dff_core.backbones.BACKBONES` or an object with ``fit``/``predict``.
-    ``on_progress(event)`` receives a :class:`~dff_core.progress.ProgressEvent` when the backbone
-    stage starts and ends, after every training epoch of DFF and DFL, and when scoring starts and ends.
-    ``should_stop()`` cancels training (the best epoch so far is kept; later methods are still scored).
-    Shift and cosine in the metrics table are measured against the backbone's ``Ĉ``.
+    ``epsilon`` and the shared training budget come from ``preset`` (:data:`PRESETS`), then ``training_budget``,
+    then ``epochs``/``lr``/``batch_size`` when given; ``epsilon="auto"`` and ``lr="auto"`` choose on
+    held-out validation rows (:mod:`dff_core.selection`). ``backbone`` is a name from
+    :data:`dff_core.backbones.BACKBONES` or an object with ``fit``/``predict``. ``on_progress(event)``
+    receives a :class:`~dff_core.progress.ProgressEvent` when the backbone stage starts and ends, after
+    every training epoch of every method, and when scoring starts and ends. ``should_stop()`` cancels
+    training (the best epoch so far is kept; later methods are still scored). Shift and cosine in the
+    metrics table are measured against the backbone's ``Ĉ``.
     """
     owner = "run_comparison"
     methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown or not methods:
-        raise ValueError(f"{owner}: unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
-    eps = check_epsilon(epsilon)
+        raise ValueError(f"{owner}: unknown method(s) {unknown}; choose from {', '.join(ALL_METHODS)}.")
+    eps, bud = resolve_preset(preset, owner, epsilon=epsilon, epochs=epochs, lr=lr, batch_size=batch_size,
+                              budget=training_budget)  # fmt: skip
     d = int(problem.d)
     X_train = as_2d("X_train", X_train, owner=owner)
     p = X_train.shape[1]
@@ -106,6 +149,14 @@ def run_comparison(
     C_test = as_2d("C_test", C_test, d, X_test.shape[0], owner=owner)
     if X_test.shape[0] == 0:
         raise DataError(f"{owner}: the test set is empty; there is nothing to compare on.")
+    own_class = dfl_model_class(backbone)
+    needs_own = [m for m in methods if m in ("dfl_backbone", "dfl_scratch")]
+    if needs_own and own_class is None:
+        name = backbone if isinstance(backbone, str) else type(backbone).__name__
+        raise ValueError(
+            f"{owner}: method(s) {', '.join(needs_own)} train the backbone's own model class on the decision loss, "
+            f"which needs a differentiable backbone (linear, ridge or mlp); {name!r} is not. Leave them out."
+        )
 
     def progress(event: ProgressEvent) -> None:
         if on_progress is not None:
@@ -113,6 +164,7 @@ def run_comparison(
 
     timings: dict[str, float] = {}
     results: dict[str, MethodResult] = {}
+    training: dict[str, dict[str, Any]] = {}
     W_test, z_test = true_solutions(problem, C_test)
 
     # --- backbone -------------------------------------------------------------------------------
@@ -123,14 +175,17 @@ def run_comparison(
     C_hat_test = as_2d("backbone predictions", bb.predict(X_test), d, X_test.shape[0], owner=owner)
     C_hat_val = None if X_val is None else as_2d("backbone predictions", bb.predict(X_val), d, owner=owner)
     t_bb = time.perf_counter() - t0
-    C_hat_train = None
-    if "dff" in methods:
+    corrected = [m for m in methods if m in ("dff", "dff_unbounded")]
+    X_corr, C_hat_train, C_corr = X_train, None, C_train
+    if corrected:
         t1 = time.perf_counter()
         if cross_fit:
             C_hat_train = cross_fit_predict(resolve_backbone(backbone, seed=seed), X_train, C_train, seed=seed)
+            honest = np.isfinite(C_hat_train).all(axis=1)  # forward chaining: the first block has no prediction
+            X_corr, C_hat_train, C_corr = X_train[honest], C_hat_train[honest], C_train[honest]
         else:
             C_hat_train = bb.predict(X_train)
-        C_hat_train = as_2d("backbone predictions", C_hat_train, d, X_train.shape[0], owner=owner)
+        C_hat_train = as_2d("backbone predictions", C_hat_train, d, X_corr.shape[0], owner=owner)
         timings["backbone_train_predictions"] = time.perf_counter() - t1
     timings["backbone"] = t_bb
     progress(ProgressEvent("backbone", epoch=1, epochs=1, status="done", seconds=t_bb))
@@ -143,36 +198,64 @@ def run_comparison(
     if "two_stage" in methods:
         results["two_stage"] = score("two_stage", C_hat_test, t_bb, model=bb)
 
-    train = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "loss": loss}
-    fit_kw = {"callback": on_progress, "should_stop": should_stop}
-    # --- DFF ------------------------------------------------------------------------------------
+    train = {"epochs": bud.epochs, "lr": bud.lr, "batch_size": bud.batch_size, "patience": bud.patience,
+             "seed": seed, "loss": loss}  # fmt: skip
+
+    def fit_kw(name: str) -> dict[str, Any]:
+        return {"callback": _relabel(on_progress, name), "should_stop": should_stop}
+
+    val_corr = () if X_val is None else (X_val, C_hat_val, C_val)
+    # --- DFF and its unbounded ablation -----------------------------------------------------------
     if "dff" in methods:
         t0 = time.perf_counter()
-        dff = DFF(problem, epsilon=eps, **train, **(dff_kwargs or {}))
-        if X_val is not None:
-            dff.fit(X_train, C_hat_train, C_train, X_val, C_hat_val, C_val, **fit_kw)
-        else:
-            dff.fit(X_train, C_hat_train, C_train, **fit_kw)
+        dff = DFF(problem, **{"epsilon": eps, **train, **(dff_kwargs or {})})
+        dff.fit(X_corr, C_hat_train, C_corr, *val_corr, **fit_kw("dff"))
         timings["dff"] = time.perf_counter() - t0
         C_dff = dff.predict(X_test, C_hat_test)
         results["dff"] = score(
             "dff", C_dff, timings["dff"], history=dff.history_, factors=dff.factors(X_test, C_hat_test), model=dff
         )
-
-    # --- end-to-end DFL -------------------------------------------------------------------------
-    if "dfl" in methods:
+        training["dff"] = _training_info("dff", dff, "the backbone's predictions")
+    if "dff_unbounded" in methods:
         t0 = time.perf_counter()
-        dfl = DFL(problem, **train, **(dfl_kwargs or {})).fit(X_train, C_train, X_val, C_val, **fit_kw)
-        timings["dfl"] = time.perf_counter() - t0
-        results["dfl"] = score("dfl", dfl.predict(X_test), timings["dfl"], history=dfl.history_, model=dfl)
+        hidden = {"hidden": dff_kwargs["hidden"]} if dff_kwargs and "hidden" in dff_kwargs else {}
+        unb = DFFUnbounded(problem, **train, **hidden).fit(X_corr, C_hat_train, C_corr, *val_corr,
+                                                           **fit_kw("dff_unbounded"))  # fmt: skip
+        timings["dff_unbounded"] = time.perf_counter() - t0
+        results["dff_unbounded"] = score(
+            "dff_unbounded", unb.predict(X_test, C_hat_test), timings["dff_unbounded"], history=unb.history_,
+            factors=unb.factors(X_test), model=unb,
+        )  # fmt: skip
+        training["dff_unbounded"] = _training_info("dff_unbounded", unb, "the backbone's predictions")
+
+    # --- decision-focused learning ----------------------------------------------------------------
+    val_dfl = () if X_val is None else (X_val, C_val)
+    own_kw: dict[str, Any] = {"model": own_class}
+    if isinstance(bb, MLPBackbone):
+        own_kw["hidden"] = tuple(bb.hidden)
+    arms = {
+        "dfl": ({"model": "linear", **(dfl_kwargs or {})}, {}, "its own ridge fit"),
+        "dfl_backbone": (own_kw, {"start_from": bb}, "the backbone's fitted weights"),
+        "dfl_scratch": ({**own_kw, "warm_start": False}, {}, "random weights"),
+    }
+    for name, (model_kw, extra_fit, start) in arms.items():
+        if name not in methods:
+            continue
+        t0 = time.perf_counter()
+        m = DFL(problem, **{**train, **model_kw}).fit(X_train, C_train, *val_dfl, **extra_fit, **fit_kw(name))
+        timings[name] = time.perf_counter() - t0
+        results[name] = score(name, m.predict(X_test), timings[name], history=m.history_, model=m)
+        training[name] = _training_info(name, m, start)
 
     # --- evaluate -------------------------------------------------------------------------------
     progress(ProgressEvent("evaluate", epoch=0, epochs=1, status="scoring"))
     t0 = time.perf_counter()
-    order = [m for m in METHODS if m in results]
+    order = [m for m in ALL_METHODS if m in results]
     table = pd.DataFrame(
-        [_metrics_row(z_test, C_test, C_hat_test, results[m]) for m in order], index=pd.Index(order, name="method")
-    )
+        [metrics_row(z_test, C_test, C_hat_test, results[m].C_pred, results[m].regret, results[m].seconds)
+         for m in order],
+        index=pd.Index(order, name="method"),
+    )  # fmt: skip
     n = X_test.shape[0]
     times = None if times_test is None else pd.DatetimeIndex(times_test)
     if times is not None and len(times) != n:
@@ -196,16 +279,20 @@ def run_comparison(
     timings["evaluate"] = time.perf_counter() - t0
     progress(ProgressEvent("evaluate", epoch=1, epochs=1, status="done", seconds=timings["evaluate"]))
 
+    trained = [m for m in order if m in TRAINED_METHODS]
     cfg = {
         "backbone": backbone if isinstance(backbone, str) else type(backbone).__name__,
         "epsilon": eps,
         "loss": loss,
         "methods": list(methods),
         "seed": int(seed),
-        "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "lr": float(lr),
+        "preset": preset,
+        "epochs": int(bud.epochs),
+        "batch_size": int(bud.batch_size),
+        "lr": bud.lr if is_auto(bud.lr) else float(bud.lr),
+        "patience": bud.patience,
         "cross_fit": bool(cross_fit),
+        **({"training_budget": {**bud.to_dict(), "methods": trained}, "training": training} if trained else {}),
         **(config or {}),
     }
     return ComparisonResult(
@@ -258,27 +345,41 @@ def scenario_backbone(backbone: Any, scenario: Scenario, seed: int = 0) -> Any:
 def compare(
     scenario: Scenario,
     backbone: Any = "ridge",
-    epsilon: float = 0.2,
+    epsilon: float | str | None = None,
     methods: Sequence[str] = ("two_stage", "dff", "dfl"),
     seed: int = 0,
     on_progress: ProgressCallback | None = None,
     loss: str = "spo+",
-    epochs: int = 30,
+    epochs: int | None = None,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    preset: str = "fast",
+    folds: int | None = None,
     **kw: Any,
-) -> ComparisonResult:
-    """Compare two-stage, DFF and end-to-end DFL on ``scenario`` (train/val/test in time order).
+) -> ComparisonResult | BacktestResult:
+    """Compare two-stage, DFF and the decision-focused baselines on ``scenario`` (train/val/test in time order).
 
-    Extra keyword arguments (``batch_size``, ``lr``, ``cross_fit``...) go to :func:`run_comparison`.
-    The result carries the test decision times, column names, the scenario's unit and description,
-    a ``config`` (scenario kind and options, training options, data digest, and the scenario's
-    specification ``scenario_spec`` when it was built from one, so :func:`load_run` can rebuild it)
-    and the scenario's ``extra`` (sensors, links, OD pairs...) so displays can draw the decisions.
+    ``preset`` (:data:`PRESETS`) sets ε and the shared training budget; ``epsilon``, ``epochs`` and
+    extra keyword arguments (``lr``, ``batch_size``, ``training_budget``, ``cross_fit``...) given here replace the
+    preset's values and go to :func:`run_comparison`. With ``folds=k`` the comparison is a rolling-origin
+    backtest over ``k`` consecutive test windows ending with the scenario's test period, each trained
+    and validated only on earlier rows (:func:`~dff_core.backtest.rolling_origin_splits`), and a
+    :class:`~dff_core.backtest.BacktestResult` is returned. The result carries the test decision times,
+    column names, the scenario's unit and description, a ``config`` (scenario kind and options, training
+    options and budget, data digest, and the scenario's specification ``scenario_spec`` when it was built
+    from one, so :func:`load_run` can rebuild it) and the scenario's ``extra`` (sensors, links, OD pairs...)
+    so displays can draw the decisions.
     """
     if not isinstance(scenario, Scenario):
         raise ValueError(
             f"compare: scenario must be a Scenario (see dff_core.scenarios); got {type(scenario).__name__}."
         )
+    if folds is not None:
+        return _backtest(scenario, folds, backbone=backbone, epsilon=epsilon, methods=methods, seed=seed,
+                         on_progress=on_progress, loss=loss, epochs=epochs, should_stop=should_stop,
+                         preset=preset, **kw)  # fmt: skip
+    eps, bud = resolve_preset(preset, "compare", epsilon=epsilon, epochs=epochs, lr=kw.get("lr"),
+                              batch_size=kw.get("batch_size"), budget=kw.get("training_budget"))  # fmt: skip
     X_tr, C_tr, _ = scenario.part("train")
     X_va, C_va, _ = scenario.part("val")
     X_te, C_te, t_te = scenario.part("test")
@@ -289,16 +390,18 @@ def compare(
         **scenario.options,
         "backbone": backbone if isinstance(backbone, str) else type(backbone).__name__,
         **({"profile_key": profile_key(scenario)} if backbone == "historical_profile" else {}),
-        "epsilon": float(epsilon),
+        "epsilon": eps,
         "methods": list(methods),
         "seed": int(seed),
         "loss": loss,
-        "epochs": int(epochs),
+        "preset": preset,
+        "epochs": int(bud.epochs),
         **{k: v for k, v in kw.items() if isinstance(v, (str, int, float, bool)) or v is None},
         "data_digest": scenario.data_digest,
         "unit": scenario.unit,
         **({} if scenario.spec is None else {"scenario_spec": scenario.spec}),
     }
+    run_kw = {k: v for k, v in kw.items() if k not in ("lr", "batch_size", "training_budget")}
     result = run_comparison(
         scenario.problem,
         X_tr,
@@ -308,18 +411,19 @@ def compare(
         X_te,
         C_te,
         backbone=scenario_backbone(backbone, scenario, seed),
-        epsilon=epsilon,
+        epsilon=eps,
         loss=loss,
         methods=tuple(methods),
         seed=seed,
-        epochs=epochs,
+        preset=preset,
+        training_budget=bud,
         on_progress=on_progress,
         should_stop=should_stop,
         times_test=t_te,
         feature_names=list(scenario.feature_names),
         output_names=list(scenario.output_names),
         config=config,
-        **kw,
+        **run_kw,
     )
     result.times = t_te
     result.feature_names = list(scenario.feature_names)
@@ -337,10 +441,41 @@ def compare(
     return result
 
 
-def load_run(path: str | Path) -> ComparisonResult:
-    """Read a run folder written by :meth:`ComparisonResult.save`, rebuilding its scenario from the
-    specification stored in its configuration (``config["scenario_spec"]``)."""
+def _backtest(scenario: Scenario, folds: int, **kw: Any) -> BacktestResult:
+    """``compare`` on each fold of :func:`~dff_core.backtest.rolling_origin_splits`, oldest window first."""
+    t0 = time.perf_counter()
+    splits = rolling_origin_splits(scenario.split, folds, owner="compare")
+    on_progress = kw.pop("on_progress", None)
+    results = []
+    for k, split in enumerate(splits, 1):
+        fold = dataclasses.replace(scenario, split={name: idx.copy() for name, idx in split.items()})
+        if on_progress is not None:
+            on_progress(ProgressEvent("backbone", epoch=0, epochs=1, status="fitting",
+                                      message=f"fold {k} of {len(splits)}"))  # fmt: skip
+        res = compare(fold, on_progress=on_progress, **kw)
+        res.config = {**res.config, "fold": k, "folds": len(splits)}
+        results.append(res)
+    first = results[0].config
+    config = {key: v for key, v in first.items() if key not in ("fold", "training")}
+    config["folds"] = len(splits)
+    return BacktestResult(folds=results, config=config, wall_seconds=time.perf_counter() - t0)
+
+
+def load_run(path: str | Path) -> ComparisonResult | BacktestResult:
+    """Read a run folder written by :meth:`ComparisonResult.save` (or a backtest folder written by
+    :meth:`BacktestResult.save`), rebuilding its scenario from the specification stored in its
+    configuration (``config["scenario_spec"]``)."""
     path = Path(path)
+    if is_backtest(path):
+        names = read_backtest_manifest(path)
+        meta = read_run_meta(path / names[0])
+        spec = meta["config"].get("scenario_spec")
+        if spec is None:
+            raise DataError(
+                f"load_run: {path / names[0] / 'meta.json'} has no scenario specification; load it with "
+                "BacktestResult.load(path, scenario) and the scenario it was made on."
+            )
+        return BacktestResult.load(path, build(ScenarioSpec.model_validate(spec)))
     meta = read_run_meta(path)
     spec = meta["config"].get("scenario_spec")
     if spec is None:
@@ -349,3 +484,17 @@ def load_run(path: str | Path) -> ComparisonResult:
             "load it with ComparisonResult.load(path, scenario) and the scenario it was made on."
         )
     return ComparisonResult.load(path, build(ScenarioSpec.model_validate(spec)))
+
+
+__all__ = [
+    "PRESETS",
+    "BacktestResult",
+    "Budget",
+    "Preset",
+    "available_methods",
+    "compare",
+    "load_run",
+    "profile_key",
+    "run_comparison",
+    "scenario_backbone",
+]

@@ -33,6 +33,15 @@ from dff_core.errors import DataError
 from dff_core.losses import resolve_loss, true_solutions
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
+from dff_core.selection import (
+    EPSILON_GRID,
+    LR_GRID,
+    check_auto_or_number,
+    copy_fitted,
+    fit_selected,
+    is_auto,
+    train_val_rows,
+)
 from dff_core.training import holdout_rows, train_on_decision_loss
 from dff_core.validation import as_2d, check_epsilon, check_hidden, check_training_params
 
@@ -90,11 +99,15 @@ class DFF(BaseEstimator):
     Parameters
     ----------
     problem: the decision problem (``problem.solve`` is called once per mini-batch).
-    epsilon: trust-region radius in (0, 1): each prediction moves by at most ``epsilon·100%``.
+    epsilon: trust-region radius in (0, 1): each prediction moves by at most ``epsilon·100%``; ``"auto"``
+        chooses it from :data:`~dff_core.selection.EPSILON_GRID` on validation rows that did not choose the
+        epoch (the earlier half of the validation rows picks each candidate's epoch, the later half compares
+        the candidates; see :mod:`dff_core.selection`), then refits the winner. Needs at least 4 validation rows.
     loss: decision loss name (``"spo+"``, ``"pfyl"``, ``"nce"``, ``"dbb"``, ``"mse"``), a
         :class:`~dff_core.losses.DecisionLoss`, or a callable ``loss(problem, c_pred, c_true, w_true, z_true)``.
     hidden: hidden widths of ``hθ``.
-    epochs, lr, batch_size, weight_decay: Adam training settings.
+    epochs, lr, batch_size, weight_decay: Adam training settings; ``lr="auto"`` chooses the step size from
+        :data:`~dff_core.selection.LR_GRID` the same way (jointly with ε when both are ``"auto"``).
     seed: seeds initial weights, shuffling and random losses (a ``torch.Generator``; global RNG untouched).
     val_fraction: share of the LAST training rows held out (chronologically) when no validation set is given.
     patience: stop after this many epochs without a better validation regret (``None``: never).
@@ -104,7 +117,9 @@ class DFF(BaseEstimator):
 
     Attributes after ``fit``: ``module_`` (the trained :class:`BiasCorrection`), ``history_``
     (``epoch``, ``train_loss``, ``val_regret``, ``val_normalized_regret``, ``seconds``),
-    ``best_epoch_``, ``cancelled_``, ``n_features_in_``, ``n_train_``, ``n_val_``, ``loss_name_``, ``fit_seconds_``.
+    ``best_epoch_``, ``cancelled_``, ``n_features_in_``, ``n_train_``, ``n_val_``, ``loss_name_``, ``fit_seconds_``,
+    ``epsilon_`` and ``lr_`` (the values used) and ``selection_`` (one row per candidate when something was
+    ``"auto"``: its ``epsilon``, ``lr``, ``selection_regret``, ``best_epoch``, ``seconds``, ``chosen``; else ``None``).
     """
 
     def __init__(
@@ -159,8 +174,59 @@ class DFF(BaseEstimator):
         (epoch 0 included); ``should_stop() -> bool`` is checked before every mini-batch, and
         ``True`` cancels and keeps the best epoch so far.
         """
+        check_auto_or_number("DFF", "epsilon", self.epsilon, "0.2")
+        check_auto_or_number("DFF", "lr", self.lr, "1e-3")
+        if is_auto(self.epsilon) or is_auto(self.lr):
+            return self._fit_selected(X, C_hat, C, X_val, C_hat_val, C_val, callback, should_stop)
         with torch_threads(self.num_threads):
-            return self._fit(X, C_hat, C, X_val, C_hat_val, C_val, callback, should_stop)
+            self._fit(X, C_hat, C, X_val, C_hat_val, C_val, callback, should_stop)
+        self.epsilon_, self.lr_, self.selection_ = float(self.epsilon), float(self.lr), None
+        return self
+
+    def _fit_selected(
+        self,
+        X: np.ndarray,
+        C_hat: np.ndarray,
+        C: np.ndarray | None,
+        X_val: np.ndarray | None,
+        C_hat_val: np.ndarray | None,
+        C_val: np.ndarray | None,
+        callback: ProgressCallback | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> DFF:
+        """``epsilon="auto"`` / ``lr="auto"``: choose them on validation rows that do not choose the epoch
+        (:func:`dff_core.selection.fit_selected`), then keep the winner fitted with all validation rows."""
+        owner = "DFF.fit"
+        t_start = time.perf_counter()
+        d = int(self.problem.d)
+        C_hat, C = _targets("C_hat", C_hat, C, d, owner)
+        if X_val is not None and C_val is None and C_hat_val is not None:
+            C_hat_val, C_val = _targets("C_hat_val", C_hat_val, None, d, owner)
+        given = [a is not None for a in (X_val, C_hat_val, C_val)]
+        if any(given) and not all(given):
+            raise ValueError(f"{owner}: pass all of X_val, C_hat_val and C_val, or none of them.")
+        val = (X_val, C_hat_val) if all(given) else None
+        train_rows, (Xv, Chv, Cv), hint = train_val_rows(owner, (X, C_hat), C, val, C_val, d, self.val_fraction)
+        argument = "epsilon" if is_auto(self.epsilon) else "lr"
+        eps_grid = EPSILON_GRID if is_auto(self.epsilon) else (self.epsilon,)
+        lr_grid = LR_GRID if is_auto(self.lr) else (self.lr,)
+        grid = [{"epsilon": e, "lr": lr} for e in eps_grid for lr in lr_grid]
+        model, table, chosen = fit_selected(
+            self,
+            grid,
+            train_rows,
+            (Xv, Chv),
+            Cv,
+            owner=owner,
+            argument=argument,
+            hint=hint,
+            fit_kwargs={"callback": callback},
+            should_stop=should_stop,
+        )
+        copy_fitted(self, model)
+        self.epsilon_, self.lr_, self.selection_ = float(chosen["epsilon"]), float(chosen["lr"]), table
+        self.fit_seconds_ = time.perf_counter() - t_start
+        return self
 
     def _fit(
         self,
@@ -303,6 +369,8 @@ class DFF(BaseEstimator):
                     "n_train": self.n_train_,
                     "n_val": self.n_val_,
                     "loss_name": self.loss_name_,
+                    "epsilon": self.epsilon_,
+                    "lr": self.lr_,
                 }
             ),
             "history": self.history_.to_json(orient="records"),
@@ -361,8 +429,16 @@ class DFF(BaseEstimator):
             )
         model = cls(problem, **params)
 
+        try:
+            if not is_auto(params["epsilon"]):
+                check_epsilon(params["epsilon"])
+            epsilon = check_epsilon(state.get("epsilon", params["epsilon"]))
+            lr = float(state.get("lr", params["lr"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"DFF.load: {path} has damaged metadata ({type(exc).__name__}: {exc}).") from None
+
         def correction() -> BiasCorrection:
-            return BiasCorrection(n_features, d, model.epsilon, hidden, use_c_hat=bool(model.use_c_hat))
+            return BiasCorrection(n_features, d, epsilon, hidden, use_c_hat=bool(model.use_c_hat))
 
         try:
             with torch.device("meta"):  # shapes only, no memory
@@ -387,5 +463,6 @@ class DFF(BaseEstimator):
         model.n_val_ = counts["n_val"]
         model.loss_name_ = loss_name
         model.cancelled_ = False
+        model.epsilon_, model.selection_, model.lr_ = epsilon, None, lr
         model.history_ = history
         return model

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,77 @@ import numpy as np
 import pandas as pd
 
 import dff_core
+from dff_core import metrics
 from dff_core.errors import DataError
 from dff_core.problems.base import OptProblem
+from dff_core.stats import PairedComparison, paired_difference
 
-#: Canonical method keys, in display order.
+#: The core method keys every display shows, in display order (stable: saved runs and sweeps use them):
+#:
+#: * ``two_stage``: the backbone's own predictions (accuracy-trained, "plain").
+#: * ``dff``: DFF, the backbone's predictions corrected within the trust region ε.
+#: * ``dfl``: end-to-end decision-focused learning of a *linear* model warm-started from its own ridge fit
+#:   (whatever the backbone; the baseline of earlier versions, kept for comparability).
 METHODS = ("two_stage", "dff", "dfl")
+#: The like-for-like baselines and the ablation, requested by name (stable keys too):
+#:
+#: * ``dfl_backbone``: decision-focused training of the backbone's own model class (linear or MLP),
+#:   starting from the backbone's fitted weights: the like-for-like rival of DFF.
+#: * ``dfl_scratch``: the same model class trained on the decision loss from random weights.
+#: * ``dff_unbounded``: DFF's correction network without the trust region (the ablation, "ε = ∞").
+EXTRA_METHODS = ("dfl_backbone", "dfl_scratch", "dff_unbounded")
+#: Every method key, in display order.
+ALL_METHODS = (*METHODS, *EXTRA_METHODS)
+#: Methods trained on a decision loss (they share one training budget in a comparison).
+TRAINED_METHODS = ("dff", "dfl", "dfl_backbone", "dfl_scratch", "dff_unbounded")
 #: Human labels used by every report and chart.
-METHOD_LABELS = {"two_stage": "Plain (two-stage)", "dff": "DFF", "dfl": "End-to-end DFL", "hindsight": "Hindsight"}
+METHOD_LABELS = {
+    "two_stage": "Plain (two-stage)",
+    "dff": "DFF",
+    "dfl": "End-to-end DFL",
+    "dfl_backbone": "DFL from the backbone",
+    "dfl_scratch": "DFL from scratch",
+    "dff_unbounded": "DFF without trust region",
+    "hindsight": "Hindsight",
+}
+
+
+def metrics_row(
+    z_test: np.ndarray, C_test: np.ndarray, C_hat: np.ndarray, C_pred: np.ndarray, regret: np.ndarray, seconds: float
+) -> dict[str, float]:
+    """One method's row of a metrics table (shift and cosine measured against the backbone's ``C_hat``)."""
+    n = len(regret)
+    return {
+        "regret_mean": float(regret.mean()) if n else float("nan"),
+        "regret_median": float(np.median(regret)) if n else float("nan"),
+        "normalized_regret": float(regret.sum() / (np.abs(z_test).sum() + 1e-7)),
+        "mse": metrics.mse(C_test, C_pred),
+        "mae": metrics.mae(C_test, C_pred),
+        "mape": metrics.mape(C_test, C_pred),
+        **metrics.shift_metrics(C_hat, C_pred),
+        "seconds": float(seconds),
+    }
+
+
+def verdicts(regrets: dict[str, np.ndarray], unit: str = "", baseline: str = "two_stage") -> dict[str, dict[str, Any]]:
+    """The ``verdict`` block of a summary: every method against ``baseline`` on paired per-decision regret.
+
+    Keys ``"<method>_vs_<baseline>"``; values :meth:`PairedComparison.to_dict` plus ``unit`` and a plain
+    ``sentence``. Decisions are taken to be in time order (moving-block bootstrap). Empty when the
+    baseline is missing or there are fewer than 2 decisions.
+    """
+    if baseline not in regrets or len(regrets[baseline]) < 2:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    base = regrets[baseline]
+    for name, r in regrets.items():
+        if name == baseline:
+            continue
+        pc = paired_difference(r, base, time_ordered=True)
+        label = METHOD_LABELS.get(name, name)
+        plain = "the plain prediction" if baseline == "two_stage" else METHOD_LABELS.get(baseline, baseline)
+        out[f"{name}_vs_{baseline}"] = {**pc.to_dict(), "unit": unit, "sentence": pc.sentence(label, plain, unit)}
+    return out
 
 
 @dataclass
@@ -66,7 +131,7 @@ class ComparisonResult:
     X_test, C_test: test features and true costs; ``W_test``/``z_test`` the hindsight decisions
         and objective values.
     C_hat: the backbone's test predictions (what DFF corrects).
-    methods: per-method results keyed by :data:`METHODS` names.
+    methods: per-method results keyed by :data:`ALL_METHODS` names.
     metrics: one row per method (index = method key) with ``regret_mean``, ``regret_median``,
         ``normalized_regret``, ``mse``, ``mae``, ``mape``, ``mean_relative_shift``,
         ``max_relative_shift``, ``min_cosine``, ``seconds``; shift and cosine are measured
@@ -108,6 +173,18 @@ class ComparisonResult:
     def n_test(self) -> int:
         return int(self.C_test.shape[0])
 
+    def regrets(self) -> dict[str, np.ndarray]:
+        """Per-decision test regret of every method (in :data:`ALL_METHODS` order)."""
+        return {m: np.asarray(self.methods[m].regret) for m in ALL_METHODS if m in self.methods}
+
+    def verdict(self, method: str = "dff", baseline: str = "two_stage") -> PairedComparison:
+        """``method`` against ``baseline`` on paired per-decision test regret: mean difference, 95%
+        moving-block bootstrap interval, Wilcoxon p-value and a verdict (see :mod:`dff_core.stats`)."""
+        for m in (method, baseline):
+            if m not in self.methods:
+                raise ValueError(f"verdict: this result has no method {m!r}; it has {', '.join(self.methods)}.")
+        return paired_difference(self.methods[method].regret, self.methods[baseline].regret, time_ordered=True)
+
     def summary(self) -> dict[str, Any]:
         """JSON-able summary: scenario, epsilon, sizes, seconds, per-method metrics (and the scenario's description)."""
 
@@ -132,7 +209,11 @@ class ComparisonResult:
             "timings": {k: float(v) for k, v in self.timings.items()},
             "config": self.config,
             "methods": methods,
+            "verdict": verdicts(self.regrets(), self.unit),
         }
+        for key in ("training_budget", "training"):
+            if key in self.config:
+                out[key] = self.config[key]
         if self.description:
             out["scenario_description"] = self.description
         return out
@@ -193,7 +274,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -273,17 +354,8 @@ def _write_files(result: ComparisonResult, folder: Path) -> None:
         "wall_seconds": result.wall_seconds,
         "methods": methods,
     }
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default), encoding="utf-8")
-    files = sorted(p.name for p in folder.iterdir())
-    manifest = {
-        "format": RUN_FORMAT,
-        "version": RUN_FORMAT_VERSION,
-        "files": {name: _sha256(folder / name) for name in files},
-    }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    for name in [*files, MANIFEST]:
-        _fsync(folder / name)
-    _fsync(folder)
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=json_default), encoding="utf-8")
+    write_manifest(folder)
 
 
 #: Every file a run folder may hold: an existing folder with only these is a run and may be replaced.
@@ -292,18 +364,57 @@ RUN_FILES = frozenset(
 )
 
 
-def _write_run(result: ComparisonResult, path: Path) -> Path:
-    if path.exists() and not (path.is_dir() and {p.name for p in path.iterdir()} <= RUN_FILES):
-        raise DataError(
-            f"ComparisonResult.save: {path} exists and holds files other than a run's; choose a new or empty folder."
-        )
+#: Sub-folders of a backtest folder: ``fold_1``, ``fold_2``, ... (each a run folder).
+FOLD_PREFIX = "fold_"
+#: ``format`` of the manifest of a rolling-origin backtest folder (see :mod:`dff_core.backtest`).
+BACKTEST_FORMAT = "dff-studio/backtest"
+
+
+def _is_fold_dir(p: Path) -> bool:
+    return p.is_dir() and p.name.startswith(FOLD_PREFIX) and p.name[len(FOLD_PREFIX) :].isdigit()
+
+
+def replaceable(path: Path) -> bool:
+    """Whether ``path`` may be overwritten by a run: absent, or a folder holding only a run's files
+    (or a backtest's: run files plus ``fold_<k>`` run folders)."""
+    if not path.exists():
+        return True
+    if not path.is_dir():
+        return False
+    for entry in path.iterdir():
+        if _is_fold_dir(entry):
+            if not {q.name for q in entry.iterdir()} <= RUN_FILES:
+                return False
+        elif entry.name not in RUN_FILES:
+            return False
+    return True
+
+
+def write_manifest(folder: Path, fmt: str = RUN_FORMAT, **extra: Any) -> None:
+    """Write ``manifest.json`` with the SHA-256 of every file directly in ``folder``, then sync everything."""
+    files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    manifest = {"format": fmt, "version": RUN_FORMAT_VERSION, "files": {n: _sha256(folder / n) for n in files}, **extra}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    for name in [*files, MANIFEST]:
+        _fsync(folder / name)
+    _fsync(folder)
+
+
+def write_atomically(path: Path, write: Callable[[Path], None], owner: str) -> Path:
+    """Run ``write(folder)`` into a temporary sibling folder and rename it to ``path``.
+
+    A failed write leaves nothing at ``path`` (or the previous run, unchanged). An existing run
+    folder at ``path`` is replaced; any other non-empty folder is refused.
+    """
+    if not replaceable(path):
+        raise DataError(f"{owner}: {path} exists and holds files other than a run's; choose a new or empty folder.")
     path.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:8]
     tmp = path.with_name(f".{path.name}.tmp-{tag}")
     old = path.with_name(f".{path.name}.old-{tag}")
     tmp.mkdir()
     try:
-        _write_files(result, tmp)
+        write(tmp)
         if path.exists():
             path.rename(old)
         tmp.rename(path)
@@ -317,9 +428,12 @@ def _write_run(result: ComparisonResult, path: Path) -> Path:
     return path
 
 
-def _check_manifest(folder: Path) -> dict[str, str]:
-    """The manifest's checksums, after verifying every listed file; :class:`DataError` names a bad file."""
-    owner = "ComparisonResult.load"
+def _write_run(result: ComparisonResult, path: Path) -> Path:
+    return write_atomically(path, lambda folder: _write_files(result, folder), "ComparisonResult.save")
+
+
+def read_manifest(folder: Path, fmt: str, required: tuple[str, ...], owner: str) -> dict[str, Any]:
+    """A folder's manifest after verifying every listed file; :class:`DataError` names a bad or missing file."""
     if not folder.is_dir():
         raise DataError(f"{owner}: no run folder at {folder}.")
     try:
@@ -331,15 +445,20 @@ def _check_manifest(folder: Path) -> dict[str, str]:
         ) from None
     except ValueError as exc:
         raise DataError(f"{owner}: {folder / MANIFEST} is not valid JSON ({exc}).") from None
-    if manifest.get("format") != RUN_FORMAT or manifest.get("version") != RUN_FORMAT_VERSION:
+    if fmt == RUN_FORMAT and manifest.get("format") == BACKTEST_FORMAT:
+        raise DataError(
+            f"{owner}: {folder} holds a rolling-origin backtest of {len(manifest.get('folds') or [])} folds, not one "
+            "run; read it with dff_core.backtest.BacktestResult.load or dff_core.comparison.load_run."
+        )
+    if manifest.get("format") != fmt or manifest.get("version") != RUN_FORMAT_VERSION:
         raise DataError(
             f"{owner}: {folder / MANIFEST} describes format {manifest.get('format')!r} version "
-            f"{manifest.get('version')!r}; this version reads {RUN_FORMAT!r} version {RUN_FORMAT_VERSION}."
+            f"{manifest.get('version')!r}; this version reads {fmt!r} version {RUN_FORMAT_VERSION}."
         )
     files = dict(manifest.get("files") or {})
-    for required in ("summary.json", "per_instance.csv", "metrics.csv", "arrays.npz", "meta.json"):
-        if required not in files:
-            raise DataError(f"{owner}: {folder / MANIFEST} does not list {required}; the run folder is incomplete.")
+    for name in required:
+        if name not in files:
+            raise DataError(f"{owner}: {folder / MANIFEST} does not list {name}; the run folder is incomplete.")
     for name, digest in files.items():
         f = folder / name
         if Path(name).name != name or not f.is_file():
@@ -348,7 +467,13 @@ def _check_manifest(folder: Path) -> dict[str, str]:
             raise DataError(
                 f"{owner}: {f} does not match its checksum in {MANIFEST}; the file is corrupt or was edited."
             )
-    return files
+    return manifest
+
+
+def _check_manifest(folder: Path) -> dict[str, str]:
+    """The run folder's checksums, after verifying every listed file."""
+    required = ("summary.json", "per_instance.csv", "metrics.csv", "arrays.npz", "meta.json")
+    return read_manifest(folder, RUN_FORMAT, required, "ComparisonResult.load")["files"]
 
 
 def read_run_meta(path: str | Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dff_core.backbones import (
     HistoricalProfileBackbone,
     LinearBackbone,
     cross_fit_predict,
+    dfl_model_class,
     make_backbone,
 )
 from dff_core.errors import DataError
@@ -88,9 +89,23 @@ def test_unknown_name_lists_valid_names() -> None:
         make_backbone("xgboost")
 
 
-def test_cross_fit_is_out_of_fold() -> None:
+def test_cross_fit_forward_chaining_uses_earlier_rows_only() -> None:
     X, C, _ = _data(n=40)
-    C_oof = cross_fit_predict(LinearBackbone(), X, C, n_splits=2)
+    C_fc = cross_fit_predict(LinearBackbone(), X, C, n_splits=4)
+    # Blocks of 10 rows: block b is predicted by a model fitted on blocks 0..b-1; block 0 has no honest prediction.
+    assert np.isnan(C_fc[:10]).all() and np.isfinite(C_fc[10:]).all()
+    for b in (1, 2, 3):
+        rows = slice(10 * b, 10 * (b + 1))
+        np.testing.assert_allclose(C_fc[rows], LinearBackbone().fit(X[: 10 * b], C[: 10 * b]).predict(X[rows]))
+    # Changing a later row never changes an earlier row's prediction (no look-ahead).
+    C2 = C.copy()
+    C2[35:] += 100.0
+    np.testing.assert_allclose(cross_fit_predict(LinearBackbone(), X, C2, n_splits=4), C_fc)
+
+
+def test_cross_fit_kfold_is_out_of_fold() -> None:
+    X, C, _ = _data(n=40)
+    C_oof = cross_fit_predict(LinearBackbone(), X, C, n_splits=2, scheme="kfold")
     # First half is predicted by a model fitted on the second half only, and vice versa.
     np.testing.assert_allclose(C_oof[:20], LinearBackbone().fit(X[20:], C[20:]).predict(X[:20]))
     np.testing.assert_allclose(C_oof[20:], LinearBackbone().fit(X[:20], C[:20]).predict(X[20:]))
@@ -99,12 +114,24 @@ def test_cross_fit_is_out_of_fold() -> None:
     rng = np.random.default_rng(3)
     Cn = C + rng.normal(0, 1.0, C.shape)
     in_sample = np.mean((rf.fit(X, Cn).predict(X) - Cn) ** 2)
-    oof = np.mean((cross_fit_predict(make_backbone("random_forest", n_estimators=20), X, Cn) - Cn) ** 2)
-    assert oof > 2 * in_sample
-    shuffled = cross_fit_predict(LinearBackbone(), X, C, n_splits=4, time_ordered=False, seed=1)
+    oof = cross_fit_predict(make_backbone("random_forest", n_estimators=20), X, Cn, scheme="kfold")
+    assert np.mean((oof - Cn) ** 2) > 2 * in_sample
+    shuffled = cross_fit_predict(LinearBackbone(), X, C, n_splits=4, time_ordered=False, seed=1, scheme="kfold")
     assert shuffled.shape == C.shape and not np.allclose(shuffled, C_oof)
     with pytest.raises(ValueError, match="n_splits"):
         cross_fit_predict(LinearBackbone(), X, C, n_splits=1)
+    with pytest.raises(ValueError, match="scheme"):
+        cross_fit_predict(LinearBackbone(), X, C, scheme="random")
+    with pytest.raises(DataError, match="n_splits <= 3"):
+        cross_fit_predict(LinearBackbone(), X[:3], C[:3], n_splits=5)
+
+
+def test_dfl_model_class_names_the_differentiable_backbones() -> None:
+    assert dfl_model_class("ridge") == dfl_model_class("linear") == dfl_model_class(LinearBackbone()) == "linear"
+    assert dfl_model_class("mlp") == dfl_model_class(make_backbone("mlp")) == "mlp"
+    assert dfl_model_class(Ridge()) == "linear"
+    for name in ("random_forest", "gradient_boosting", "historical_profile"):
+        assert dfl_model_class(name) is None and dfl_model_class(make_backbone(name)) is None
 
 
 def test_bad_training_data() -> None:
@@ -168,9 +195,11 @@ def test_backbones_are_scikit_learn_regressors(name: str) -> None:
 
 def test_cross_fit_accepts_any_scikit_learn_regressor_and_keeps_contiguous_folds() -> None:
     X, C, _ = _data(n=31)
-    C_oof = cross_fit_predict(Ridge(alpha=1.0), X, C, n_splits=3)
+    C_oof = cross_fit_predict(Ridge(alpha=1.0), X, C, n_splits=3, scheme="kfold")
     # Folds of 11, 10, 10 contiguous rows, each predicted by a model fitted on the other two.
     for rows in (slice(0, 11), slice(11, 21), slice(21, 31)):
         keep = np.ones(31, dtype=bool)
         keep[rows] = False
         np.testing.assert_allclose(C_oof[rows], Ridge(alpha=1.0).fit(X[keep], C[keep]).predict(X[rows]))
+    C_fc = cross_fit_predict(Ridge(alpha=1.0), X, C, n_splits=3)
+    np.testing.assert_allclose(C_fc[21:], Ridge(alpha=1.0).fit(X[:21], C[:21]).predict(X[21:]))

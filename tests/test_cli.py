@@ -477,3 +477,49 @@ def test_items_without_any_positive_value_is_exit_2(tmp_path: Path, capsys) -> N
     pd.DataFrame(rows).to_csv(items, index=False)
     args = ["compare", "--scenario", "allocation", "--items", str(items), "--budget", "1", "--out", str(tmp_path / "o")]
     assert "positive value" in fails_cleanly(args, capsys)
+
+
+def test_compare_prints_the_budget_and_the_verdict_in_plain_words(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    args += ["--links", str(csv_files["links"]), "--n-pairs", "2", "--methods", "two_stage,dff,dff_unbounded"]
+    args += ["--epochs", "2", "--lr", "0.01", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["training_budget"]["epochs"] == 2 and summary["training_budget"]["lr"] == 0.01
+    assert summary["training_budget"]["methods"] == ["dff", "dff_unbounded"]
+    assert "Training budget of every trained method (dff, dff_unbounded): up to 2 epochs, lr 0.01" in text
+    assert f"Verdict: {summary['verdict']['dff_vs_two_stage']['sentence']}" in text
+    assert "dff_unbounded" in text
+
+
+def test_compare_folds_writes_a_backtest(
+    tmp_path: Path, csv_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bt"
+    base = ["compare", "--readings", str(csv_files["long"]), "--sensors", str(csv_files["sensors"])]
+    base += ["--links", str(csv_files["links"]), "--n-pairs", "2", "--methods", "two_stage,dff", "--epochs", "1"]
+    assert cli.main([*base, "--split", "0.5,0.25,0.25", "--folds", "2", "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "backtest" and summary["folds"] == 2 and (out / "fold_2" / "summary.json").is_file()
+    assert "fold 1 (" in text and "fold 2 (" in text and "Pooled verdict: " in text
+    assert cli.main([*base, "--folds", "50", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "folds=50" in err and "at most folds=" in err and "Traceback" not in err
+    assert cli.main([*base, "--epsilon", "wide", "--out", str(tmp_path / "y")]) == 2
+    assert "'auto'" in capsys.readouterr().err
+
+
+def test_planned_epochs_count_every_selection_candidate_and_refit() -> None:
+    from dff_core.presets import PRESETS
+    from dff_core.selection import EPSILON_GRID
+
+    fast, thorough = PRESETS["fast"], PRESETS["thorough"]
+    assert cli._planned_epochs(("two_stage", "dff", "dfl"), fast.epsilon, fast.budget) == 2 * 30
+    # ε "auto": one fit per candidate plus the refit of the winner; DFL one fit.
+    expected = (len(EPSILON_GRID) + 1 + 1) * thorough.budget.epochs
+    assert cli._planned_epochs(("two_stage", "dff", "dfl"), thorough.epsilon, thorough.budget) == expected

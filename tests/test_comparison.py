@@ -1,4 +1,4 @@
-"""The two-stage / DFF / DFL comparison: ``run_comparison`` on arrays and ``compare`` on scenarios."""
+"""The comparison: ``run_comparison`` on arrays, ``compare`` on scenarios, budgets, verdicts and backtests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import dff_core
 import dff_core.scenarios
 from dff_core import comparison
 from dff_core.backbones import LinearBackbone
-from dff_core.comparison import compare, load_run, run_comparison
+from dff_core.backtest import BacktestResult
+from dff_core.comparison import PRESETS, Budget, available_methods, compare, load_run, run_comparison
 from dff_core.data.synthetic import shortest_path_data
 from dff_core.errors import DataError
 from dff_core.metrics import regret
@@ -158,7 +159,9 @@ def test_compare_passes_the_chronological_split_and_labels_the_result(monkeypatc
     (call,) = calls
     np.testing.assert_array_equal(call["X_tr"], sc.X[sc.split["train"]])
     np.testing.assert_array_equal(call["X_te"], sc.X[sc.split["test"]])
-    assert call["epsilon"] == 0.3 and call["epochs"] == 3 and call["seed"] == 7 and call["batch_size"] == 16
+    assert call["epsilon"] == 0.3 and call["seed"] == 7 and call["preset"] == "fast"
+    # The fast preset's budget, with the given epochs and batch size.
+    assert call["training_budget"] == Budget(epochs=3, lr=1e-3, patience=10, batch_size=16)
     assert list(call["times_test"]) == list(sc.times[sc.split["test"]])
     assert call["feature_names"] == sc.feature_names and call["output_names"] == sc.output_names
     assert res.unit == "vehicle-minutes"
@@ -211,6 +214,8 @@ def test_compare_tiny_allocation_end_to_end() -> None:
     sc = build_allocation_scenario(make_grid_dataset(3, 3, days=3), budget=2)
     res = compare(sc, epochs=2, methods=("two_stage", "dff"))
     assert res.unit == "minutes of delay per vehicle"
+    # The scenario's budget (units to allocate) and the training budget live side by side.
+    assert res.config["budget"] == 2 and res.summary()["training_budget"]["epochs"] == 2
     assert (res.methods["dff"].regret >= -1e-9).all()
 
 
@@ -232,3 +237,108 @@ def test_a_saved_run_rebuilds_its_scenario_from_the_stored_spec(tmp_path) -> Non
     compare(hand_made, epochs=1, methods=("two_stage",)).save(tmp_path / "by_hand")
     with pytest.raises(DataError, match="no scenario specification"):
         load_run(tmp_path / "by_hand")
+
+
+ALL = ("two_stage", "dff", "dfl", "dfl_backbone", "dfl_scratch", "dff_unbounded")
+
+
+def test_every_arm_gets_the_same_budget_and_the_result_states_it() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    events: list[ProgressEvent] = []
+    res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, backbone="linear", methods=ALL, epochs=3, lr=1e-2,
+                         epsilon=0.3, on_progress=events.append)  # fmt: skip
+    assert res.metrics.index.tolist() == list(ALL)
+    budget = res.summary()["training_budget"]
+    assert budget == {"epochs": 3, "lr": 0.01, "lr_grid": [0.01], "patience": 10, "batch_size": 32,
+                      "rule": budget["rule"], "methods": list(ALL[1:])}  # fmt: skip
+    for name in ALL[1:]:
+        model = res.methods[name].model
+        assert (model.epochs, model.lr, model.patience, model.batch_size) == (3, 1e-2, 10, 32), name
+        assert res.summary()["training"][name]["lr"] == 1e-2
+        # Progress events carry the arm's own key.
+        assert [e.epoch for e in events if e.method == name] == model.history_["epoch"].tolist()
+    # dfl_backbone starts at the backbone itself: its epoch-0 validation regret is the backbone's.
+    bb = LinearBackbone().fit(Xtr, Ctr)
+    h = res.methods["dfl_backbone"].history
+    assert h["val_regret"].iloc[0] == pytest.approx(regret(problem, Cv, bb.predict(Xv)).mean())
+    # The unbounded ablation may leave the trust region; DFF may not.
+    assert res.metrics.loc["dff", "max_relative_shift"] <= 0.3 + 1e-9
+    assert res.methods["dff_unbounded"].factors.shape == Cte.shape
+
+
+def test_verdict_block_pairs_each_arm_with_two_stage() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, backbone="linear", epochs=3, lr=1e-2)
+    v = res.summary()["verdict"]
+    assert set(v) == {"dff_vs_two_stage", "dfl_vs_two_stage"}
+    diff = res.methods["dff"].regret - res.methods["two_stage"].regret
+    d = v["dff_vs_two_stage"]
+    assert d["mean_difference"] == pytest.approx(diff.mean()) and d["n"] == len(Xte)
+    assert d["ci_low"] <= d["mean_difference"] <= d["ci_high"] and 0 <= d["p_value"] <= 1
+    assert d["verdict"] in ("better", "no reliable difference", "worse") and d["sentence"].startswith(
+        ("DFF", "No reliable")
+    )
+    assert d["block_length"] > 1  # decisions are time-ordered: moving blocks
+    assert res.verdict().to_dict() == {k: d[k] for k in res.verdict().to_dict()}
+    only = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, methods=("dff",), epochs=1)
+    assert only.summary()["verdict"] == {}
+
+
+def test_own_class_arms_need_a_differentiable_backbone() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    assert available_methods("random_forest") == ("two_stage", "dff", "dfl", "dff_unbounded")
+    assert available_methods("mlp") == ALL
+    with pytest.raises(ValueError, match=r"dfl_scratch .*differentiable backbone.*'random_forest'"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, backbone="random_forest", methods=("dfl_scratch",))
+    res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, backbone="mlp", methods=("two_stage", "dfl_backbone"),
+                         epochs=0)  # fmt: skip
+    # Zero epochs: DFL of the MLP from its own weights is the MLP itself.
+    np.testing.assert_allclose(res.methods["dfl_backbone"].C_pred, res.C_hat, rtol=1e-12, atol=1e-12)
+
+
+def test_presets_and_their_overrides() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    fast = PRESETS["fast"]
+    assert (fast.epsilon, fast.budget) == (0.2, Budget(epochs=30, lr=1e-3, patience=10))
+    res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, methods=("two_stage", "dff"), preset="thorough",
+                         epochs=2, dff_kwargs={"hidden": (8,)})  # fmt: skip
+    thorough = PRESETS["thorough"].budget
+    assert res.config["epsilon"] == "auto" and res.config["epochs"] == 2 and res.config["patience"] == thorough.patience
+    dff = res.methods["dff"].model
+    assert dff.selection_ is not None and res.summary()["training"]["dff"]["epsilon"] == dff.epsilon_
+    with pytest.raises(ValueError, match="preset must be one of fast, thorough"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, preset="slow")
+    with pytest.raises(ValueError, match="lr must be a number"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, lr="quick")
+
+
+def test_cross_fit_trains_dff_only_on_rows_with_an_honest_prediction() -> None:
+    problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
+    res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, backbone="linear", methods=("dff",), cross_fit=True,
+                         epochs=1)  # fmt: skip
+    # Forward chaining in 5 blocks: the first block (12 of 60 rows) has no earlier rows to be predicted from.
+    assert res.methods["dff"].model.n_train_ == len(Xtr) - len(Xtr) // 5
+
+
+def test_compare_folds_is_a_rolling_origin_backtest(tmp_path) -> None:
+    sc = build_traffic_scenario(make_grid_dataset(days=4), n_pairs=2, split=(0.5, 0.25, 0.25))
+    bt = compare(sc, methods=("two_stage", "dff"), epochs=1, folds=2)
+    assert isinstance(bt, BacktestResult) and len(bt.folds) == 2
+    n_test = len(sc.split["test"])
+    # The last fold is the scenario's own split; the first tests the window just before it.
+    last, first = bt.folds[1], bt.folds[0]
+    assert list(last.times) == list(sc.times[sc.split["test"]])
+    assert first.times[-1] < last.times[0] and first.n_test == n_test
+    assert first.n_train == last.n_train - n_test and first.n_val == last.n_val == len(sc.split["val"])
+    pooled = bt.summary()
+    assert pooled["kind"] == "backtest" and pooled["folds"] == 2 and pooled["n_test"] == 2 * n_test
+    both = np.concatenate([f.methods["dff"].regret - f.methods["two_stage"].regret for f in bt.folds])
+    assert pooled["verdict"]["dff_vs_two_stage"]["mean_difference"] == pytest.approx(both.mean())
+    assert [f["fold"] for f in pooled["per_fold"]] == [1, 2] and pooled["training_budget"]["epochs"] == 1
+    with pytest.raises(ValueError, match=r"folds=9 .*at most folds=\d"):
+        compare(sc, methods=("two_stage",), folds=9)
+    with pytest.raises(ValueError, match="folds must be a positive integer"):
+        compare(sc, methods=("two_stage",), folds=0)
+    no_val = build_traffic_scenario(make_grid_dataset(days=4), n_pairs=2, split=(0.75, 0.0, 0.25))
+    with pytest.raises(DataError, match="validation part"):
+        compare(no_val, methods=("two_stage",), folds=2)

@@ -1,9 +1,19 @@
-"""Experiment grids of the paper-style synthetic benchmark: the full table and a seconds-long quick mode."""
+"""Experiment grids of the paper-style synthetic benchmark: the full table and a minutes-long quick mode."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from dff_core.selection import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_PATIENCE, EPSILON_GRID
+
+#: Arms run per (cell, backbone). Keys of dff_core's comparison where they exist:
+#: ``two_stage``, ``dff`` (default settings: ε chosen on held-out validation rows), ``dff_eps`` (one DFF per
+#: fixed ε of ``Config.epsilons``, reported as ``dff@<ε>``), ``dff_unbounded`` (the trust-region ablation),
+#: ``dfl_backbone`` / ``dfl_scratch`` (decision-focused training of the backbone's own model class from its
+#: weights / from random weights; linear and MLP backbones only) and ``dfl`` (the linear model warm-started
+#: from its own ridge fit; listed under the linear backbone only, the class it belongs to).
+ARMS = ("two_stage", "dff", "dff_eps", "dff_unbounded", "dfl_backbone", "dfl_scratch", "dfl")
 
 
 @dataclass(frozen=True)
@@ -27,31 +37,32 @@ class Config:
     """Everything that defines a run; written to ``config.json`` next to the results."""
 
     grid: dict[str, TaskGrid]
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    seeds: tuple[int, ...] = tuple(range(10))
     n_test: int = 1000
-    epsilons: tuple[float, ...] = (0.1, 0.2, 0.5)
+    #: Fixed trust regions of the ``dff@ε`` arms (the regret-versus-shift picture).
+    epsilons: tuple[float, ...] = EPSILON_GRID
+    #: Backbones that get the per-ε arms and the unbounded ablation (they multiply the run time).
+    sweep_backbones: tuple[str, ...] = ("linear",)
+    arms: tuple[str, ...] = ARMS
     val_fraction: float = 0.2
-    dff_epochs: int = 50
-    dfl_epochs: int = 50
-    #: Adam step size of DFF and DFL, chosen on validation regret of separate tuning seeds (lr 1e-3 barely moved
-    #: the 100-instance runs within the patience window; 5e-3 and 2e-2 did about equally well).
-    lr: float = 5e-3
+    #: The shared training budget of every decision-focused arm: the estimators' defaults (tuned on seeds the
+    #: results never use: ``python -m benchmarks.paper.tune``).
+    epochs: int = DEFAULT_EPOCHS
+    lr: float | str = DEFAULT_LR
+    patience: int | None = DEFAULT_PATIENCE
     batch_size: int = 32
-    patience: int = 10
     hidden: tuple[int, ...] = (32, 32, 32)
     #: Extra keyword arguments for ``dff_core.DFF`` (e.g. ``{"use_c_hat": True}``).
     dff_kwargs: dict[str, Any] = field(default_factory=dict)
-    #: Extra keyword arguments for the end-to-end DFL baseline.
-    dfl_kwargs: dict[str, Any] = field(default_factory=dict)
-    #: Out-of-fold training predictions for DFF: backbone -> number of folds, or -> {n_train: folds}
-    #: (sizes not listed: in-sample). Chosen on validation data of tuning seeds (``python -m
-    #: benchmarks.paper.tune --part cross_fit``): the random forest nearly memorises its training set,
-    #: so its in-sample residuals teach DFF the wrong errors at both sizes; the regularised MLP did
-    #: better out-of-fold (2-fold) at 100 instances and in-sample at 1000; the linear model needs none.
-    cross_fit: dict[str, int | dict[int, int]] = field(default_factory=lambda: {"random_forest": 5, "mlp": {100: 2}})
+    #: Backbone training predictions for DFF: backbone -> forward-chaining blocks, or -> {n_train: blocks}
+    #: (0 = in-sample). The random forest nearly memorises its training set, so its in-sample residuals teach
+    #: DFF the wrong errors; the MLP and the linear model use in-sample predictions (see tune.py's study).
+    cross_fit: dict[str, int | dict[int, int]] = field(default_factory=lambda: {"random_forest": 5})
+    #: ``forward`` (time-respecting forward chaining) or ``kfold`` (every block from the other blocks).
+    cross_fit_scheme: str = "forward"
 
     def folds(self, backbone: str, n_train: int) -> int:
-        """Cross-fitting folds for ``backbone`` at training size ``n_train`` (0 = in-sample predictions)."""
+        """Cross-fitting blocks for ``backbone`` at training size ``n_train`` (0 = in-sample predictions)."""
         spec = self.cross_fit.get(backbone, 0)
         if isinstance(spec, dict):
             return int(spec.get(n_train, spec.get(str(n_train), 0)))
@@ -63,30 +74,34 @@ class Config:
         return d
 
 
+_DEGS = (1, 2, 4, 6)
+_SIZES = (50, 100, 200, 1000)
+
 FULL = Config(
     grid={
-        "shortest_path": TaskGrid(degs=(1, 2, 4, 6), n_trains=(100, 1000)),
-        # cvxpy solves (~4 ms each at 20 assets, ~17 ms at 50): fewer assets, test instances and epochs.
-        "portfolio": TaskGrid(
-            degs=(1, 4), n_trains=(100,), n_test=200, epochs=20, patience=5, data_kwargs={"num_assets": 20}
-        ),
-        "allocation": TaskGrid(degs=(1, 4), n_trains=(100, 1000)),
+        "shortest_path": TaskGrid(degs=_DEGS, n_trains=_SIZES),
+        # One weight dimension with two-decimal weights: the exact dynamic programme solves it (HiGHS is far slower).
+        "knapsack": TaskGrid(degs=_DEGS, n_trains=_SIZES),
+        "allocation": TaskGrid(degs=_DEGS, n_trains=_SIZES),
+        # cvxpy solves (milliseconds each at 20 assets): fewer assets and test instances.
+        "portfolio": TaskGrid(degs=_DEGS, n_trains=_SIZES, n_test=200, data_kwargs={"num_assets": 20}),
     },
 )
 
 QUICK = Config(
     grid={
-        "shortest_path": TaskGrid(degs=(1, 6), n_trains=(40,), backbones=("linear", "random_forest")),
-        "portfolio": TaskGrid(degs=(4,), n_trains=(30,), backbones=("linear",)),
-        "allocation": TaskGrid(degs=(4,), n_trains=(40,), backbones=("linear",)),
+        "shortest_path": TaskGrid(degs=(1, 6), n_trains=(100,), backbones=("linear", "random_forest")),
+        "knapsack": TaskGrid(degs=(6,), n_trains=(100,), backbones=("linear",)),
+        "allocation": TaskGrid(degs=(4,), n_trains=(100,), backbones=("mlp",)),
+        # Each portfolio solve is a small conic program (milliseconds): one seed, few instances.
+        "portfolio": TaskGrid(degs=(4,), n_trains=(30,), backbones=("linear",), n_test=30, seeds=(0,)),
     },
-    seeds=(0, 1),
-    n_test=60,
-    epsilons=(0.1, 0.5),
-    dff_epochs=3,
-    dfl_epochs=3,
-    patience=2,
-    hidden=(8,),
+    seeds=(0, 1, 2),
+    n_test=200,
+    epsilons=(0.1, 0.5, 0.9),
+    epochs=10,
+    patience=3,
+    hidden=(16, 16),
 )
 
 

@@ -1,4 +1,4 @@
-"""Synthetic data sets for the paper-style experiments (network flow, portfolio, resource allocation).
+"""Synthetic data sets for the paper-style experiments (network flow, knapsack, portfolio, resource allocation).
 
 The data come from ``dff_core.data.synthetic`` (PyEPO's ``genData`` formulas, same numbers for the
 same seed). Every task draws the training and the test instances from one call with one seed, so
@@ -121,11 +121,28 @@ def allocation(
     return Task("allocation", data.problem, Xtr, Ctr, Xte, Cte, meta)
 
 
-GENERATORS = {"shortest_path": shortest_path, "portfolio": portfolio, "allocation": allocation}
+def knapsack(deg: int, n_train: int, n_test: int, seed: int, num_items: int = 32, noise_width: float = 0.5) -> Task:
+    """PyEPO's 0/1 knapsack (``genData(n, 5, num_items, dim=1, deg, noise_width, seed)``), capacity 20.
+
+    One weight dimension with two-decimal weights, so :class:`~dff_core.problems.Knapsack` solves it
+    with its exact dynamic programme (the HiGHS branch and bound path is far slower per solve).
+    """
+    _check_sizes("knapsack", n_train, n_test)
+    _check_degree("knapsack", deg)
+    data = synthetic.knapsack_data(
+        n_train + n_test, NUM_FEATURES, int(num_items), dim=1, deg=int(deg), noise_width=noise_width, seed=int(seed)
+    )
+    Xtr, Ctr, Xte, Cte = _split(n_train, data.X, data.C)
+    meta = {"deg": deg, "num_items": int(num_items), "noise_width": noise_width, "solver": data.problem.method}
+    return Task("knapsack", data.problem, Xtr, Ctr, Xte, Cte, meta)
+
+
+GENERATORS = {"shortest_path": shortest_path, "knapsack": knapsack, "portfolio": portfolio, "allocation": allocation}
 
 
 def make_task(task: str, deg: int, n_train: int, n_test: int, seed: int, **kwargs: Any) -> Task:
-    """Build the named task (``shortest_path``, ``portfolio`` or ``allocation``); ``kwargs`` go to its generator."""
+    """Build the named task (``shortest_path``, ``knapsack``, ``portfolio`` or ``allocation``); ``kwargs`` go to its
+    generator."""
     if task not in GENERATORS:
         raise ValueError(f"Unknown task {task!r}; choose one of {sorted(GENERATORS)}.")
     return GENERATORS[task](deg, n_train, n_test, seed, **kwargs)

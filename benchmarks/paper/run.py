@@ -1,25 +1,31 @@
-"""Paper-style synthetic experiments: two-stage vs end-to-end DFL vs DFF on three decision problems.
+"""Paper-style synthetic experiments: two-stage vs DFF vs decision-focused baselines on four decision problems.
 
 One command regenerates every number of the ``## Paper-style synthetic experiments`` section of
 RESULTS.md::
 
-    python -m benchmarks.paper.run --out benchmarks/paper/out            # full table
-    python -m benchmarks.paper.run --quick --out /tmp/paper-quick        # seconds, for smoke tests
+    python -m benchmarks.paper.run --out benchmarks/paper/out            # full grid (hours: see --estimate)
+    python -m benchmarks.paper.run --quick --out /tmp/paper-quick        # minutes, to check it works
+    python -m benchmarks.paper.run --estimate                            # time of the full grid on this machine
 
-Per (task, degree, training size, backbone, seed) "cell" the harness
+Per (task, degree, training size, seed) "cell" and backbone the harness
 
 1. draws train + test instances from one generator call (same hidden cost map),
 2. holds out the last ``val_fraction`` of the training instances for validation (the data are
    i.i.d., so the order does not matter),
-3. fits the backbone on the rest and predicts ``ĉ`` (out-of-fold on the training rows, so DFF does
-   not learn from in-sample residuals),
-4. trains DFF for every ε and the end-to-end DFL baseline (early stopping on validation regret),
-5. scores every method on the test instances: normalized regret, MSE, and the prediction shift
+3. fits the backbone on the rest and predicts ``ĉ`` (forward-chained out-of-sample on the training
+   rows for the backbones listed in ``Config.cross_fit``),
+4. trains every decision-focused arm with the same budget (epochs, learning rate, early-stopping
+   patience; best validation epoch kept): DFF with its default settings (ε chosen on held-out
+   validation rows, ``dff``), DFF at each fixed ε (``dff@ε``) and without the trust region
+   (``dff_unbounded``) for the backbones of ``Config.sweep_backbones``, decision-focused training of
+   the backbone's own model class from its weights (``dfl_backbone``) and from scratch
+   (``dfl_scratch``) for linear and MLP backbones, and the linear DFL from its own ridge fit
+   (``dfl``, under the linear backbone only),
+5. scores every arm on the test instances: normalized regret, MSE, and the prediction shift
    relative to the backbone (mean / max relative shift, minimum cosine similarity).
 
-"DFF (ε by val.)" picks, per seed, the ε with the lowest validation regret; test data never
-influences any choice. Output: ``raw.csv`` (one row per cell and method), ``summary.csv``,
-``targets.csv``, ``table.md`` and ``config.json``.
+Test data never influences any choice. Output: ``raw.csv`` (one row per cell, backbone and arm),
+``summary.csv``, ``paired.csv``, ``targets.csv``, ``table.md``, ``regret_vs_shift.png`` and ``config.json``.
 """
 
 from __future__ import annotations
@@ -39,16 +45,17 @@ import pandas as pd
 from benchmarks.paper import report
 from benchmarks.paper.config import FULL, QUICK, Config, with_overrides
 from benchmarks.paper.data import Task, make_task
+from dff_core.selection import EPSILON_GRID
 
 #: Relative cost of one cell by task (portfolio solves are slower), used to start long cells first.
-_TASK_COST = {"shortest_path": 1.0, "allocation": 1.0, "portfolio": 10.0}
+_TASK_COST = {"shortest_path": 1.0, "knapsack": 1.5, "allocation": 1.0, "portfolio": 10.0}
 
 
 def cells(cfg: Config) -> list[dict[str, Any]]:
     """All (task, deg, n_train, seed) combinations of ``cfg``, most expensive first.
 
-    The backbones are looped over inside a cell, so the data and the end-to-end DFL baseline
-    (which does not use the backbone) are built once per cell.
+    The backbones are looped over inside a cell, so the data and the linear DFL (which does not
+    use the backbone) are built once per cell.
     """
     out = [
         {"task": task, "deg": deg, "n_train": n, "seed": seed, "backbones": tuple(g.backbones)}
@@ -69,8 +76,11 @@ def evaluate(task: Task, C_hat_test: np.ndarray, C_pred: np.ndarray, W_true: np.
     """
     from dff_core import metrics
 
+    r = metrics.regret(task.problem, task.C_test, C_pred, W_true=W_true)
+    z = task.problem.objective(task.C_test, W_true)
     return {
-        "normalized_regret": metrics.normalized_regret(task.problem, task.C_test, C_pred, W_true=W_true),
+        "normalized_regret": float(r.sum() / (np.abs(z).sum() + 1e-7)),
+        "regret_mean": float(r.mean()),
         "mse": metrics.mse(task.C_test, C_pred),
         **metrics.shift_metrics(C_hat_test, C_pred),
     }
@@ -82,16 +92,19 @@ def _val_regret(task: Task, C_val: np.ndarray, W_val: np.ndarray, C_pred_val: np
     return metrics.normalized_regret(task.problem, C_val, C_pred_val, W_true=W_val)
 
 
-def fit_backbone(name: str, X_fit: np.ndarray, C_fit: np.ndarray, seed: int, folds: int = 0) -> tuple[Any, np.ndarray]:
+def fit_backbone(
+    name: str, X_fit: np.ndarray, C_fit: np.ndarray, seed: int, folds: int = 0, scheme: str = "forward"
+) -> tuple[Any, np.ndarray]:
     """Fit the named backbone on the training rows; return it and its training predictions for DFF
-    (out-of-fold from ``folds``-fold cross-fitting when ``folds >= 2``; in-sample otherwise).
+    (out-of-sample from ``folds``-block cross-fitting when ``folds >= 2``, ``NaN`` on rows without an
+    honest prediction; in-sample otherwise).
     """
     from dff_core import backbones
 
     model = backbones.make_backbone(name, seed=seed).fit(X_fit, C_fit)
     if folds >= 2:
         C_hat_fit = backbones.cross_fit_predict(
-            backbones.make_backbone(name, seed=seed), X_fit, C_fit, n_splits=folds, time_ordered=False, seed=seed
+            backbones.make_backbone(name, seed=seed), X_fit, C_fit, n_splits=folds, seed=seed, scheme=scheme
         )
     else:
         C_hat_fit = model.predict(X_fit)
@@ -99,12 +112,12 @@ def fit_backbone(name: str, X_fit: np.ndarray, C_fit: np.ndarray, seed: int, fol
 
 
 def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
-    """Run every backbone and method on one (task, deg, n_train, seed) cell; one result row per
-    (backbone, method). The DFL baseline is trained once and reported under every backbone
-    (its shift is measured against that backbone's predictions).
-    """
+    """Run every backbone and arm on one (task, deg, n_train, seed) cell; one result row per (backbone, arm)."""
     import torch
 
+    from dff_core.ablation import DFFUnbounded
+    from dff_core.backbones import dfl_model_class
+    from dff_core.baselines import DFL
     from dff_core.dff import DFF
 
     torch.set_num_threads(1)
@@ -112,8 +125,14 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     seed = int(cell["seed"])
     g = cfg.grid[cell["task"]]
     n_test = g.n_test or cfg.n_test
-    patience = g.patience or cfg.patience
-    dff_epochs, dfl_epochs = g.epochs or cfg.dff_epochs, g.epochs or cfg.dfl_epochs
+    train = {
+        "epochs": g.epochs or cfg.epochs,
+        "lr": cfg.lr,
+        "patience": g.patience or cfg.patience,
+        "batch_size": cfg.batch_size,
+        "seed": seed,
+        "loss": "spo+",
+    }
     task = make_task(cell["task"], cell["deg"], cell["n_train"], n_test, seed=1000 + seed, **g.data_kwargs)
     problem = task.problem
     n = task.X_train.shape[0]
@@ -125,92 +144,79 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     base = {k: cell[k] for k in ("task", "deg", "n_train", "seed")}
     base.update({"n_fit": len(X_fit), "n_val": n_val, "n_test": len(task.X_test)})
     rows: list[dict[str, Any]] = []
+    arms = set(cfg.arms)
 
-    # End-to-end DFL: a linear model warm-started from least squares, trained on SPO+ (no trust region).
-    t0 = time.perf_counter()
-    dfl = make_dfl(problem, cfg, seed, dfl_epochs, patience).fit(X_fit, C_fit, X_val=X_val, C_val=C_val)
-    C_dfl = np.asarray(dfl.predict(task.X_test), dtype=np.float64)
-    dfl_val = _val_regret(task, C_val, W_val, np.asarray(dfl.predict(X_val)))
-    dfl_seconds = time.perf_counter() - t0
+    def row(b: dict, method: str, model: Any, C_pred: np.ndarray, C_pred_val: np.ndarray, C_hat: np.ndarray,
+            seconds: float, epsilon: float = np.nan) -> dict[str, Any]:  # fmt: skip
+        return {
+            **b,
+            "method": method,
+            "epsilon": epsilon,
+            **evaluate(task, C_hat, C_pred, W_test),
+            "val_normalized_regret": _val_regret(task, C_val, W_val, C_pred_val),
+            "seconds": seconds,
+            "best_epoch": np.nan if model is None else model.best_epoch_,
+            "epochs_run": np.nan if model is None else int(model.history_["epoch"].max()),
+            "lr": np.nan if model is None else model.lr_,
+        }
+
+    dfl_linear = None
+    if "dfl" in arms and "linear" in cell["backbones"]:
+        t0 = time.perf_counter()
+        dfl_linear = DFL(problem, model="linear", **train).fit(X_fit, C_fit, X_val, C_val)
+        dfl_seconds = time.perf_counter() - t0
 
     for bb in cell["backbones"]:
         b = {**base, "backbone": bb}
         t0 = time.perf_counter()
-        model, C_hat_fit = fit_backbone(bb, X_fit, C_fit, seed, cfg.folds(bb, int(cell["n_train"])))
+        model, C_hat_fit = fit_backbone(bb, X_fit, C_fit, seed, cfg.folds(bb, int(cell["n_train"])),
+                                        cfg.cross_fit_scheme)  # fmt: skip
+        honest = np.isfinite(C_hat_fit).all(axis=1)
+        X_corr, C_hat_corr, C_corr = X_fit[honest], C_hat_fit[honest], C_fit[honest]
         C_hat_val = np.asarray(model.predict(X_val), dtype=np.float64)
         C_hat_test = np.asarray(model.predict(task.X_test), dtype=np.float64)
-        rows.append(
-            {
-                **b,
-                "method": "two_stage",
-                "epsilon": np.nan,
-                **evaluate(task, C_hat_test, C_hat_test, W_test),
-                "val_normalized_regret": _val_regret(task, C_val, W_val, C_hat_val),
-                "seconds": time.perf_counter() - t0,
-                "best_epoch": np.nan,
-            }
-        )
-        rows.append(
-            {
-                **b,
-                "method": "dfl",
-                "epsilon": np.nan,
-                **evaluate(task, C_hat_test, C_dfl, W_test),
-                "val_normalized_regret": dfl_val,
-                "seconds": dfl_seconds,
-                "best_epoch": dfl.best_epoch_,
-            }
-        )
-        dff_rows = []
-        for eps in cfg.epsilons:
+        rows.append(row(b, "two_stage", None, C_hat_test, C_hat_val, C_hat_test, time.perf_counter() - t0))
+        corr_fit = (X_corr, C_hat_corr, C_corr, X_val, C_hat_val, C_val)
+
+        def corrected(make: Any, b: dict = b, C_hat_test: np.ndarray = C_hat_test, C_hat_val: np.ndarray = C_hat_val,
+                      corr_fit: tuple = corr_fit) -> tuple[Any, np.ndarray, np.ndarray, float]:  # fmt: skip
             t0 = time.perf_counter()
-            m = DFF(
-                problem,
-                epsilon=eps,
-                loss="spo+",
-                hidden=cfg.hidden,
-                epochs=dff_epochs,
-                lr=cfg.lr,
-                batch_size=cfg.batch_size,
-                seed=seed,
-                patience=patience,
-                **cfg.dff_kwargs,
+            m = make().fit(*corr_fit)
+            return m, m.predict(task.X_test, C_hat_test), m.predict(X_val, C_hat_val), time.perf_counter() - t0
+
+        if "dff" in arms:
+            m, Ct, Cv, sec = corrected(
+                lambda: DFF(problem, epsilon="auto", hidden=cfg.hidden, **train, **cfg.dff_kwargs)
             )
-            m.fit(X_fit, C_hat_fit, C_fit, X_val, C_hat_val, C_val)
-            dff_rows.append(
-                {
-                    **b,
-                    "method": f"dff@{eps:g}",
-                    "epsilon": float(eps),
-                    **evaluate(task, C_hat_test, m.predict(task.X_test, C_hat_test), W_test),
-                    "val_normalized_regret": _val_regret(task, C_val, W_val, m.predict(X_val, C_hat_val)),
-                    "seconds": time.perf_counter() - t0,
-                    "best_epoch": m.best_epoch_,
-                }
-            )
-        rows.extend(dff_rows)
-        # ε chosen on validation regret (ties -> smaller ε, the more conservative correction).
-        best = min(dff_rows, key=lambda r: (r["val_normalized_regret"], r["epsilon"]))
-        rows.append({**best, "method": "dff@val"})
+            rows.append(row(b, "dff", m, Ct, Cv, C_hat_test, sec, m.epsilon_))
+        if bb in cfg.sweep_backbones:
+            if "dff_eps" in arms:
+                for eps in cfg.epsilons:
+                    m, Ct, Cv, sec = corrected(
+                        lambda eps=eps: DFF(problem, epsilon=eps, hidden=cfg.hidden, **train, **cfg.dff_kwargs)
+                    )
+                    rows.append(row(b, f"dff@{eps:g}", m, Ct, Cv, C_hat_test, sec, float(eps)))
+            if "dff_unbounded" in arms:
+                m, Ct, Cv, sec = corrected(lambda: DFFUnbounded(problem, hidden=cfg.hidden, **train))
+                rows.append(row(b, "dff_unbounded", m, Ct, Cv, C_hat_test, sec, np.inf))
+        own = dfl_model_class(bb)
+        own_kw = {"model": own, **({"hidden": tuple(model.hidden)} if own == "mlp" else {})}
+        for arm, kw, fit_kw in (
+            ("dfl_backbone", own_kw, {"start_from": model}),
+            ("dfl_scratch", {**own_kw, "warm_start": False}, {}),
+        ):
+            if arm in arms and own is not None:
+                t0 = time.perf_counter()
+                m = DFL(problem, **kw, **train).fit(X_fit, C_fit, X_val, C_val, **fit_kw)
+                rows.append(row(b, arm, m, m.predict(task.X_test), m.predict(X_val), C_hat_test,
+                                time.perf_counter() - t0))  # fmt: skip
+        if bb == "linear" and dfl_linear is not None:
+            rows.append(row(b, "dfl", dfl_linear, dfl_linear.predict(task.X_test), dfl_linear.predict(X_val),
+                            C_hat_test, dfl_seconds))  # fmt: skip
     wall, cpu = time.perf_counter() - t_cell, time.process_time() - cpu_cell
     for r in rows:
         r["cell_seconds"], r["cell_cpu_seconds"] = wall, cpu
     return rows
-
-
-def make_dfl(problem: Any, cfg: Config, seed: int, epochs: int, patience: int) -> Any:
-    """The end-to-end DFL baseline of ``dff_core.baselines`` with this run's training settings."""
-    from dff_core import baselines
-
-    return baselines.DFL(
-        problem,
-        epochs=epochs,
-        lr=cfg.lr,
-        batch_size=cfg.batch_size,
-        seed=seed,
-        patience=patience,
-        **{"model": "linear", **cfg.dfl_kwargs},
-    )
 
 
 def _worker(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
@@ -298,16 +304,51 @@ def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print) -> 
     return raw
 
 
+def estimate(cfg: Config, probe_n: int = 200, probe_epochs: int = 3, log=print) -> dict[str, Any]:
+    """Time of ``cfg`` on this machine: each task's training cost per instance-epoch measured on a probe
+    fit, times the instance-epochs the grid asks for (an upper bound without early stopping)."""
+    import torch
+
+    from dff_core.dff import DFF
+
+    torch.set_num_threads(1)
+    per_task: dict[str, float] = {}
+    for task_name, g in cfg.grid.items():
+        t = make_task(task_name, max(g.degs), probe_n, 10, seed=999, **g.data_kwargs)
+        C_hat = t.C_train * 1.1
+        t0 = time.perf_counter()
+        DFF(t.problem, epsilon=0.5, epochs=probe_epochs, patience=None, hidden=cfg.hidden).fit(t.X_train, C_hat,
+                                                                                               t.C_train)  # fmt: skip
+        per_task[task_name] = (time.perf_counter() - t0) / (probe_epochs * probe_n)
+    n_auto = len(EPSILON_GRID) + 1
+    total = 0.0
+    for c in cells(cfg):
+        g = cfg.grid[c["task"]]
+        epochs = g.epochs or cfg.epochs
+        fits = 0
+        for bb in c["backbones"]:
+            fits += n_auto if "dff" in cfg.arms else 0
+            if bb in cfg.sweep_backbones:
+                fits += len(cfg.epsilons) * ("dff_eps" in cfg.arms) + ("dff_unbounded" in cfg.arms)
+            if bb in ("linear", "mlp"):
+                fits += ("dfl_backbone" in cfg.arms) + ("dfl_scratch" in cfg.arms)
+            fits += bb == "linear" and "dfl" in cfg.arms
+        total += fits * epochs * c["n_train"] * per_task[c["task"]]
+    out = {"seconds_per_instance_epoch": per_task, "cpu_seconds_upper_bound": total, "cells": len(cells(cfg))}
+    log(json.dumps(out, indent=1))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/paper/out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="tiny grid, few epochs (seconds; for smoke tests)")
+    ap.add_argument("--quick", action="store_true", help="small grid, short budget (minutes; to check it works)")
+    ap.add_argument("--estimate", action="store_true", help="print the grid's CPU time on this machine and stop")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
-    ap.add_argument("--tasks", nargs="*", default=None, help="subset of tasks (shortest_path portfolio allocation)")
-    ap.add_argument("--seeds", type=int, default=None, help="number of seeds (0..k-1)")
-    ap.add_argument("--dff-epochs", type=int, default=None)
-    ap.add_argument("--dfl-epochs", type=int, default=None)
-    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--tasks", nargs="*", default=None, help="subset of tasks (shortest_path knapsack ...)")
+    ap.add_argument("--seeds", type=int, default=None, help="number of seeds (0..k-1); at least 10 for RESULTS.md")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs of every decision-focused arm")
+    ap.add_argument("--lr", type=float, default=None, help="learning rate of every decision-focused arm")
     ap.add_argument("--use-c-hat", action="store_true", help="feed ĉ to DFF's correction net as well")
     ap.add_argument("--results", type=Path, default=None, help="also rewrite this section of RESULTS.md")
     ap.add_argument("--notes", type=Path, default=None, help="markdown notes to include in the RESULTS.md section")
@@ -322,17 +363,22 @@ def main(argv: list[str] | None = None) -> int:
     cfg = with_overrides(
         cfg,
         seeds=tuple(range(args.seeds)) if args.seeds else None,
-        dff_epochs=args.dff_epochs,
-        dfl_epochs=args.dfl_epochs,
+        epochs=args.epochs,
         lr=args.lr,
         dff_kwargs=dff_kwargs,
     )
+    if args.estimate:
+        est = estimate(cfg)
+        hours = est["cpu_seconds_upper_bound"] / 3600
+        print(f"at most {hours:.1f} CPU-hours ({hours / max(1, args.jobs):.1f} h wall with {args.jobs} workers)")
+        return 0
     command = "python -m benchmarks.paper.run " + " ".join(argv if argv is not None else sys.argv[1:])
-    run(cfg, args.out, jobs=args.jobs, command=command.strip())
+    raw = run(cfg, args.out, jobs=args.jobs, command=command.strip())
     if args.results is not None:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
         report.update_results(args.results, args.out, notes)
     print((args.out / "table.md").read_text(encoding="utf-8"))
+    report.print_targets(report.targets(raw))
     return 0
 
 

@@ -8,17 +8,24 @@ so SPO+ and regret apply unchanged to the sensor-level vector.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
 from dff_core.problems.base import OptProblem
+
+#: Rows of a batch mapped and solved at a time are capped so one block of base costs holds about
+#: this many numbers (32 MB): a road network's link costs for a whole training set would not fit.
+BLOCK_VALUES = 1 << 22
 
 
 class LinearMapped(OptProblem):
     """Wrap ``base`` so that its costs are ``C @ A.T``; decisions are ``W_base @ A``.
 
     ``A`` has shape ``(base.d, k)``: ``k`` is the number of predicted coefficients.
-    Non-negative ``A`` keeps non-negative predictions non-negative after mapping.
+    Non-negative ``A`` keeps non-negative predictions non-negative after mapping. Large batches
+    are solved in row blocks (:data:`BLOCK_VALUES`), so memory stays bounded on large networks.
     """
 
     def __init__(self, base: OptProblem, A: np.ndarray | sp.spmatrix) -> None:
@@ -48,9 +55,16 @@ class LinearMapped(OptProblem):
         C = np.atleast_2d(np.asarray(C, dtype=np.float64))
         if C.ndim != 2 or C.shape[1] != self.d or not np.isfinite(C).all():
             return self.solve(C)
-        Wb = self.base.solve_surrogate(self.base_costs(C))
-        return np.asarray((self.A.T @ Wb.T).T)
+        return self._blocks(C, self.base.solve_surrogate)
 
     def _solve(self, C: np.ndarray) -> np.ndarray:
-        Wb = self.base.solve(self.base_costs(C))
-        return np.asarray((self.A.T @ Wb.T).T)
+        return self._blocks(C, self.base.solve)
+
+    def _blocks(self, C: np.ndarray, solve: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``A^T solve(A c)`` per row, in row blocks of bounded size."""
+        rows = max(1, BLOCK_VALUES // max(1, self.base.d))
+        out = np.empty((C.shape[0], self.d))
+        for lo in range(0, C.shape[0], rows):
+            Wb = solve(np.ascontiguousarray(self.base_costs(C[lo : lo + rows])))
+            out[lo : lo + rows] = (self.A.T @ Wb.T).T
+        return out

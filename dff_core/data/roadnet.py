@@ -34,6 +34,8 @@ __all__ = ["DEFAULT_MATCH_M", "RoadNetwork", "SensorMatch", "load_road_network",
 #: Sensors farther than this (metres) from every link are not matched.
 DEFAULT_MATCH_M = 200.0
 _SHOWN = 8
+#: Up to this many sensor matches are listed one per line in the report (else the farthest third of it).
+_LISTED_MATCHES = 30
 
 
 def _names(items: list[str], shown: int = _SHOWN) -> str:
@@ -389,8 +391,16 @@ def match_sensors(
             for s in unmatched:
                 report.drop_sensor(s, f"farther than {max_distance_m:g} m from every link")
         d = table["distance_m"]
+        report.sensor_links = table
         report.info.append(
             f"{len(table)} sensor(s) matched onto links of {network.name} (distance median {d.median():.0f} m, "
             f"max {d.max():.0f} m)"
+        )
+        shown = table if len(table) <= _LISTED_MATCHES else table.nlargest(_LISTED_MATCHES // 3, "distance_m")
+        if len(shown) < len(table):
+            report.info.append(f"the {len(shown)} farthest of them (all in report.sensor_links):")
+        report.info.extend(
+            f"  sensor {s} -> link {f} -> {t} ({dist:.0f} m)"
+            for s, f, t, dist in shown[["sensor_id", "from_id", "to_id", "distance_m"]].itertuples(index=False)
         )
     return SensorMatch(table, unmatched, float(max_distance_m))

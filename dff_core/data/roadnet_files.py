@@ -91,7 +91,7 @@ def read_tntp(path: Path, issues: IssueCollector) -> RawNetwork | None:
         frame = load_tntp_network(path)
         text = path.read_text(encoding="utf-8", errors="replace")
     except DataError as exc:
-        for msg in exc.errors:
+        for msg in exc.problems:
             issues.error(name, None, None, str(msg).removeprefix(f"{name}: "))
         return None
     except (OSError, ValueError, pd.errors.ParserError) as exc:  # malformed rows the reader did not catch

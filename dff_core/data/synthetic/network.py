@@ -51,10 +51,11 @@ def _midpoints(network: RoadNetwork) -> tuple[np.ndarray, np.ndarray]:
 def pick_sensor_links(network: RoadNetwork, n: int, rng: np.random.Generator) -> np.ndarray:
     """Rows of ``network.links`` for ``n`` sensor sites spread over the network (farthest-point sampling).
 
-    Candidates: links with a positive free-flow time that touch no zone, one direction per road.
+    Candidates: links with a positive free-flow time (zone connectors often have none) that touch no
+    zone that is never passed through, one direction per road.
     """
     links = network.links
-    zone_ids = set(network.centroids) | {network.node_ids[z] for z in network.zones}
+    zone_ids = {network.node_ids[z] for z in network.zones}
     ok = (links["free_flow_min"].to_numpy() > 0) & ~links["from_id"].isin(zone_ids).to_numpy()
     ok &= ~links["to_id"].isin(zone_ids).to_numpy()
     u, v = links["u"].to_numpy(), links["v"].to_numpy()

@@ -15,7 +15,9 @@ a warning naming them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -242,9 +244,29 @@ def load_road_network(path: str | Path, nodes: str | Path | None = None, crs: st
     ``nodes`` is the node-coordinate file (default for TNTP: ``X_node.tntp`` next to ``X_net.tntp``;
     not needed when the links file draws its links). ``crs`` names the coordinate system of the node
     coordinates (or of a GIS file without one), e.g. ``"EPSG:26771"``; default WGS84 degrees.
-    Warnings and notes are in ``network.report``.
+    Warnings and notes are in ``network.report``. The last few networks read are kept (keyed by the
+    files' contents), since validating data and building a scenario both read the network; treat
+    the result as read-only.
     """
     path = Path(path)
+    node_path = Path(nodes) if nodes is not None else None
+    implied = node_path or (find_node_file(path) if path.is_file() else None)
+    return _load_cached(path, node_path, crs, (_stamp(path), _stamp(implied)))
+
+
+def _stamp(path: Path | None) -> str | None:
+    """The content digest of a file (``None`` when there is none), so an edited file is read again."""
+    if path is None or not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: Path, nodes: Path | None, crs: str | None, stamp: tuple) -> RoadNetwork:
+    return _load(path, nodes, crs)
+
+
+def _load(path: Path, nodes: Path | None, crs: str | None) -> RoadNetwork:
     report = ValidationReport()
     issues = IssueCollector(report)
     if crs is not None:

@@ -18,7 +18,9 @@ Ours splits a batch over the CPUs (``DFF_SOLVER_THREADS``; the "1 thread" column
 one); the references run single-threaded, as they ship. The machine may be shared: trust
 ratios from the same run more than absolute rates.
 
-To add columns (e.g. DFF seconds per epoch on each network) extend :func:`extra_columns`.
+:func:`extra_columns` adds DFF seconds per epoch on each network (:func:`dff_epoch_seconds`:
+200 predicted sensor paces mapped onto the arcs, as the road-network traffic scenario does;
+``--no-dff`` skips it); extend it for more columns.
 """
 
 from __future__ import annotations
@@ -164,9 +166,51 @@ def igraph_per_instance(net: Network, C: np.ndarray) -> Callable[[], None] | Non
 
 
 # ---------------------------------------------------------------- cases
+#: DFF seconds per epoch (``--dff``): predicted sensors, training and validation instances.
+DFF_SENSORS, DFF_TRAIN, DFF_VAL, DFF_EPOCHS = 200, 128, 32, 2
+DFF_ENABLED = True
+
+
+def dff_epoch_seconds(net: Network, problem: ShortestPath, rng: np.random.Generator) -> tuple[float, float]:
+    """Seconds per epoch of ``DFF.fit`` routing on ``net`` from ``DFF_SENSORS`` predicted paces.
+
+    As in the road-network traffic scenario, each arc's cost is its base cost times the weighted
+    slowdown of 4 sensors (``LinearMapped``; here 4 random sensors with random weights per arc).
+    Slowdowns are 1 + a daily-like pattern + noise; the backbone's predictions are the truth
+    times exp(N(0, 0.2)), so a few SPO+ surrogate rows have negative arcs. Defaults otherwise
+    (ε = 0.2 as in ``compare``, batch 32, the (32, 32, 32) correction network); the mean over
+    ``DFF_EPOCHS`` epochs of the history's per-epoch seconds (each includes one validation solve).
+    Returns (seconds per epoch, share of starting surrogate rows with a negative arc).
+    """
+    from dff_core.dff import DFF
+    from dff_core.problems import LinearMapped
+
+    m, k = len(net.edges), min(DFF_SENSORS, max(4, net.num_nodes // 4))
+    cols = rng.integers(0, k, (m, 4))
+    w = rng.uniform(0.2, 1.0, (m, 4))
+    w /= w.sum(axis=1, keepdims=True)
+    A = sp.csr_matrix((np.ravel(w * net.base[:, None]), (np.repeat(np.arange(m), 4), np.ravel(cols))), shape=(m, k))
+    mapped = LinearMapped(problem, A)
+    n = DFF_TRAIN + DFF_VAL
+    t = np.arange(n) / 24.0
+    X = np.column_stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t), rng.normal(size=(n, 6))])
+    C = 1.0 + 0.5 * np.abs(np.sin(np.pi * t))[:, None] * rng.uniform(0.5, 1.5, k) + rng.gamma(2.0, 0.05, (n, k))
+    C_hat = C * np.exp(rng.normal(0.0, 0.2, C.shape))
+    negative = float(((2 * C_hat - C) < 0).any(axis=1).mean())
+    dff = DFF(mapped, epsilon=0.2, epochs=DFF_EPOCHS, patience=None)
+    tr, va = slice(0, DFF_TRAIN), slice(DFF_TRAIN, n)
+    dff.fit(X[tr], C_hat[tr], C[tr], X[va], C_hat[va], C[va])
+    per_epoch = float(dff.history_["seconds"].iloc[1:].mean())
+    return per_epoch, negative
+
+
 def extra_columns(net: Network, problem: ShortestPath, C: np.ndarray) -> dict[str, str]:
-    """Further columns for a network row (name -> formatted value); empty here, extend as needed."""
-    return {}
+    """Further columns for a network row (name -> formatted value): DFF seconds per epoch."""
+    if not DFF_ENABLED:
+        return {}
+    seconds, negative = dff_epoch_seconds(net, problem, np.random.default_rng(2))
+    label = f"DFF s/epoch ({DFF_SENSORS} sensors, {DFF_TRAIN}+{DFF_VAL} inst.)"
+    return {label: f"{seconds:,.2f}", "surrogate rows with a negative arc": f"{negative:.0%}", "dff_sec": seconds}
 
 
 def bench_network(net: Network, n: int, rng: np.random.Generator, max_triangles: float) -> dict[str, object]:
@@ -325,7 +369,7 @@ def markdown(rows: list[dict[str, object]], skip: tuple[str, ...] = ()) -> str:
 
 
 def growth_exponent(rows: list[dict[str, object]], key: str) -> float:
-    """Least-squares slope of log(seconds per solve) against log(arcs)."""
+    """Least-squares slope of log(seconds per solve, or per DFF epoch) against log(arcs)."""
     x = np.log([float(r["arcs"]) for r in rows])
     y = np.log([float(r[key]) for r in rows])
     return float(np.polyfit(x, y, 1)[0])
@@ -344,8 +388,23 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    with_dff = all("dff_sec" in r for r in rows)
+    fig, axes = plt.subplots(1, 2 if with_dff else 1, figsize=(12.0 if with_dff else 6.4, 4.2), dpi=100, squeeze=False)
+    ax = axes[0, 0]
     styles = {"grids": ("-", "o"), "TNTP road networks": (":", "D")}
+    if with_dff:
+        dax = axes[0, 1]
+        for fam, members in families(rows).items():
+            line, marker = styles[fam]
+            members = sorted(members, key=lambda r: float(r["arcs"]))
+            slope = growth_exponent(members, "dff_sec")
+            dax.loglog([float(r["arcs"]) for r in members], [float(r["dff_sec"]) for r in members], line,
+                       marker=marker, color="C2", label=f"DFF, {fam} (slope {slope:.2f})")  # fmt: skip
+        dax.set_xlabel("arcs")
+        dax.set_ylabel(f"seconds per DFF epoch ({DFF_TRAIN}+{DFF_VAL} instances)")
+        dax.set_title(f"DFF training epoch vs network size ({DFF_SENSORS} predicted sensors)")
+        dax.grid(True, which="both", alpha=0.3)
+        dax.legend(fontsize=7)
     for fam, members in families(rows).items():
         line, marker = styles[fam]
         members = sorted(members, key=lambda r: float(r["arcs"]))
@@ -372,10 +431,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small grids and batches (smoke run)")
     ap.add_argument("--batch", type=int, default=None, help="cost vectors per network (default 100, quick 20)")
-    ap.add_argument("--plot", type=Path, default=None, help="write a log-log PNG of ms per solve vs arcs here")
+    ap.add_argument(
+        "--plot", type=Path, default=None, help="write log-log PNGs (ms per solve, DFF s/epoch) vs arcs here"
+    )
     ap.add_argument("--only", default="", help="run only networks whose name contains this text (no negative rows)")
     ap.add_argument("--negative-only", action="store_true", help="run only the negative-cost (SPO+ surrogate) rows")
+    ap.add_argument("--no-dff", action="store_true", help="skip the DFF seconds-per-epoch column")
     args = ap.parse_args()
+    global DFF_ENABLED
+    DFF_ENABLED = not args.no_dff
     n = args.batch or (20 if args.quick else 100)
     rng = np.random.default_rng(0)
     new_highs()
@@ -395,9 +459,12 @@ def main() -> None:
     neg = [] if args.only else negative_costs(max(n, 50) if args.quick else 200, np.random.default_rng(1))
     if rows:
         print()
-        print(markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve")))
+        print(markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve", "dff_sec")))
     for fam, members in families(rows).items():
-        for key, label in (("sec_per_solve", "DFF Studio (auto)"), ("scipy_sec_per_solve", "scipy per instance")):
+        series = [("sec_per_solve", "DFF Studio (auto)"), ("scipy_sec_per_solve", "scipy per instance")]
+        if all("dff_sec" in r for r in members):
+            series.append(("dff_sec", "DFF seconds per epoch"))
+        for key, label in series:
             slope = growth_exponent(members, key)
             print(f"growth exponent (log-log slope of seconds per solve vs arcs), {fam}, {label}: {slope:.2f}")
     if neg:

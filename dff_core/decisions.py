@@ -7,6 +7,8 @@ the hindsight decision (``"hindsight"``: the decision made on the true costs).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from dff_core.problems import LinearMapped, ShortestPath
@@ -42,8 +44,13 @@ def route_decisions(
         base = prob.base
         if int(pair) != pair or not 0 <= pair < len(base.pairs):
             raise ValueError(f"{owner}: pair must be an index in 0..{len(base.pairs) - 1}; got {pair!r}.")
-        sub = ShortestPath(base.num_nodes, base.edges, pairs=[tuple(base.pairs[pair])], demand=[base.demand[pair]])
-        prob = LinearMapped(sub, prob.A)
+        # same zones (never passed through) and the same mapping class (e.g. a floor on predictions)
+        sub = ShortestPath(
+            base.num_nodes, base.edges, pairs=[tuple(base.pairs[pair])], demand=[base.demand[pair]],
+            zones=base.zones, algorithm="dijkstra",
+        )  # fmt: skip
+        prob = copy.copy(prob)
+        prob.base = sub
     costs = {name: m.C_pred[i] for name, m in result.methods.items()}
     costs[HINDSIGHT] = result.C_test[i]
     true_link = prob.base_costs(result.C_test[i : i + 1])[0]

@@ -76,6 +76,8 @@ class ValidationReport:
     unused_sensors: int = 0
     #: The coordinate system the sensors' coordinates were converted from (``None``: WGS84 degrees).
     crs: str | None = None
+    #: With a road network: which link each sensor was put on (sensor_id, link, from_id, to_id, distance_m).
+    sensor_links: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:

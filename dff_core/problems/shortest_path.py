@@ -378,6 +378,8 @@ class ShortestPath(OptProblem):
         if C.ndim != 2 or C.shape[1] != self.d or not np.isfinite(C).all():
             return self.solve(C)  # raises the usual message
         neg = (C < 0).any(axis=1)
+        if not neg.any():
+            return self._solve(np.ascontiguousarray(C))
         W = np.zeros_like(C)
         if (~neg).any():
             W[~neg] = self._solve(C[~neg])

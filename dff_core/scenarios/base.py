@@ -86,10 +86,18 @@ class Scenario:
         lines = [f"{self.kind} scenario: {type(self.problem).__name__} with {self.problem.d} predicted values"]
         if self.kind == "traffic":
             pairs = self.extra.get("pairs", [])
-            lines.append(
-                f"  network: {len(self.extra.get('node_ids', []))} sensors, {len(self.extra.get('links', []))} links, "
-                f"{len(pairs)} origin-destination pairs"
-            )
+            road = self.extra.get("network")
+            if road:
+                lines.append(
+                    f"  road network {road['name']}: {road['nodes']:,} nodes, {road['links']:,} links, "
+                    f"{road['zones']:,} zones never passed through; {len(self.extra.get('sensor_ids', []))} sensors "
+                    f"on its links; {len(pairs)} origin-destination pairs"
+                )
+            else:
+                lines.append(
+                    f"  network: {len(self.extra.get('node_ids', []))} sensors, {len(self.extra.get('links', []))} "
+                    f"links, {len(pairs)} origin-destination pairs"
+                )
             if pairs:
                 lines.append(
                     "  trips: " + ", ".join(f"{a} -> {b}" for a, b in pairs[:8]) + (" ..." if len(pairs) > 8 else "")

@@ -17,27 +17,30 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dff_core.data import load_dataset, load_metr_la, sample_paths
+from dff_core.data import ValidationReport, load_dataset, load_metr_la, sample_paths
 from dff_core.data.crs import check_crs
 from dff_core.data.io import regular_file_problem
 from dff_core.data.parsing import parse_duration
+from dff_core.data.roadnet import DEFAULT_MATCH_M, RoadNetwork, SensorMatch, load_road_network, match_sensors
 from dff_core.data.timezones import resolve_zone
 from dff_core.errors import DataError
 from dff_core.scenarios.allocation import build_allocation_scenario
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.choices import default_allocation_value
+from dff_core.scenarios.network import build_network_scenario
 from dff_core.scenarios.traffic import build_traffic_scenario
 
 if TYPE_CHECKING:
-    from dff_core.data import Dataset, ValidationReport
+    from dff_core.data import Dataset
 
 
 #: Options naming input files (their contents enter run keys through the data digest, not the path).
-PATH_FIELDS = ("readings", "sensors", "links", "items")
+PATH_FIELDS = ("readings", "sensors", "links", "items", "network", "network_nodes")
 #: Options saying where data come from and how to read them (shared by ``validate`` and ``compare``).
 DATA_FIELDS = (
     "readings", "sample", "metr_la", "items", "sensors", "links", "value", "start", "freq",
-    "duplicates", "zero_speeds", "timezone", "crs", "count_unit",
+    "duplicates", "zero_speeds", "timezone", "crs", "count_unit", "network", "network_nodes", "network_crs",
+    "match_distance",
 )  # fmt: skip
 #: How to read the data files, beyond naming them (passed to :func:`~dff_core.data.load_dataset`).
 READ_FIELDS = ("value", "start", "freq", "duplicates", "zero_speeds", "timezone", "crs", "count_unit")
@@ -81,6 +84,22 @@ class ScenarioSpec(BaseModel):
     )
     crs: str | None = Field(None, description="coordinate system of the sensors' x/y (e.g. EPSG:32721; default WGS84)")
     count_unit: str | None = Field(None, description="what counts count, e.g. boardings (default vehicles)")
+    network: str | None = Field(
+        None,
+        description="traffic: road network to route on (TNTP _net.tntp, links CSV, GeoJSON/GeoPackage of links); "
+        "default: the sensor graph",
+    )
+    network_nodes: str | None = Field(
+        None, description="node coordinates of the network (default: X_node.tntp next to X_net.tntp)"
+    )
+    network_crs: str | None = Field(
+        None, description="coordinate system of the network's coordinates (e.g. EPSG:26771; default WGS84)"
+    )
+    match_distance: float | None = Field(
+        None,
+        gt=0,
+        description=f"metres within which a sensor is put on its nearest network link (default {DEFAULT_MATCH_M:g})",
+    )
     # --- decisions --------------------------------------------------------------------------
     horizon: str | None = Field(
         None, description="how far ahead to predict (default: the smallest multiple of the interval >= 30min)"
@@ -90,7 +109,9 @@ class ScenarioSpec(BaseModel):
     )
     every: str | None = Field("auto", description="spacing of decision times ('auto': 15min when finer; none: all)")
     pairs: list[tuple[str, str]] | None = Field(
-        None, min_length=1, description="traffic: trips as ORIGIN:DEST sensor ids, comma separated"
+        None,
+        min_length=1,
+        description="traffic: trips as ORIGIN:DEST sensor ids (network node ids with network), comma separated",
     )
     n_pairs: int = Field(5, ge=1, description="traffic: number of default long trips")
     demand: float | None = Field(None, gt=0, description="traffic: vehicles per trip (default 1)")
@@ -129,7 +150,7 @@ class ScenarioSpec(BaseModel):
             resolve_zone(v)
         return v
 
-    @field_validator("crs")
+    @field_validator("crs", "network_crs")
     @classmethod
     def _crs(cls, v: str | None) -> str | None:
         if v is not None:
@@ -219,6 +240,12 @@ class ScenarioSpec(BaseModel):
             out.append("scenario: give only one of readings, sample and metr_la")
         if self.kind == "traffic" and self.items is not None:
             out.append("scenario.items: only used by kind = 'allocation' (traffic routing needs sensor readings)")
+        if self.kind != "traffic" and (self.network is not None or self.network_nodes is not None):
+            out.append("scenario.network: only used by kind = 'traffic' (routing on a road network)")
+        if self.network is None and (self.network_nodes is not None or self.network_crs is not None):
+            out.append("scenario.network_nodes/network_crs: give the network file too (network = ...)")
+        if self.network is not None and self.capacities:
+            out.append("scenario.capacities: not available on a road network yet; leave it unset with network")
         if self.items is not None and (self.readings is not None or self.metr_la is not None):
             out.append("scenario.items: give either items or readings/metr_la for an allocation scenario, not both")
         return out
@@ -248,8 +275,34 @@ def spec_fields(names: tuple[str, ...] | None = None) -> Iterator[tuple[str, Any
 def load_data(spec: ScenarioSpec) -> tuple[Dataset | None, ValidationReport | None]:
     """The readings dataset a spec names and its validation report.
 
-    ``(None, None)`` when the spec names only an items table; the METR-LA loader has no report.
+    ``(None, None)`` when the spec names only an items table; the METR-LA loader has no report
+    (unless a road network is given). With ``network``, the report also holds the network's checks
+    and which link each sensor was matched onto.
     """
+    ds, report = _load_readings(spec)
+    if ds is not None and spec.network is not None and spec.kind == "traffic":
+        report = report if report is not None else ValidationReport()
+        road_network(spec, ds, report)
+    return ds, report
+
+
+def road_network(
+    spec: ScenarioSpec, dataset: Dataset, report: ValidationReport | None = None
+) -> tuple[RoadNetwork, SensorMatch]:
+    """The road network a spec names, and the matching of the dataset's sensors onto its links.
+
+    With ``report``, the network's warnings and notes and the matching are added to it.
+    """
+    path = spec.resolve("network")
+    network = load_road_network(path, nodes=spec.resolve("network_nodes"), crs=spec.network_crs)
+    match = match_sensors(network, dataset.sensors, spec.match_distance or DEFAULT_MATCH_M, report)
+    if report is not None:
+        report.warnings.extend(network.report.warnings)
+        report.info.extend(network.report.info)
+    return network, match
+
+
+def _load_readings(spec: ScenarioSpec) -> tuple[Dataset | None, ValidationReport | None]:
     if sum([spec.readings is not None, spec.sample, spec.metr_la is not None]) > 1:
         raise ValueError("give only one of --readings, --sample and --metr-la.")
     if spec.metr_la is not None:
@@ -302,10 +355,18 @@ def _build(spec: ScenarioSpec, dataset: Dataset | None, items: pd.DataFrame | No
         if ds is None:
             raise ValueError("no data: give --readings FILE (with --sensors), --sample or --metr-la.")
         bpr = {k: getattr(spec, k) for k in ("bpr_alpha", "bpr_beta", "free_flow_kmh", "lane_capacity")}
+        bpr = {k: v for k, v in bpr.items() if v is not None}
+        if spec.network is not None:
+            if spec.capacities:
+                raise ValueError("--capacities is not available with --network yet; leave it out.")
+            network, match = road_network(spec, ds)
+            return build_network_scenario(
+                ds, network, match, horizon=spec.horizon, pairs=spec.pairs, n_pairs=spec.n_pairs,
+                demand=spec.demand, split=spec.split, seed=spec.seed, every=spec.every, **bpr,
+            )  # fmt: skip
         return build_traffic_scenario(
             ds, horizon=spec.horizon, pairs=spec.pairs, n_pairs=spec.n_pairs, demand=spec.demand,
-            capacities=spec.capacities, split=spec.split, seed=spec.seed, every=spec.every,
-            **{k: v for k, v in bpr.items() if v is not None},
+            capacities=spec.capacities, split=spec.split, seed=spec.seed, every=spec.every, **bpr,
         )  # fmt: skip
     use_items = spec.source == "items" or (
         spec.source is None and (items is not None or spec.items is not None) and dataset is None

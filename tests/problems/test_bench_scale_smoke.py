@@ -28,9 +28,11 @@ def test_bench_scale_rows_exponent_and_plot(tmp_path: Path) -> None:
         assert r["auto"] == "dijkstra" and r["cch /s"] != "-"  # both algorithms timed
         assert float(r["max |objective gap| dijkstra vs cch"]) < 1e-9
         assert float(str(r["ours / scipy"]).rstrip("x").replace(",", "")) > 0
-    table = bench.markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve"))
-    assert table.count("\n") == len(rows) + 1 and "sec_per_solve" not in table
+        assert r["dff_sec"] > 0 and any(k.startswith("DFF s/epoch") for k in r)  # the DFF column
+    table = bench.markdown(rows, skip=("sec_per_solve", "scipy_sec_per_solve", "dff_sec"))
+    assert table.count("\n") == len(rows) + 1 and "sec_per_solve" not in table and "dff_sec" not in table
     assert np.isfinite(bench.growth_exponent(rows, "sec_per_solve"))
+    assert np.isfinite(bench.growth_exponent(rows, "dff_sec"))
     assert list(bench.families(rows)) == ["grids"]
     bench.negative_costs(3, rng)  # prints a skip line when the shared data are absent
     pytest.importorskip("matplotlib")

@@ -60,50 +60,29 @@ def _unpack(stack_e, stack_d, sp, b, c, fw, bw, fw_arc, bw_arc, lt_ptr, lt_e1, l
     while sp > 0:
         sp -= 1
         e = stack_e[sp]
-        if stack_d[sp] == 0:
-            w = fw[e, b]
-            a = fw_arc[e]
-            if a >= 0 and c[a] == w:
-                path[L] = a
-                L += 1
-                continue
-            found = False
-            for p in range(lt_ptr[e], lt_ptr[e + 1]):
-                e1 = lt_e1[p]
-                e2 = lt_e2[p]
-                if bw[e1, b] + fw[e2, b] == w:
-                    # v -> u (e1 downward) then u -> w (e2 upward): push the second first
-                    stack_e[sp] = e2
-                    stack_d[sp] = 0
-                    stack_e[sp + 1] = e1
-                    stack_d[sp + 1] = 1
-                    sp += 2
-                    found = True
-                    break
-            if not found:
-                return -1
-        else:
-            w = bw[e, b]
-            a = bw_arc[e]
-            if a >= 0 and c[a] == w:
-                path[L] = a
-                L += 1
-                continue
-            found = False
-            for p in range(lt_ptr[e], lt_ptr[e + 1]):
-                e1 = lt_e1[p]
-                e2 = lt_e2[p]
-                if bw[e2, b] + fw[e1, b] == w:
-                    # w -> u (e2 downward) then u -> v (e1 upward)
-                    stack_e[sp] = e1
-                    stack_d[sp] = 0
-                    stack_e[sp + 1] = e2
-                    stack_d[sp + 1] = 1
-                    sp += 2
-                    found = True
-                    break
-            if not found:
-                return -1
+        up = stack_d[sp] == 0
+        w = fw[e, b] if up else bw[e, b]
+        a = fw_arc[e] if up else bw_arc[e]
+        if a >= 0 and c[a] == w:
+            path[L] = a
+            L += 1
+            continue
+        found = False
+        for p in range(lt_ptr[e], lt_ptr[e + 1]):
+            # Upward e = (v, w): v -> u (e1 downward) then u -> w (e2 upward). Downward e: w -> u (e2
+            # downward) then u -> v (e1 upward). Name the downward half ``first``: push the second first.
+            first = lt_e1[p] if up else lt_e2[p]
+            second = lt_e2[p] if up else lt_e1[p]
+            if bw[first, b] + fw[second, b] == w:
+                stack_e[sp] = second
+                stack_d[sp] = 0
+                stack_e[sp + 1] = first
+                stack_d[sp + 1] = 1
+                sp += 2
+                found = True
+                break
+        if not found:
+            return -1
     return L
 
 

@@ -32,17 +32,12 @@ from dff_core.problems._graph import _tree_reset, _tree_set, njit
 
 
 @njit(cache=True, nogil=True)
-def _dijkstra_residual(  # type: ignore[no-untyped-def]
-    q, pi, x, ok, out_ptr, out_arc, in_ptr, in_arc, heads, tails, ex, tk, tv, S, dist, pred, done, found
-):
-    """Multi-source Dijkstra on reduced costs in the residual graph, from every node with
-    ``ex > 0`` (label 0) until every node with ``ex < 0`` is settled (listed in ``found`` in
-    settling order). Residual arcs: usable (``ok``) arcs with ``x = 0`` forwards, arcs with
-    ``x = 1`` backwards (``pred`` = ``-(j + 2)``). Returns (deficits found, last label)."""
-    N = dist.shape[0]
+def _start_labels(ex, pred, done, dist, tk, tv, S):  # type: ignore[no-untyped-def]
+    """Label every node with excess 0 and the rest infinity, and build the heap over the labels.
+    Returns the number of nodes with a deficit (``ex < 0``)."""
     n_def = 0
     _tree_reset(tk, tv, S)
-    for v in range(N):
+    for v in range(dist.shape[0]):
         pred[v] = -1
         done[v] = False
         if ex[v] < 0:
@@ -59,6 +54,47 @@ def _dijkstra_residual(  # type: ignore[no-untyped-def]
         else:
             tk[v] = tk[2 * v]
             tv[v] = tv[2 * v]
+    return n_def
+
+
+@njit(cache=True, nogil=True)
+def _relax(u, d, q, pi, x, ok, out_ptr, out_arc, in_ptr, in_arc, heads, tails, tk, tv, S, dist, pred, done):  # type: ignore[no-untyped-def]
+    """Relax the residual arcs leaving ``u`` (settled at label ``d``) on reduced costs: usable
+    (``ok``) arcs with ``x = 0`` forwards, arcs with ``x = 1`` backwards (``pred`` = ``-(j + 2)``;
+    -1 means no predecessor)."""
+    for p in range(out_ptr[u], out_ptr[u + 1]):
+        j = out_arc[p]
+        if x[j] or not ok[j]:
+            continue
+        v = heads[j]
+        rc = q[j] + pi[u] - pi[v]
+        nd = d + (rc if rc > 0.0 else 0.0)
+        if nd < dist[v] and not done[v]:
+            dist[v] = nd
+            pred[v] = j
+            _tree_set(tk, tv, S, v, nd)
+    for p in range(in_ptr[u], in_ptr[u + 1]):
+        j = in_arc[p]
+        if not x[j]:
+            continue
+        v = tails[j]
+        rc = -q[j] + pi[u] - pi[v]
+        nd = d + (rc if rc > 0.0 else 0.0)
+        if nd < dist[v] and not done[v]:
+            dist[v] = nd
+            pred[v] = -(j + 2)
+            _tree_set(tk, tv, S, v, nd)
+
+
+@njit(cache=True, nogil=True)
+def _dijkstra_residual(  # type: ignore[no-untyped-def]
+    q, pi, x, ok, out_ptr, out_arc, in_ptr, in_arc, heads, tails, ex, tk, tv, S, dist, pred, done, found
+):
+    """Multi-source Dijkstra on reduced costs in the residual graph, from every node with
+    ``ex > 0`` (label 0) until every node with ``ex < 0`` is settled (listed in ``found`` in
+    settling order). Residual arcs: usable (``ok``) arcs with ``x = 0`` forwards, arcs with
+    ``x = 1`` backwards (``pred`` = ``-(j + 2)``). Returns (deficits found, last label)."""
+    n_def = _start_labels(ex, pred, done, dist, tk, tv, S)
     n_found = 0
     last = 0.0
     while tk[1] < np.inf:
@@ -72,28 +108,7 @@ def _dijkstra_residual(  # type: ignore[no-untyped-def]
             n_found += 1
             if n_found == n_def:
                 break
-        for p in range(out_ptr[u], out_ptr[u + 1]):
-            j = out_arc[p]
-            if x[j] or not ok[j]:
-                continue
-            v = heads[j]
-            rc = q[j] + pi[u] - pi[v]
-            nd = d + (rc if rc > 0.0 else 0.0)
-            if nd < dist[v] and not done[v]:
-                dist[v] = nd
-                pred[v] = j
-                _tree_set(tk, tv, S, v, nd)
-        for p in range(in_ptr[u], in_ptr[u + 1]):
-            j = in_arc[p]
-            if not x[j]:
-                continue
-            v = tails[j]
-            rc = -q[j] + pi[u] - pi[v]
-            nd = d + (rc if rc > 0.0 else 0.0)
-            if nd < dist[v] and not done[v]:
-                dist[v] = nd
-                pred[v] = -(j + 2)
-                _tree_set(tk, tv, S, v, nd)
+        _relax(u, d, q, pi, x, ok, out_ptr, out_arc, in_ptr, in_arc, heads, tails, tk, tv, S, dist, pred, done)
     return n_found, last
 
 
@@ -269,6 +284,7 @@ def bounded_flows_ssp(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, pair_s,
     N = out_ptr.shape[0] - 1
     m = heads.shape[0]
     x = np.zeros(m, np.bool_)
+    every = np.ones(m, np.bool_)  # no zones: every arc is usable
     ex = np.zeros(N, np.int64)
     pi = np.zeros(N)
     dist = np.empty(N)
@@ -302,22 +318,7 @@ def bounded_flows_ssp(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, pair_s,
                 if ex[v] > 0:
                     total += ex[v]
             for _ in range(total):
-                _tree_reset(tk, tv, S)
-                for v in range(N):
-                    pred[v] = -1
-                    done[v] = False
-                    if ex[v] > 0:
-                        dist[v] = 0.0
-                        tk[S + v] = 0.0
-                    else:
-                        dist[v] = np.inf
-                for v in range(S - 1, 0, -1):
-                    if tk[2 * v + 1] < tk[2 * v]:
-                        tk[v] = tk[2 * v + 1]
-                        tv[v] = tv[2 * v + 1]
-                    else:
-                        tk[v] = tk[2 * v]
-                        tv[v] = tv[2 * v]
+                _start_labels(ex, pred, done, dist, tk, tv, S)
                 sink = -1
                 D = 0.0
                 while tk[1] < np.inf:
@@ -329,28 +330,10 @@ def bounded_flows_ssp(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, pair_s,
                         sink = u
                         D = d
                         break
-                    for p in range(out_ptr[u], out_ptr[u + 1]):
-                        j = out_arc[p]
-                        if x[j]:
-                            continue
-                        v = heads[j]
-                        rc = q[j] + pi[u] - pi[v]
-                        nd = d + (rc if rc > 0.0 else 0.0)
-                        if nd < dist[v] and not done[v]:
-                            dist[v] = nd
-                            pred[v] = j
-                            _tree_set(tk, tv, S, v, nd)
-                    for p in range(in_ptr[u], in_ptr[u + 1]):
-                        j = in_arc[p]
-                        if not x[j]:
-                            continue
-                        v = tails[j]
-                        rc = -q[j] + pi[u] - pi[v]
-                        nd = d + (rc if rc > 0.0 else 0.0)
-                        if nd < dist[v] and not done[v]:
-                            dist[v] = nd
-                            pred[v] = -(j + 2)  # -1 means no predecessor
-                            _tree_set(tk, tv, S, v, nd)
+                    _relax(
+                        u, d, q, pi, x, every, out_ptr, out_arc, in_ptr, in_arc, heads, tails,
+                        tk, tv, S, dist, pred, done,
+                    )  # fmt: skip
                 if sink < 0:
                     return i
                 for v in range(N):

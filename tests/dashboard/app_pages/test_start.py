@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -23,6 +24,8 @@ def test_the_start_page_opens_first_and_explains_the_tool():
     for term in L.GLOSSARY:  # the glossary is on the page
         assert f"**{term}**" in text
     assert "backbone" in text and "DFF" in text  # what the tool does
+    intro = at.markdown[0].value
+    assert len(re.findall(r"[.!?](?:\s|$)", intro)) == 3, intro  # in three sentences
     steps = [c.value for c in at.caption]
     assert sum(any(word in c for word in ("upload", "Start", "routes")) for c in steps) >= 3  # the three steps
     button = at.button(key="start_run_sample")

@@ -45,23 +45,41 @@ if Session.RESTORED not in ss:
             ss.update(S.widget_state(cfg, ss[Session.LOADED]))
 
 pages = [
-    st.Page("app_pages/data.py", title="Data", icon=":material/database:", url_path="data", default=True),
+    st.Page("app_pages/start.py", title="Start", icon=":material/home:", url_path="start", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/database:", url_path="data"),
     st.Page("app_pages/train.py", title="Train & compare", icon=":material/model_training:", url_path="train"),
     st.Page("app_pages/decisions.py", title="Decisions", icon=":material/route:", url_path="decisions"),
     st.Page("app_pages/interpretability.py", title="Interpretability", icon=":material/insights:", url_path="explain"),
     st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 page = st.navigation(pages)
+sidebar = st.sidebar.container()
 
-with st.sidebar:
+
+def describe_session() -> None:
+    """The sidebar's summary of the session: the data, the shown run, a running job (hashes in a details box)."""
     loaded = ss[Session.LOADED]
-    if loaded is not None:
-        st.caption(f"Data: **{loaded.name}** · digest `{loaded.digest[:10]}`")
-    job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
-    if job is not None and job.running:
-        st.caption(":material/hourglass_top: training in progress")
-    elif ss[Session.RESULT] is not None:
-        st.caption(f"Result: run `{ss[Session.RESULT_DIGEST][:10]}`")
-    st.caption("DFF corrects a trusted predictor by at most ±ε per value to lower decision regret.")
+    with sidebar:
+        if loaded is not None:
+            size = f"{loaded.readings.shape[1]} sensors" if loaded.dataset is not None else "allocation table"
+            st.caption(f":material/database: Data: **{loaded.name}** ({size})")
+        job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
+        if job is not None and job.running:
+            st.caption(":material/hourglass_top: training in progress")
+        elif ss[Session.RESULT] is not None:
+            opened = ss[Session.OPENED_DIR]
+            st.caption(f":material/check_circle: Results: {'saved run opened' if opened else 'comparison finished'}")
+        st.caption("DFF fine-tunes a trusted forecaster by at most ±ε per value so that its decisions cost less.")
+        if loaded is not None:
+            with st.expander("Details"):
+                st.caption(f"Data digest `{loaded.digest[:12]}`")
+                if ss[Session.RESULT_DIGEST]:
+                    st.caption(f"Run `{ss[Session.RESULT_DIGEST][:12]}`")
 
-page.run()
+
+# The sidebar is drawn after the page, so it shows what the page changed in this run (a new upload, a finished
+# run); `finally` also draws it when the page stops early (st.stop) or reruns.
+try:
+    page.run()
+finally:
+    describe_session()

@@ -1,9 +1,11 @@
 """The dashboard's link to the engine, by concern.
 
-* :mod:`~dashboard.services.state`: session-state and widget keys, labels, choices, defaults.
+* :mod:`~dashboard.services.state`: session-state and widget keys, choices, defaults.
+* :mod:`~dashboard.services.labels`: words on screen: method, metric and feature names, tooltips, glossary.
 * :mod:`~dashboard.services.data`: the sample city or uploaded CSVs (:class:`Loaded`), display tables.
 * :mod:`~dashboard.services.config`: run configurations (scenario spec + training options), their
   digest, the scenario they build, the widget values that restore them.
+* :mod:`~dashboard.services.session`: switching the session's data (runs on the old data are dropped).
 * :mod:`~dashboard.services.store`: finished runs on disk, keyed by data + configuration.
 * :mod:`~dashboard.services.jobs`: background jobs and the table sessions find them in.
 * :mod:`~dashboard.services.cache`: every Streamlit cache (the only module using ``st.cache_*``).
@@ -20,7 +22,9 @@ from dashboard.services.config import (
     STORE_VERSION,
     candidate_pairs,
     compare_kwargs,
+    default_config,
     get_scenario,
+    horizon_choices,
     run_config,
     run_config_of,
     run_digest,
@@ -36,19 +40,23 @@ from dashboard.services.data import (
     links_segments,
     load_sample_data,
     load_uploaded_data,
+    read_options,
     sample_files,
     sample_paths,
     upload_digest,
 )
 from dashboard.services.jobs import Job, get_job
+from dashboard.services.session import activate, forget_runs
 from dashboard.services.state import (
     ALLOCATION_SOURCES,
     BACKBONE_LABELS,
+    DEFAULT_BACKBONE,
     DEFAULT_BUDGET,
     DEFAULT_EPOCHS,
     DEFAULT_EPSILON,
     DEFAULT_HORIZON,
     DEFAULT_METHODS,
+    HORIZON_CANDIDATES,
     HORIZONS,
     LOSS_LABELS,
     LOSSES,
@@ -81,12 +89,14 @@ from dashboard.services.store import (
 __all__ = [
     "ALLOCATION_SOURCES",
     "BACKBONE_LABELS",
+    "DEFAULT_BACKBONE",
     "DEFAULT_BUDGET",
     "DEFAULT_EPOCHS",
     "DEFAULT_EPSILON",
     "DEFAULT_HORIZON",
     "DEFAULT_METHODS",
     "HORIZONS",
+    "HORIZON_CANDIDATES",
     "LOSSES",
     "LOSS_LABELS",
     "MAX_UPLOAD_MB",
@@ -104,13 +114,17 @@ __all__ = [
     "Loaded",
     "Session",
     "Widget",
+    "activate",
     "cache_dir",
     "candidate_pairs",
     "compare_kwargs",
+    "default_config",
     "digest_bytes",
+    "forget_runs",
     "get_job",
     "get_scenario",
     "has_result",
+    "horizon_choices",
     "issues_frame",
     "links_segments",
     "load_result",
@@ -118,6 +132,7 @@ __all__ = [
     "load_stored",
     "load_uploaded_data",
     "model_file",
+    "read_options",
     "run_config",
     "run_config_of",
     "run_digest",

@@ -12,12 +12,27 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pandas as pd
+
 from dashboard.services import cache
 from dashboard.services.data import Loaded
-from dashboard.services.state import DEFAULT_BUDGET, Widget
+from dashboard.services.state import (
+    DEFAULT_BACKBONE,
+    DEFAULT_BUDGET,
+    DEFAULT_EPOCHS,
+    DEFAULT_EPSILON,
+    DEFAULT_HORIZON,
+    DEFAULT_LOSS,
+    DEFAULT_METHODS,
+    HORIZON_CANDIDATES,
+    Widget,
+)
 from dff_core.data.digest import json_digest
+from dff_core.data.parsing import parse_duration
 from dff_core.scenarios.base import Scenario
-from dff_core.scenarios.spec import ScenarioSpec, build
+from dff_core.scenarios.choices import default_allocation_value
+from dff_core.scenarios.features import MIN_AUTO_HORIZON, smallest_multiple
+from dff_core.scenarios.spec import READ_FIELDS, ScenarioSpec, build
 from dff_core.scenarios.traffic import default_pairs, network_arcs
 
 #: Bumped when the meaning of a run configuration or the store's layout changes (it enters every run digest).
@@ -33,17 +48,22 @@ def scenario_spec(
     pairs: Sequence[Sequence[str]] | None = None,
     budget: float | None = None,
     source: str | None = None,
+    alloc_value: str | None = None,
     sample: bool = False,
+    read: Mapping[str, Any] | None = None,
 ) -> ScenarioSpec:
     """The scenario the Train page's widgets describe.
 
     Options that do not apply to ``kind`` keep the spec's defaults, so they never change a run's
     digest. ``sample`` names the bundled sample city as the data (the spec then rebuilds the
-    scenario on its own); uploaded data are passed to :func:`get_scenario` instead.
+    scenario on its own); uploaded data are passed to :func:`get_scenario` instead, and ``read``
+    (:attr:`Loaded.options`: how the Data page read them) is recorded so the run says how its
+    files were read. ``alloc_value`` (what the allocation ranks by) applies to readings only.
     """
+    how = {k: v for k, v in (read or {}).items() if k in READ_FIELDS and v is not None}
     if kind == "traffic":
         trips = [(str(a), str(b)) for a, b in pairs] if pairs else None
-        return ScenarioSpec(kind="traffic", horizon=horizon, pairs=trips, sample=sample)
+        return ScenarioSpec(kind="traffic", horizon=horizon, pairs=trips, sample=sample, **how)
     source = source or "readings"
     return ScenarioSpec(
         kind="allocation",
@@ -52,7 +72,30 @@ def scenario_spec(
         source=source,
         sample=sample,
         items="sample" if sample and source == "items" else None,
+        alloc_value=alloc_value if source == "readings" else None,
+        **(how if source == "readings" else {}),
     )
+
+
+def horizon_choices(freq: pd.Timedelta | str | None) -> tuple[list[str], str]:
+    """Forecast horizons that are whole multiples of the reading interval ``freq``, and the default.
+
+    The default is the engine's: the smallest multiple of the interval of at least 30 minutes
+    (``"30min"`` for 5- or 15-minute data, ``"60min"`` for hourly data). Without readings (an
+    allocation table alone) the horizon does not apply and the usual choices are returned.
+    """
+    if freq is None:
+        return list(HORIZON_CANDIDATES[:3]), DEFAULT_HORIZON
+    step = parse_duration(freq, "freq")
+    fits = [h for h in HORIZON_CANDIDATES if (td := parse_duration(h, "horizon")) >= step and not td % step]
+    auto = smallest_multiple(step, MIN_AUTO_HORIZON)
+    default = next((h for h in fits if parse_duration(h, "horizon") == auto), None)
+    if default is None:  # an interval none of the usual horizons is a multiple of (e.g. 7 minutes)
+        minutes = int(auto / pd.Timedelta("1min"))
+        default = f"{minutes}min" if auto % pd.Timedelta("1min") == pd.Timedelta(0) else f"{int(auto.total_seconds())}s"
+        fits = [default, *fits]
+    start = fits.index(default)
+    return fits[max(0, start - 1) : max(0, start - 1) + 4], default
 
 
 def run_config(
@@ -152,6 +195,29 @@ def candidate_pairs(loaded: Loaded, n_pairs: int = 20) -> list[str]:
         return []
 
 
+def default_config(loaded: Loaded) -> dict[str, Any]:
+    """The run configuration of the Train page's default settings on ``loaded`` (what "Run the sample" runs)."""
+    has_readings = loaded.dataset is not None
+    freq = loaded.dataset.freq if has_readings else None
+    kind = "traffic" if has_readings else "allocation"
+    spec = scenario_spec(
+        kind,
+        horizon=horizon_choices(freq)[1],
+        source="readings" if has_readings else "items",
+        alloc_value=default_allocation_value(loaded.dataset) if has_readings else None,
+        sample=loaded.is_sample,
+        read=loaded.options,
+    )
+    return run_config(
+        spec,
+        backbone=DEFAULT_BACKBONE,
+        epsilon=DEFAULT_EPSILON,
+        loss=DEFAULT_LOSS,
+        epochs=DEFAULT_EPOCHS,
+        methods=list(DEFAULT_METHODS),
+    )
+
+
 def widget_state(cfg: Mapping[str, Any], loaded: Loaded) -> dict[str, Any]:
     """Train-page widget values (by key) that reproduce the run configuration ``cfg``."""
     spec, t = spec_of(cfg), cfg["training"]
@@ -171,4 +237,6 @@ def widget_state(cfg: Mapping[str, Any], loaded: Loaded) -> dict[str, Any]:
     else:
         out[Widget.BUDGET] = int(spec.budget)
         out[Widget.SOURCE] = spec.source or "readings"
+        if loaded.dataset is not None:
+            out[Widget.ALLOC_VALUE] = spec.alloc_value or default_allocation_value(loaded.dataset)
     return out

@@ -7,7 +7,7 @@ see :mod:`dashboard.services.cache`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +15,35 @@ import numpy as np
 import pandas as pd
 
 from dashboard.services import cache
+from dashboard.services.labels import value_label
 from dashboard.services.state import SAMPLE_NAME, UPLOADED_NAME
 from dff_core.data import load_dataset, load_items
 from dff_core.data import sample_paths as engine_sample_paths
 from dff_core.data.digest import digest_bytes
 from dff_core.errors import DataError
 
-#: What the readings measure, as the Data page labels them.
-VALUE_LABELS = {"speed_kmh": "Speed (km/h)", "speed_mph": "Speed (mph)", "count": "Count (vehicles per interval)"}
+#: Loader options the Data page sets, beyond ``value`` (the scenario spec's reading fields), and their defaults.
+READ_DEFAULTS: dict[str, str | None] = {
+    "start": None,
+    "freq": None,
+    "duplicates": "error",
+    "zero_speeds": "missing",
+    "timezone": None,
+    "crs": None,
+    "count_unit": None,
+}
 
 
 __all__ = [
-    "VALUE_LABELS",
+    "READ_DEFAULTS",
     "Loaded",
     "digest_bytes",
     "issues_frame",
     "links_segments",
     "load_sample_data",
     "load_uploaded_data",
+    "read_options",
+    "report_frame",
     "sample_files",
     "sample_paths",
     "sensors_frame",
@@ -53,6 +64,8 @@ class Loaded:
     readings: pd.DataFrame  # wide: index time, columns sensor ids
     value_label: str = "Speed (mph)"
     items: pd.DataFrame | None = None  # allocation items table (period, item_id, value, ...)
+    #: How the files were read (``value`` and the non-default loader options): they enter the scenario spec.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_sample(self) -> bool:
@@ -60,11 +73,30 @@ class Loaded:
         return self.name == SAMPLE_NAME
 
 
-def upload_digest(
-    files: Mapping[str, tuple[str, bytes]], value: str, start: str | None = None, freq: str | None = None
-) -> str:
+def read_options(value: str = "speed_kmh", **options: str | None) -> dict[str, str]:
+    """How to read uploaded readings: ``value`` and the options that differ from the loader's defaults.
+
+    Empty text counts as not given; options that do not apply to ``value`` are left out (a count unit
+    for speeds, a zero-speed policy for counts), so the same reading has one description.
+    """
+    unknown = set(options) - set(READ_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown reading option(s): {', '.join(sorted(unknown))}; use {', '.join(READ_DEFAULTS)}.")
+    out = {"value": value}
+    for key, default in READ_DEFAULTS.items():
+        raw = options.get(key)
+        v = raw.strip() if isinstance(raw, str) else raw
+        if v in (None, "", default):
+            continue
+        if (key == "count_unit" and value != "count") or (key == "zero_speeds" and value == "count"):
+            continue
+        out[key] = v
+    return out
+
+
+def upload_digest(files: Mapping[str, tuple[str, bytes]], value: str = "speed_kmh", **options: str | None) -> str:
     """Digest of uploaded files (``{kind: (name, bytes)}``) and the options they are read with."""
-    opts = f"{value}|{start or ''}|{freq or ''}".encode()
+    opts = "|".join(f"{k}={v}" for k, v in sorted(read_options(value, **options).items())).encode()
     return digest_bytes({**{k: blob for k, (_, blob) in files.items()}, "options": opts})
 
 
@@ -104,37 +136,55 @@ def links_segments(links: Any, sensors: pd.DataFrame) -> pd.DataFrame:
 
 
 def issues_frame(items: list) -> pd.DataFrame:
-    """Issues (or plain strings) as a table: severity, file, row, column, message."""
+    """Issues (or plain strings) as a display table: severity, file, line, column, message.
+
+    Every cell is text and a missing file, line or column is an empty cell (never ``None``).
+    """
     rows = []
     for it in items:
         if isinstance(it, str):
-            rows.append({"severity": "error", "file": None, "row": None, "column": None, "message": it})
-        else:
-            rows.append(
-                {
-                    "severity": getattr(it, "severity", "error"),
-                    "file": getattr(it, "file", None),
-                    "row": getattr(it, "row", None),
-                    "column": getattr(it, "column", None),
-                    "message": getattr(it, "message", str(it)),
-                }
-            )
-    df = pd.DataFrame(rows, columns=["severity", "file", "row", "column", "message"])
-    df["row"] = df["row"].astype("Int64")
-    return df
+            it = {"message": it}
+        get = it.get if isinstance(it, dict) else lambda k, d=None, it=it: getattr(it, k, d)
+        row = get("row")
+        rows.append(
+            {
+                "severity": str(get("severity") or "error"),
+                "file": str(get("file") or ""),
+                "line": "" if row is None or pd.isna(row) else str(int(row)),
+                "column": str(get("column") or ""),
+                "message": str(get("message", None) or it),
+            }
+        )
+    return pd.DataFrame(rows, columns=["severity", "file", "line", "column", "message"])
 
 
-def _wrap(name: str, digest: str, dataset: Any, report: Any, items: pd.DataFrame | None = None) -> Loaded:
+def report_frame(report: Any) -> pd.DataFrame:
+    """A validation report's errors, warnings and notes as an :func:`issues_frame` table."""
+    items: list = [*report.errors, *report.warnings]
+    items += [{"severity": "note", "message": m} for m in report.info]
+    return issues_frame(items)
+
+
+def _wrap(
+    name: str,
+    digest: str,
+    dataset: Any,
+    report: Any,
+    items: pd.DataFrame | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Loaded:
+    options = dict(options or {})
     if dataset is None:
-        return Loaded(name, digest, None, report, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), "", items)
+        empty = pd.DataFrame()
+        return Loaded(name, digest, None, report, empty, empty, empty, "", items, options)
     sensors = sensors_frame(dataset.sensors)
     readings = dataset.readings
     means = readings.mean(axis=0)
     means.index = means.index.astype(str)
     sensors["mean_value"] = sensors["sensor_id"].map(means).to_numpy()
     links = links_segments(getattr(dataset, "links", None), sensors)
-    label = VALUE_LABELS.get(getattr(dataset, "value_kind", ""), "Reading")
-    return Loaded(name, digest, dataset, report, sensors, links, readings, label, items)
+    label = value_label(dataset.value_kind, dataset.unit)
+    return Loaded(name, digest, dataset, report, sensors, links, readings, label, items, options)
 
 
 # ------------------------------------------------------------------------------ loaders
@@ -171,12 +221,10 @@ def load_sample_data() -> Loaded:
     return cache.sample_data(digest, lambda: _read_sample(digest))
 
 
-def _read_uploaded(
-    digest: str, files: Mapping[str, tuple[str, bytes]], value: str, start: str | None, freq: str | None
-) -> Loaded:
+def _read_uploaded(digest: str, files: Mapping[str, tuple[str, bytes]], options: Mapping[str, str]) -> Loaded:
     dataset = report = items = None
     if "readings" in files:
-        kw: dict[str, Any] = {"value": value, "start": start, "freq": freq}
+        kw: dict[str, Any] = dict(options)
         for kind in ("readings", "sensors", "links"):
             if kind in files:
                 kw[kind] = files[kind][1]
@@ -188,20 +236,20 @@ def _read_uploaded(
         report = report or rep2
     if dataset is None and items is None:
         raise DataError(["No readings or allocation file: upload a readings CSV (with sensors) or an allocation CSV."])
-    return _wrap(UPLOADED_NAME, digest, dataset, report, items)
+    return _wrap(UPLOADED_NAME, digest, dataset, report, items, options if dataset is not None else {})
 
 
 def load_uploaded_data(
-    files: Mapping[str, tuple[str, bytes]],
-    value: str = "speed_kmh",
-    start: str | None = None,
-    freq: str | None = None,
+    files: Mapping[str, tuple[str, bytes]], value: str = "speed_kmh", **options: str | None
 ) -> Loaded:
     """Validate and load uploaded CSVs: ``{kind: (file name, bytes)}`` with kind in ``state.UPLOAD_KINDS``.
 
-    ``start``/``freq`` date a wide readings file that has no timestamp column (METR-LA's layout).
-    Raises the engine's ``DataError`` (with ``.problems``) when the files are unusable.
+    ``value`` says what the readings measure; ``options`` are the loader's reading options
+    (:data:`READ_DEFAULTS`: ``start``/``freq`` date a wide file without timestamps, as METR-LA's;
+    ``duplicates``, ``zero_speeds``, ``timezone``, ``crs``, ``count_unit``). Raises the engine's
+    ``DataError`` (with ``.problems``) when the files are unusable, ``ValueError`` for bad options.
     """
-    digest = upload_digest(files, value, start, freq)
+    opts = read_options(value, **options)
+    digest = upload_digest(files, value, **options)
     files = dict(files)
-    return cache.uploaded_data(digest, lambda: _read_uploaded(digest, files, value, start, freq))
+    return cache.uploaded_data(digest, lambda: _read_uploaded(digest, files, opts))

@@ -10,6 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Final
 
+from dashboard.services.labels import (  # noqa: F401  (re-exported: labels live in one module)
+    ALLOCATION_SOURCES,
+    BACKBONE_LABELS,
+    LOSS_LABELS,
+    SCENARIO_LABELS,
+    STAGE_LABELS,
+)
+
 
 class Session:
     """Keys of the values the app and its pages keep in ``st.session_state``."""
@@ -38,6 +46,13 @@ class Session:
     RESTORED: Final = "restored"
     #: The run the Decisions page's time slider was last positioned for.
     DECISION_RUN: Final = "decision_run"
+    #: The last uploaded dataset (:class:`dashboard.services.data.Loaded`), kept while the sample is shown
+    #: so that choosing "Upload" again brings it back.
+    UPLOADED: Final = "uploaded"
+    #: Digest of the dataset the sensor preview's selection belongs to (a new dataset resets it).
+    PREVIEW_FOR: Final = "preview_for"
+    #: Set by the start page's "Run the sample" button: the Train page starts the default comparison once.
+    RUN_SAMPLE: Final = "run_sample"
 
 
 #: Session values the app starts with ``None`` (the dataset and its error are set when loading).
@@ -79,6 +94,11 @@ class Widget:
     UPLOAD_VALUE: Final = "upload_value"
     UPLOAD_START: Final = "upload_start"
     UPLOAD_FREQ: Final = "upload_freq"
+    UPLOAD_COUNT_UNIT: Final = "upload_count_unit"
+    UPLOAD_DUPLICATES: Final = "upload_duplicates"
+    UPLOAD_ZERO_SPEEDS: Final = "upload_zero_speeds"
+    UPLOAD_CRS: Final = "upload_crs"
+    UPLOAD_TIMEZONE: Final = "upload_timezone"
     PREVIEW_SENSORS: Final = "preview_sensors"
     # Train page: the run configuration
     SCENARIO: Final = "cfg_scenario"
@@ -90,12 +110,15 @@ class Widget:
     METHODS: Final = "cfg_methods"
     PAIRS: Final = "cfg_pairs"
     SOURCE: Final = "cfg_source"
+    ALLOC_VALUE: Final = "cfg_alloc_value"
     BUDGET: Final = "cfg_budget"
     START: Final = "start"
     CANCEL: Final = "cancel"
     RUN_DIR: Final = "open_run_dir"
     OPEN_RUN: Final = "open_run"
     CLOSE_RUN: Final = "close_run"
+    # Start page
+    RUN_SAMPLE: Final = "start_run_sample"
     # Decisions page
     DECISION_TIME: Final = "decision_i"
     DECISION_PAIR: Final = "decision_pair"
@@ -117,18 +140,9 @@ SAMPLE_NAME: Final = "Sample city"
 UPLOADED_NAME: Final = "Uploaded data"
 
 # ------------------------------------------------------------------------------ train page
-SCENARIO_LABELS: Final = {"traffic": "Traffic routing", "allocation": "Allocation of response units"}
-BACKBONE_LABELS: Final = {
-    "ridge": "Ridge regression",
-    "linear": "Linear regression",
-    "historical_profile": "Historical profile (time of week)",
-    "gradient_boosting": "Gradient boosting",
-    "random_forest": "Random forest",
-    "mlp": "Neural network (MLP)",
-}
-LOSSES: Final = ("spo+", "pfyl", "nce")
-LOSS_LABELS: Final = {"spo+": "SPO+", "pfyl": "Perturbed Fenchel-Young (PFYL)", "nce": "Noise-contrastive (NCE)"}
 HORIZONS: Final = ("15min", "30min", "60min")
+#: Horizons offered when they are whole multiples of the reading interval (the first four that fit).
+HORIZON_CANDIDATES: Final = ("15min", "30min", "60min", "2h", "3h", "6h", "12h", "24h")
 DEFAULT_HORIZON: Final = "30min"
 DEFAULT_EPSILON: Final = 0.2
 #: Epochs of DFF/DFL by default: the CLI's default, so the dashboard reproduces `dff compare`; the sample
@@ -136,17 +150,10 @@ DEFAULT_EPSILON: Final = 0.2
 DEFAULT_EPOCHS: Final = 30
 DEFAULT_METHODS: Final = ("two_stage", "dff", "dfl")
 DEFAULT_BUDGET: Final = 5
-ALLOCATION_SOURCES: Final = {
-    "readings": "sensors (predicted delay)",
-    "items": "allocation table items (predicted value)",
-}
-#: What the progress bar says for each engine stage.
-STAGE_LABELS: Final = {
-    "backbone": "fitting the backbone",
-    "dff": "training DFF",
-    "dfl": "training end-to-end DFL",
-    "evaluate": "scoring on the test set",
-}
+#: The first backbone offered (the Train page lists the labelled backbones first).
+DEFAULT_BACKBONE: Final = "ridge"
+DEFAULT_LOSS: Final = "spo+"
+LOSSES: Final = ("spo+", "pfyl", "nce")
 
 # ------------------------------------------------------------------------------ interpretability page
 #: Trust-region sizes of the ε trade-off sweep.

@@ -1,10 +1,12 @@
-"""Hand-made ComparisonResult objects (test data, not engine output) for the figure tests."""
+"""Fixtures of the dashboard tests: hand-made ComparisonResult objects (test data, not engine output) for the
+figure tests, and fresh caches for the tests that run the app."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+import streamlit as st
 
 from dff_core.problems import Allocation, LinearMapped, ShortestPath
 from dff_core.results import ComparisonResult, MethodResult
@@ -84,3 +86,14 @@ def allocation_result() -> ComparisonResult:
     plain = C + rng.normal(0, 2, size=C.shape)
     dff = plain * rng.uniform(0.8, 1.2, size=C.shape)
     return _result(problem, C, {"two_stage": plain, "dff": dff}, "calls", 0.2)
+
+
+@pytest.fixture
+def fresh_caches(tmp_path, monkeypatch):
+    """Empty Streamlit caches and a private result store (for tests that run the app)."""
+    monkeypatch.setenv("DFF_CACHE_DIR", str(tmp_path / "store"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -17,6 +17,7 @@ from dashboard import services as S
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "dashboard" / "app.py")
 PAGES = ["app_pages/train.py", "app_pages/decisions.py", "app_pages/interpretability.py", "app_pages/export.py"]
+ALL_PAGES = ["app_pages/start.py", "app_pages/data.py", *PAGES]
 SAMPLE = REPO / "sample_data"
 
 pytestmark = pytest.mark.skipif(not (SAMPLE / "readings.csv").is_file(), reason="sample_data/ is missing")
@@ -45,6 +46,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def _upload_mode(at: AppTest) -> AppTest:
+    at.switch_page("app_pages/data.py").run()
     at.segmented_control(key="data_source").set_value("Upload CSV files").run()
     assert not at.exception
     return at
@@ -52,10 +54,12 @@ def _upload_mode(at: AppTest) -> AppTest:
 
 def test_every_page_runs_on_the_sample():
     at = _app()
+    assert at.title[0].value == "DFF Studio"  # the start page is the default page
+    at.switch_page("app_pages/data.py").run()
     assert at.subheader[0].value == "Loaded: Sample city"
     assert _metrics(at)["Sensors"] == "50"
     assert len(at.get("plotly_chart")) == 2  # sensor map + time series
-    for page in PAGES:
+    for page in ALL_PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
     assert any("Start" in i.value for i in at.switch_page("app_pages/train.py").run().info)
@@ -82,10 +86,10 @@ def test_invalid_upload_lists_problems_and_keeps_previous_data():
     at.file_uploader(key="upload_readings").upload("bad.csv", bad, "text/csv").run()
     assert not at.exception
     assert any("could not be loaded" in e.value for e in at.error)
-    issues = next(d.value for d in at.dataframe if "bad.csv" in set(d.value.get("file", pd.Series()).astype(str)))
-    assert list(issues.columns) == ["severity", "file", "row", "column", "message"]
-    assert (issues["file"] == "bad.csv").any()
-    assert issues["row"].notna().any()
+    issues = next(t.value for t in at.table if "bad.csv" in set(t.value.get("File", pd.Series()).astype(str)))
+    assert list(issues.columns) == ["Severity", "File", "Line", "Column", "What is wrong and what to do"]
+    assert (issues["File"] == "bad.csv").any()
+    assert (issues["Line"] != "").any()
     assert at.subheader[0].value == "Loaded: Sample city"  # the good data stays loaded
     for page in PAGES:
         at.switch_page(page).run()

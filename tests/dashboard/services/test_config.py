@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard.services import config as C
 from dashboard.services.data import load_sample_data
 from dashboard.services.state import Widget
+from dff_core.data.parsing import parse_duration
 from dff_core.scenarios import build_allocation_scenario, build_traffic_scenario
 from dff_core.scenarios.spec import ScenarioSpec
 
@@ -120,3 +122,41 @@ def test_run_config_of_reads_a_result_config_back():
     assert C.run_config_of(recorded) == cfg
     assert C.run_config_of({k: v for k, v in recorded.items() if k != "scenario_spec"}) is None  # built by hand
     assert C.run_config_of({k: v for k, v in recorded.items() if k != "loss"}) is None
+
+
+@pytest.mark.parametrize(
+    ("freq", "default", "first"),
+    [("5min", "30min", "15min"), ("15min", "30min", "15min"), ("1h", "60min", "60min"), ("10min", "30min", "30min")],
+)
+def test_horizons_are_whole_multiples_of_the_reading_interval(freq, default, first):
+    options, chosen = C.horizon_choices(freq)
+    assert chosen == default and options[0] == first and chosen in options
+    step = pd.Timedelta(freq)
+    assert all(parse_duration(h, "h") % step == pd.Timedelta(0) for h in options)
+    assert C.horizon_choices(None)[1] == "30min"  # an allocation table alone: the horizon does not apply
+
+
+def test_reading_options_and_allocation_value_enter_the_spec():
+    read = {"value": "count", "count_unit": "boardings", "duplicates": "sum", "crs": "EPSG:32721"}
+    spec = C.scenario_spec("allocation", horizon="60min", alloc_value="count", read=read)
+    assert (spec.value, spec.count_unit, spec.duplicates, spec.crs, spec.alloc_value) == (
+        "count", "boardings", "sum", "EPSG:32721", "count"
+    )  # fmt: skip
+    traffic = C.scenario_spec("traffic", horizon="60min", alloc_value="count", read=read)
+    assert traffic.value == "count" and traffic.alloc_value is None
+    items = C.scenario_spec("allocation", horizon="60min", source="items", alloc_value="count", read=read)
+    assert items.value is None and items.alloc_value is None  # an items table is not read with these options
+    assert C.scenario_spec("traffic", horizon="30min", read={}) == C.scenario_spec("traffic", horizon="30min")
+
+
+@needs_sample
+def test_default_config_is_what_the_train_page_shows_first():
+    loaded = load_sample_data()
+    cfg = C.default_config(loaded)
+    spec = C.spec_of(cfg)
+    assert spec.kind == "traffic" and spec.sample and spec.horizon == "30min" and spec.pairs is None
+    assert cfg["training"]["methods"] == ["two_stage", "dff", "dfl"] and cfg["training"]["epochs"] == 30
+    state = C.widget_state(cfg, loaded)
+    assert state[Widget.SCENARIO] == "traffic" and state[Widget.PAIRS] == []
+    alloc = C.widget_state(_config(C.scenario_spec("allocation", horizon="30min", sample=True)), loaded)
+    assert alloc[Widget.ALLOC_VALUE] == "delay"  # speeds: allocation by delay

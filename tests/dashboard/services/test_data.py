@@ -19,8 +19,23 @@ def test_digests_depend_on_content_only():
 def test_upload_digest_depends_on_how_files_are_read():
     files = {"readings": ("r.csv", b"1,2\n")}
     assert D.upload_digest(files, "speed_kmh") != D.upload_digest(files, "speed_mph")
-    assert D.upload_digest(files, "count", "2012-03-01", "5min") != D.upload_digest(files, "count")
+    assert D.upload_digest(files, "count", start="2012-03-01", freq="5min") != D.upload_digest(files, "count")
+    assert D.upload_digest(files, "count", duplicates="sum") != D.upload_digest(files, "count")
+    assert D.upload_digest(files, "count", count_unit="boardings") != D.upload_digest(files, "count")
     assert D.upload_digest(files, "count") == D.upload_digest({"readings": ("other name.csv", b"1,2\n")}, "count")
+    # defaults and empty text are the same reading as no option
+    assert D.upload_digest(files, "count", duplicates="error", crs=" ") == D.upload_digest(files, "count")
+
+
+def test_read_options_keep_what_differs_from_the_defaults_and_applies():
+    assert D.read_options("count", count_unit=" boardings ", duplicates="sum", zero_speeds="keep", crs="") == {
+        "value": "count", "count_unit": "boardings", "duplicates": "sum"
+    }  # fmt: skip
+    assert D.read_options("speed_mph", count_unit="boardings", zero_speeds="keep") == {
+        "value": "speed_mph", "zero_speeds": "keep"
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="unknown reading option"):
+        D.read_options("count", unit="boardings")
 
 
 def test_no_usable_file_is_a_data_error():
@@ -39,14 +54,17 @@ def test_links_segments_keep_row_order_and_mark_unknown_sensors():
     assert D.links_segments(None, sensors).empty
 
 
-def test_issues_frame_takes_issue_objects_and_strings():
+def test_issues_frame_is_text_without_none_and_keeps_whole_messages():
     class Issue:
-        severity, file, row, column, message = "warning", "r.csv", 3, "value", "not a number"
+        severity, file, row, column = "warning", "r.csv", 3, "value"
+        message = "not a number; " * 20
 
-    df = D.issues_frame([Issue(), "plain problem"])
-    assert list(df.columns) == ["severity", "file", "row", "column", "message"]
-    assert df["row"].tolist()[0] == 3 and pd.isna(df["row"].tolist()[1])
-    assert df["severity"].tolist() == ["warning", "error"]
+    df = D.issues_frame([Issue(), "plain problem", {"severity": "note", "message": "m"}])
+    assert list(df.columns) == ["severity", "file", "line", "column", "message"]
+    assert df["line"].tolist() == ["3", "", ""]
+    assert df["severity"].tolist() == ["warning", "error", "note"]
+    assert df["message"].tolist()[0] == Issue.message
+    assert not df.isna().any().any() and "None" not in df.to_numpy().tolist()[1]
 
 
 @pytest.mark.skipif(not D.sample_paths()["readings"].is_file(), reason="sample_data/ is missing")

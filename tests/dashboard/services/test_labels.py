@@ -1,0 +1,90 @@
+"""Words on screen: method, metric and feature names, tooltips and the glossary."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from dashboard.services import labels as L
+from dff_core.results import METHODS
+from dff_core.scenarios.features import CALENDAR_COLUMNS, make_features
+
+
+@pytest.mark.parametrize(
+    ("name", "step", "expected"),
+    [
+        ("S39@t-1d", None, "S39 speed, 1 day earlier"),
+        ("S39@t", None, "S39 speed, now"),
+        ("S39@t-1", "5min", "S39 speed, 5 min earlier"),
+        ("S39@t-3", "15min", "S39 speed, 45 min earlier"),
+        ("S39@t-2", None, "S39 speed, 2 readings earlier"),
+        ("S39@mean1h", None, "S39 speed, mean of the last 1 h"),
+        ("tod_sin", None, "time of day"),
+        ("dow_cos", None, "day of week"),
+        ("A7@prev", None, "A7 value, previous period"),
+        ("A7:rain_mm", None, "A7 rain mm"),
+    ],
+)
+def test_feature_names_read_as_words(name, step, expected):
+    assert L.feature_label(name, step=step) == expected
+
+
+def test_every_feature_the_engine_makes_gets_a_name_without_engine_syntax():
+    times = pd.date_range("2026-03-02", periods=12 * 96, freq="15min")
+    wide = pd.DataFrame({"S1": range(len(times)), "S2": range(len(times))}, index=times, dtype=float)
+    fs = make_features(wide, horizon="30min", freq="15min", rolling="1h", daily_lag=True)
+    names = L.feature_labels(fs.feature_names, quantity="count", step="15min")
+    assert set(CALENDAR_COLUMNS) <= set(names)
+    for raw, shown in names.items():
+        assert not re.search(r"@|_sin|_cos|\bt-\d", shown), (raw, shown)
+    assert names["S1@t-1d"] == "S1 count, 1 day earlier"
+
+
+def test_every_method_key_has_a_label_and_no_jargon():
+    keys = [*METHODS, "dfl_backbone", "dfl_scratch", "dff_unbounded", "hindsight"]
+    for key in keys:
+        for short in (False, True):
+            label = L.method_label(key, short=short)
+            assert label != key and "two-stage" not in label.lower() and "_" not in label
+        assert key in L.METHOD_HELP
+    assert (L.method_label("two_stage"), L.method_label("dff"), L.method_label("dfl")) == (
+        "Plain prediction", "DFF (fine-tuned)", "End-to-end DFL"
+    )  # fmt: skip
+    assert L.method_label("new_method") == "new_method"
+
+
+def test_metric_columns_carry_their_units():
+    assert L.metric_label("regret_mean", "vehicle-minutes") == "Mean regret (vehicle-minutes)"
+    assert L.metric_label("mae", value_unit="min/km") == "Absolute error (min/km)"
+    assert "%" in L.metric_label("mape") and "%" in L.metric_label("max_relative_shift")
+    metrics = pd.DataFrame(
+        {"regret_mean": [2.0, 1.5], "max_relative_shift": [0.0, 0.2], "unknown": [1, 2]}, index=["two_stage", "dff"]
+    )
+    table = L.metrics_table(metrics, unit="calls")
+    assert list(table.index) == ["Plain prediction", "DFF (fine-tuned)"]
+    assert list(table.columns) == ["Mean regret (calls)", "Largest change vs plain (%)", "unknown"]
+    assert table["Largest change vs plain (%)"].tolist() == [0.0, 20.0]  # fractions shown in %
+    assert metrics["max_relative_shift"].tolist() == [0.0, 0.2]  # the input is left alone
+
+
+def test_counts_and_values_read_naturally():
+    assert [L.plural(n, "warning") for n in (0, 1, 2, 1204)] == ["0 warnings", "1 warning", "2 warnings",
+                                                                  "1,204 warnings"]  # fmt: skip
+    assert L.value_label("count", "boardings per hour") == "Count (boardings per hour)"
+    assert L.value_label("speed_kmh", "km/h") == "Speed (km/h)"
+    assert L.duration_label("60min") == "1 h" and L.duration_label(pd.Timedelta("15min")) == "15 min"
+
+
+def test_glossary_explains_the_terms_on_screen():
+    terms = " ".join(L.GLOSSARY).lower()
+    for term in ("regret", "backbone", "ε", "dff", "dfl", "φ", "spo+"):
+        assert term in terms, term
+    assert all(len(text) > 40 for text in L.GLOSSARY.values())
+
+
+def test_tooltips_exist_for_the_controls():
+    for control in ("backbone", "horizon", "methods", "source", "budget", "epsilon", "epochs", "loss", "scenario",
+                    "duplicates", "count_unit", "crs", "timezone", "zero_speeds"):  # fmt: skip
+        assert len(L.HELP[control]) > 30, control

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services.report_view import report_counts, show_issues
 from dashboard.services.state import Session, Widget
 from dff_core.errors import DataError
 
@@ -101,12 +102,7 @@ if source == UPLOAD:
             "the previously loaded data stays active. Fix the listed rows and upload again.",
             icon=":material/error:",
         )
-        st.dataframe(
-            S.issues_frame(issues["errors"] + issues["warnings"]),
-            hide_index=True,
-            key="upload_issues_table",
-            column_config={"message": st.column_config.TextColumn("message", width="large")},
-        )
+        show_issues(S.issues_frame(issues["errors"] + issues["warnings"]), key="upload_issues_table")
 elif (
     ss[Session.LOADED] is not None
     and not ss[Session.LOADED].is_sample
@@ -138,8 +134,8 @@ with st.expander("Validation report", expanded=False, icon=":material/fact_check
     if rep is None:
         st.caption("No report.")
     else:
-        st.caption(f"{len(rep.errors)} errors · {len(rep.warnings)} warnings · {len(rep.info)} notes")
-        st.dataframe(rep.to_frame(), hide_index=True, key="report_table")
+        st.caption(report_counts(len(rep.errors), len(rep.warnings), len(rep.info)))
+        show_issues(rep.to_frame(), key="report_table")
 
 if loaded.dataset is not None and len(loaded.sensors):
     ids = list(loaded.sensors["sensor_id"])

@@ -82,10 +82,11 @@ def test_invalid_upload_lists_problems_and_keeps_previous_data():
     at.file_uploader(key="upload_readings").upload("bad.csv", bad, "text/csv").run()
     assert not at.exception
     assert any("could not be loaded" in e.value for e in at.error)
-    issues = next(d.value for d in at.dataframe if "bad.csv" in set(d.value.get("file", pd.Series()).astype(str)))
-    assert list(issues.columns) == ["severity", "file", "row", "column", "message"]
-    assert (issues["file"] == "bad.csv").any()
-    assert issues["row"].notna().any()
+    issues = next(t.value for t in at.table if "bad.csv" in set(t.value.get("File", pd.Series()).astype(str)))
+    assert list(issues.columns) == ["File", "Row", "Column", "Message"]  # severity is the index
+    assert (issues["File"] == "bad.csv").any()
+    assert (issues["Row"] != "").any()
+    assert "None" not in issues.to_string()  # empty cells stay blank
     assert at.subheader[0].value == "Loaded: Sample city"  # the good data stays loaded
     for page in PAGES:
         at.switch_page(page).run()

@@ -16,7 +16,7 @@ from dashboard.figures.charts import (
     pareto_front,
     timeseries,
 )
-from dashboard.figures.maps import allocation_map, route_map, scale_bar, sensor_map
+from dashboard.figures.maps import allocation_map, map_view, route_map, scale_bar, sensor_map
 from dashboard.figures.results import (
     kpi_table,
     paired_regret_scatter,
@@ -40,6 +40,7 @@ __all__ = [
     "epsilon_tradeoff",
     "kpi_table",
     "label",
+    "map_view",
     "paired_regret_scatter",
     "pareto_front",
     "progress_curve",

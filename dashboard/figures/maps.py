@@ -42,10 +42,24 @@ def _bounds(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float, float, floa
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 
-def _map_view(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
-    span = max(lon1 - lon0, (lat1 - lat0) * 1.6, 1e-3)
-    zoom = float(np.clip(np.log2(360.0 / span) - 0.6, 1, 16))
-    return {"center": {"lat": (lat0 + lat1) / 2, "lon": (lon0 + lon1) / 2}, "zoom": zoom}
+#: Map area assumed when choosing the zoom (CSS px): the chart's own width is only known in the browser.
+MAP_WIDTH_PX, NARROW_MAP_WIDTH_PX = 900, 440
+#: Room the title and the legend under the map take from the figure's height (px).
+MAP_CHROME_PX = 150
+#: Share of the map the study area (with its margin and the scale bar) may fill.
+MAP_FILL = 0.8
+
+
+def map_view(lon0: float, lat0: float, lon1: float, lat1: float, width_px: float, height_px: float) -> dict:
+    """Centre and the largest zoom at which the box fits ``MAP_FILL`` of a ``width_px`` x ``height_px`` web map."""
+    lat_mid = (lat0 + lat1) / 2
+    lon_span, lat_span = max(lon1 - lon0, 1e-4), max(lat1 - lat0, 1e-4)
+    # Web Mercator in MapLibre (512 px tiles): 512 * 2**zoom px per 360 degrees of longitude; a degree of latitude
+    # is 1/cos(lat) longer on the map.
+    z_lon = np.log2(MAP_FILL * width_px * 360.0 / (512.0 * lon_span))
+    z_lat = np.log2(MAP_FILL * height_px * 360.0 * np.cos(np.radians(lat_mid)) / (512.0 * lat_span))
+    zoom = float(np.clip(min(z_lon, z_lat), 1, 16))
+    return {"center": {"lat": lat_mid, "lon": (lon0 + lon1) / 2}, "zoom": zoom}
 
 
 def _context_layer(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
@@ -85,13 +99,19 @@ def _segments(links: pd.DataFrame, mask: np.ndarray | None = None) -> tuple[list
 
 
 def _finish_map(
-    fig: go.Figure, lon: np.ndarray, lat: np.ndarray, title: str, height: int = 640, street: bool = False
+    fig: go.Figure,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    title: str,
+    height: int = 640,
+    street: bool = False,
+    width_px: float = MAP_WIDTH_PX,
 ) -> go.Figure:
     """Offline by default (white background and our own study-area layer); ``street`` uses online map tiles."""
     b = _bounds(lat, lon)
     style = {"style": STREET_STYLE} if street else {"style": "white-bg", "layers": [_context_layer(*b)]}
     fig.update_layout(
-        map={**style, **_map_view(*b)},
+        map={**style, **map_view(*b, width_px=width_px, height_px=max(height - MAP_CHROME_PX, 200))},
         title={"text": title},
         margin={"l": 0, "r": 0, "t": 40, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0},
@@ -405,4 +425,5 @@ def allocation_map(
     fig.add_trace(_scale_trace(lon_a, lat_a))
     total = float(realised @ units)
     title = f"{label(method)}: {units.sum():g} units at {int(got.sum())} sites, realised {total:.2f} {unit}"
-    return _finish_map(fig, lon_a, lat_a, title, height=height, street=street)
+    width = MAP_WIDTH_PX if height >= 600 else NARROW_MAP_WIDTH_PX  # small maps are drawn two abreast
+    return _finish_map(fig, lon_a, lat_a, title, height=height, street=street, width_px=width)

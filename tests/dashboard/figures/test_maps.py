@@ -33,10 +33,17 @@ def test_sensor_map_offline_style_and_layers():
     assert fig.layout.map.layers[0].sourcetype == "geojson"
     links, sensors, sel, scale = fig.data
     assert scale.meta["scale_km"] > 0
+    assert "km" in scale.name  # the legend names the length (map text needs online glyphs)
+    assert _no_map_text(fig)
     assert list(links.lon) == [-118.3, -118.2, None, -118.2, -118.1, None]
     assert list(sensors.customdata[:, 0]) == ["a", "b", "c"]
     assert list(sel.text) == ["b"]
     assert 34.0 < fig.layout.map.center.lat < 34.2
+
+
+def _no_map_text(fig: go.Figure) -> bool:
+    """Map text needs font glyphs from the internet: offline maps (and image export) must not draw any."""
+    return all("text" not in (t.mode or "") for t in fig.data)
 
 
 def _meta(fig: go.Figure, key: str, value) -> list:
@@ -77,6 +84,7 @@ def test_route_map_draws_each_method_with_travel_time():
     assert tr["two_stage"].lon[0] == pytest.approx(-118.3, abs=0.01)
     assert fig.layout.map.style == "white-bg"
     assert fig.layout.height >= 600
+    assert _no_map_text(fig)
     assert _scale_km(fig) > 0
 
 
@@ -120,5 +128,18 @@ def test_allocation_map_sizes_by_units_and_colours_by_realised_value():
     assert got.marker.size[0] > got.marker.size[1]  # 2 units larger than 1
     assert list(got.marker.color) == [5.0, -1.0]
     assert (got.marker.cmin, got.marker.cmax) == (0.0, 5.0)  # shared limits, to compare maps
+    assert _no_map_text(fig)
     assert "3 units at 2 sites" in fig.layout.title.text and "realised 9.00 calls" in fig.layout.title.text
     assert fig.layout.map.style == "white-bg"
+
+
+def test_map_view_fits_the_study_area_snugly():
+    box = (-118.5, 34.0, -118.0, 34.3)
+    for w, h in ((900, 530), (440, 310), (900, 2000)):
+        view = F.map_view(*box, width_px=w, height_px=h)
+        px_per_deg = 512 * 2 ** view["zoom"] / 360  # MapLibre: 512 px tiles
+        width = (box[2] - box[0]) * px_per_deg
+        height = (box[3] - box[1]) * px_per_deg / np.cos(np.radians(34.15))
+        assert width <= 0.8 * w + 1e-6 and height <= 0.8 * h + 1e-6  # it fits with its margin ...
+        assert max(width / w, height / h) == pytest.approx(0.8)  # ... and fills the tighter side
+        assert view["center"] == {"lat": pytest.approx(34.15), "lon": pytest.approx(-118.25)}

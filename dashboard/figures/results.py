@@ -111,7 +111,7 @@ def paired_regret_scatter(result: ComparisonResult, other: str = "dff") -> go.Fi
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return apply_layout(
         fig,
-        f"Paired regret: plain vs {label(other)} (below the line = {label(other)} better)",
+        f"Paired regret: plain vs {label(other, short=True)} (below the line: {label(other, short=True)} better)",
         x=f"Plain regret ({unit})",
         y=f"{label(other)} regret ({unit})",
     )

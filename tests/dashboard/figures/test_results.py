@@ -48,6 +48,7 @@ def test_paired_scatter_has_identity_line_and_counts(traffic_result):
     assert fig.layout.xaxis.title.text == "Plain regret (min)"
     assert fig.layout.yaxis.title.text == f"{F.label('dff')} regret (min)"
     assert line.x[1] >= max(x.max(), y.max())
+    assert len(fig.layout.title.text) <= 60  # fits above a half-width chart
 
 
 def test_paired_scatter_needs_both_methods(traffic_result):

@@ -93,6 +93,9 @@ def figure_images(figs: Mapping[str, go.Figure], fmt: str = "png") -> dict[str, 
             height=[h for _, h in sizes],
             scale=PNG_SCALE if fmt == "png" else 1,
         )
+        missing = [name for name, p in zip(figs, paths) if not p.is_file()]
+        if missing:  # kaleido can fail without raising (e.g. map text that needs fonts from the internet)
+            raise RuntimeError(f"figure_images: the browser drew no image for {missing}; save it as HTML instead.")
         return {name: p.read_bytes() for name, p in zip(figs, paths)}
 
 

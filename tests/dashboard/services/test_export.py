@@ -74,3 +74,10 @@ def test_png_and_svg_from_the_system_chromium():
     assert svg.lstrip().startswith(b"<svg") and b"Two" in svg
     z = zipfile.ZipFile(io.BytesIO(X.figures_zip(FIGS, png=True)))
     assert sorted(z.namelist()) == ["figures.html", "one.png", "two.png"]
+
+
+@pytest.mark.skipif(not X.images_available()[0], reason="needs kaleido and a system Chromium")
+def test_a_figure_the_browser_cannot_draw_is_named():
+    online_text = go.Figure(go.Scattermap(lon=[0], lat=[0], mode="text", text=["needs online glyphs"]))
+    with pytest.raises(RuntimeError, match=r"drew no image for \['bad'\]"):
+        X.figure_images({"bad": online_text}, "png")

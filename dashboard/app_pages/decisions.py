@@ -1,4 +1,4 @@
-"""Decisions page: what each method decided at one test time, against what really happened."""
+"""Decisions page: what each method decided at one test time, on the map, against what really happened."""
 
 from __future__ import annotations
 
@@ -19,18 +19,33 @@ if result is None:
     st.page_link("app_pages/train.py", label="Go to Train & compare", icon=":material/model_training:")
     st.stop()
 
+CHART = {"displaylogo": False, "scrollZoom": True}
 times = V.time_labels(result)
 if ss.get(Session.DECISION_RUN) != ss[Session.RESULT_DIGEST]:  # a new run: open at the time DFF differed most
     ss[Session.DECISION_RUN] = ss[Session.RESULT_DIGEST]
     ss[Widget.DECISION_TIME] = V.most_changed_instance(result)
-i = st.select_slider(
+c_time, c_street = st.columns([4, 1], vertical_alignment="bottom")
+i = c_time.select_slider(
     "Test time",
     options=list(range(result.n_test)),
     format_func=lambda k: times[k],
     key=Widget.DECISION_TIME,
     help="Opens at the test time where DFF's regret differs most from plain's.",
 )
-reg = pd.DataFrame({F.label(m): [float(result.methods[m].regret[i])] for m in result.methods}, index=["regret"])
+street = c_street.toggle(
+    "Street map",
+    key=Widget.DECISION_STREET,
+    help="Draws the maps over online street tiles: needs internet. Off, the maps use only this run's own "
+    "layers and work offline.",
+)
+if street:
+    st.caption(":material/public: Street tiles load from the internet; turn *Street map* off to work offline.")
+
+loaded = ss[Session.LOADED]
+own = V.result_sensors(result) if ss[Session.OPENED_DIR] else None  # a saved run may be on other data
+sensors = own if own is not None else loaded.sensors if loaded is not None else pd.DataFrame()
+sites = V.site_frame(result, sensors)
+trip_tt = None
 
 if result.config.get("scenario") == "traffic":
     pairs = result.extra.get("pairs") or [tuple(p) for p in result.config.get("pairs") or []]
@@ -40,31 +55,39 @@ if result.config.get("scenario") == "traffic":
         opts,
         format_func=lambda k: "all trips" if k is None else f"{pairs[k][0]} → {pairs[k][1]}",
         key=Widget.DECISION_PAIR,
+        help="One origin → destination trip, or every trip of the run together (their travel times add up).",
     )
     flows, tt = V.route_decisions(result, i, pair)
-    loaded = ss[Session.LOADED]
-    own = V.result_sensors(result) if ss[Session.OPENED_DIR] else None  # a saved run may be on other data
-    sensors = own if own is not None else loaded.sensors if loaded is not None else pd.DataFrame()
+    trip_tt = tt if pair is not None else None
     links = S.links_segments(result.extra.get("links"), sensors)
-    od = []
-    if pair is not None and len(sensors):
-        pos = sensors.set_index("sensor_id")
-        for role, sid in zip(("origin", "destination"), pairs[pair]):
-            if str(sid) in pos.index:
-                od.append((float(pos.loc[str(sid), "lon"]), float(pos.loc[str(sid), "lat"]), f"{role} {sid}"))
     unit = "min" if pair is not None and result.extra.get("demand", [1])[pair] == 1 else result.unit
     st.plotly_chart(
-        F.route_map(links, flows, tt, unit=unit, sensors=sensors, od=od, time_label=times[i]),
+        F.route_map(
+            links,
+            flows,
+            tt,
+            unit=unit,
+            sensors=sites if sites is not None else sensors,
+            od=V.trip_points(pairs, sensors, pair),
+            time_label=times[i],
+            sensor_values=result.C_test[i] if sites is not None else None,
+            value_label="realised pace (min/km)",
+            street=street,
+        ),
         key="route_map",
-        config={"displaylogo": False, "scrollZoom": True},
+        config=CHART,
         alt="Routes of each method on the map with realised travel times",
+    )
+    st.caption(
+        "Routes that share a road are drawn side by side (plain left of hindsight, DFF and DFL right); the wide "
+        "pale band is the hindsight route. Sensors are coloured by the pace really measured at this time."
     )
     shown = [m for m in F.ORDER if m in tt]
     for col, m in zip(st.columns(len(shown)), shown):
         delta = None if m == "hindsight" else f"{tt[m] - tt['hindsight']:+.2f} vs hindsight"
         col.metric(
             f"{F.label(m, short=True)} realised",
-            f"{tt[m]:.1f}",
+            f"{tt[m]:.1f} {unit}",
             delta=delta,
             delta_color="inverse",
             border=True,
@@ -76,15 +99,65 @@ if result.config.get("scenario") == "traffic":
 else:
     items = list(result.output_names) or [str(k) for k in range(result.C_test.shape[1])]
     alloc, value = V.allocation_decisions(result, i)
+    realised = result.C_test[i]
+    unit = result.unit
+    shown = [m for m in F.ORDER if m in alloc]
+    if sites is not None:
+        links = S.links_segments(result.extra.get("links"), sensors)
+        view = st.segmented_control(
+            "Show",
+            ["Side by side", "One method"],
+            default="Side by side",
+            key=Widget.DECISION_VIEW,
+            help="Every method's allocation on its own small map, or one method on a large map.",
+        )
+        limits = F.robust_limits(realised)  # one colour scale for every map, so they compare
+        if view == "One method":
+            m = st.selectbox("Method", shown, format_func=F.label, key=Widget.DECISION_METHOD)
+            st.plotly_chart(
+                F.allocation_map(sites, alloc[m], realised, m, unit, links, limits, street, height=620),
+                key="allocation_map",
+                config=CHART,
+                alt="Units one method allocated at each site, coloured by realised value",
+            )
+        else:
+            cols = st.columns(2)
+            for k, m in enumerate(shown):
+                with cols[k % 2]:
+                    st.plotly_chart(
+                        F.allocation_map(sites, alloc[m], realised, m, unit, links, limits, street),
+                        key=f"allocation_map_{m}",
+                        config=CHART,
+                        alt=f"Units {F.label(m)} allocated at each site, coloured by realised value",
+                    )
+        st.caption(
+            "Large ringed markers: sites that got units (size = units); every site is coloured by the value per "
+            f"unit really realised at this time ({unit}; colours clipped to the 2nd-98th percentile)."
+        )
+    table = V.allocation_table(items, alloc, realised)
     st.plotly_chart(
-        F.allocation_bars(items, alloc, result.C_test[i], unit=result.unit, time_label=times[i]),
+        F.allocation_ranked(table, unit=unit, time_label=times[i]),
         key="allocation_chart",
         config={"displaylogo": False},
-        alt="Units allocated by each method against the realised value",
+        alt="Items ranked by realised value with the units each method allocated",
     )
-    shown = [m for m in F.ORDER if m in value]
+    with st.expander("Ranked table", expanded=sites is None):
+        st.dataframe(
+            table.rename(columns={"item": "Item", "realised": f"Realised value per unit ({unit})"}).rename(
+                columns={m: f"{F.label(m, short=True)} units" for m in shown}
+            ),
+            hide_index=True,
+            key="allocation_table",
+        )
     for col, m in zip(st.columns(len(shown)), shown):
         delta = None if m == "hindsight" else f"{value[m] - value['hindsight']:+.2f} vs hindsight"
-        col.metric(f"{F.label(m, short=True)} realised value", f"{value[m]:.2f}", delta=delta, border=True)
-st.caption(f"Regret at this time ({result.unit}):")
-st.dataframe(reg, key="decision_regret")
+        col.metric(
+            f"{F.label(m, short=True)} realised value",
+            f"{value[m]:.2f}",
+            delta=delta,
+            border=True,
+            help=f"Value really realised by this allocation at this time, in {unit}.",
+        )
+what = "this trip" if trip_tt is not None else "this time"
+st.caption(f"Regret at {what} ({unit if trip_tt is not None else result.unit}):")
+st.dataframe(V.regret_at(result, i, trip_tt), hide_index=True, key="decision_regret")

@@ -1,17 +1,16 @@
-"""Export page: summary JSON, per-instance CSV, figures as HTML, the fitted DFF correction file."""
+"""Export page: the run's summary and tables as JSON/CSV, every figure as PNG, SVG or HTML, the fitted correction."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import streamlit as st
 
-from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services import export as X
 from dashboard.services import views as V
-from dashboard.services.state import Session
+from dashboard.services.result_labels import metric_columns
+from dashboard.services.state import Session, Widget
 
 st.title("Export")
 ss = st.session_state
@@ -23,34 +22,24 @@ if result is None:
 
 digest = ss[Session.RESULT_DIGEST] or "run"
 tag = digest[:10]
-st.caption(f"Run `{tag}` · {result.config.get('scenario')} · ε = {result.config.get('epsilon')}")
+unit = result.unit or "cost units"
+st.caption(f"{result.config.get('scenario')} run · ε = {result.config.get('epsilon')} · costs and regret in {unit}")
+with st.expander("Run details"):
+    st.caption(f"Run id `{digest}`")
+loaded = ss[Session.LOADED]
+own = V.result_sensors(result) if ss[Session.OPENED_DIR] else None
+sensors = own if own is not None else (loaded.sensors if loaded is not None else None)
+cfg = ss[Session.RESULT_CONFIG]
+sweep = (
+    S.stored_sweep(loaded, cfg, S.SWEEP_EPSILONS) if cfg is not None and loaded and not ss[Session.OPENED_DIR] else None
+)
 
-
-def summary_json() -> str:
-    return json.dumps({**result.summary(), "run_digest": digest}, indent=2, default=str)
-
-
-def figures_zip() -> bytes:
-    """Every result chart as a standalone HTML file (plotly.js embedded: opens offline)."""
-    figs = {"regret_distribution": F.regret_distribution(result), "training_curves": F.training_curves(result)}
-    if "dff" in result.methods:
-        figs["paired_regret"] = F.paired_regret_scatter(result)
-        table = V.corrections_by_hour(result)
-        if table is not None:
-            figs["correction_heatmap"] = F.correction_heatmap(
-                table, epsilon=result.config.get("epsilon"), row_label=V.row_label(result)
-            )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, fig in figs.items():
-            z.writestr(f"{name}.html", fig.to_html(include_plotlyjs=True, full_html=True))
-    return buf.getvalue()
-
-
+# ------------------------------------------------------------------------------ results and tables
+st.subheader("Results and tables")
 c1, c2 = st.columns(2)
 c1.download_button(
     "Summary (JSON)",
-    summary_json,
+    lambda: json.dumps({**result.summary(), "run_digest": digest}, indent=2, default=str),
     file_name=f"dff-summary-{tag}.json",
     mime="application/json",
     icon=":material/data_object:",
@@ -60,24 +49,51 @@ c1.download_button(
 c1.caption("Configuration, sizes, timings and per-method metrics.")
 c2.download_button(
     "Per-instance regret (CSV)",
-    lambda: result.per_instance.to_csv(index=False),
+    lambda: X.csv_bytes(result.per_instance),
     file_name=f"dff-per-instance-{tag}.csv",
     mime="text/csv",
     icon=":material/table:",
     on_click="ignore",
     key="dl_instances",
 )
-c2.caption("One row per test instance and method.")
+c2.caption(f"One row per test time and method: regret and objective in {unit}.")
 c1.download_button(
-    "Figures (HTML, zip)",
-    figures_zip,
-    file_name=f"dff-figures-{tag}.zip",
-    mime="application/zip",
-    icon=":material/bar_chart:",
+    "Metrics per method (CSV)",
+    lambda: X.csv_bytes(result.metrics.rename(columns=metric_columns(unit)).rename_axis("method").reset_index()),
+    file_name=f"dff-metrics-{tag}.csv",
+    mime="text/csv",
+    icon=":material/leaderboard:",
     on_click="ignore",
-    key="dl_figures",
+    key="dl_metrics",
 )
-c1.caption("Interactive charts that open in any browser without internet.")
+c1.caption("Regret, accuracy and shift from the backbone, one row per method.")
+traffic = V.is_routing(result)
+c2.download_button(
+    "Decisions (CSV)",
+    (lambda: X.csv_bytes(V.routes_table(result))) if traffic else (lambda: X.csv_bytes(V.allocations_table(result))),
+    file_name=f"dff-{'routes' if traffic else 'allocations'}-{tag}.csv",
+    mime="text/csv",
+    icon=":material/route:" if traffic else ":material/pin_drop:",
+    on_click="ignore",
+    key="dl_decisions",
+)
+c2.caption(
+    f"Every method's route per test time and trip, with realised travel time and regret ({unit})."
+    if traffic
+    else f"Units per test time and item for every method and hindsight, with the realised value per unit ({unit})."
+)
+has_factors = "dff" in result.methods and result.methods["dff"].factors is not None
+c1.download_button(
+    "Correction factors (CSV)",
+    (lambda: X.csv_bytes(V.correction_factors_table(result))) if has_factors else b"",
+    file_name=f"dff-corrections-{tag}.csv",
+    mime="text/csv",
+    icon=":material/tune:",
+    on_click="ignore",
+    disabled=not has_factors,
+    key="dl_factors",
+)
+c1.caption("DFF's factor φ per test time and value, with the backbone's and the corrected prediction.")
 folder = ss[Session.OPENED_DIR] or (S.run_dir(digest) if ss[Session.RESULT_DIGEST] else None)
 model = S.model_file(folder) if folder else None
 c2.download_button(
@@ -95,3 +111,56 @@ c2.caption(
     if model is not None
     else "No stored DFF model for this run."
 )
+
+# ------------------------------------------------------------------------------ figures
+st.subheader("Figures")
+figs = X.result_figures(result, digest, sensors, sweep)
+ok, why = X.images_available()
+name = st.selectbox(
+    "Figure", list(figs), format_func=lambda k: figs[k].layout.title.text or k, key=Widget.EXPORT_FIGURE
+)
+fig = figs[name]
+b1, b2, b3 = st.columns(3)
+for col, fmt, icon in ((b1, "png", ":material/image:"), (b2, "svg", ":material/polyline:")):
+    col.download_button(
+        f"{fmt.upper()} image",
+        (lambda f=fmt: X.figure_image(fig, f)) if ok else b"",
+        file_name=f"dff-{name}-{tag}.{fmt}",
+        mime=X.IMAGE_FORMATS[fmt],
+        icon=icon,
+        on_click="ignore",
+        disabled=not ok,
+        key=f"dl_fig_{fmt}",
+    )
+b3.download_button(
+    "Interactive HTML",
+    lambda: X.figure_html(fig),
+    file_name=f"dff-{name}-{tag}.html",
+    mime="text/html",
+    icon=":material/code:",
+    on_click="ignore",
+    key="dl_fig_html",
+)
+st.caption(why or "Images are drawn by the local Chromium (a few seconds); HTML opens offline in any browser.")
+z1, z2 = st.columns(2)
+z1.download_button(
+    f"All {len(figs)} figures (one HTML file, zip)",
+    lambda: X.figures_zip(figs),
+    file_name=f"dff-figures-{tag}.zip",
+    mime="application/zip",
+    icon=":material/bar_chart:",
+    on_click="ignore",
+    key="dl_figures",
+)
+z1.caption("Every figure on one interactive page that opens offline (about 1.5 MB).")
+z2.download_button(
+    f"All {len(figs)} figures as PNG (+ HTML, zip)",
+    (lambda: X.figures_zip(figs, png=True)) if ok else b"",
+    file_name=f"dff-figures-png-{tag}.zip",
+    mime="application/zip",
+    icon=":material/photo_library:",
+    on_click="ignore",
+    disabled=not ok,
+    key="dl_figures_png",
+)
+z2.caption(why or "One PNG per figure, plus the interactive page (takes a few seconds more).")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services.result_labels import method_name, metric_columns
 from dashboard.services.state import Session
 
 
@@ -95,6 +96,14 @@ def render(current: str, running: bool, opened: str | None) -> None:
     st.plotly_chart(
         F.training_curves(result), key="curves_chart", config={"displaylogo": False}, alt="Validation regret per epoch"
     )
+    st.caption(
+        "Epoch 0 is where each method starts: DFF from the plain backbone (no correction), end-to-end DFL from its "
+        "own least-squares warm start, so their first points differ. Each method keeps the epoch with the lowest "
+        "validation regret (★); training stops early when that has not improved for a while."
+    )
     with st.expander("All metrics"):
-        st.dataframe(result.metrics, key="metrics_table")
+        st.dataframe(
+            result.metrics.rename(columns=metric_columns(unit), index=method_name),
+            key="metrics_table",
+        )
     st.page_link("app_pages/decisions.py", label="Next: inspect decisions", icon=":material/arrow_forward:")

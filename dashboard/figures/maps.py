@@ -1,8 +1,9 @@
 """Maps of sensors, road links and routes.
 
 Maps use ``map_style="white-bg"`` with our own layers, so they render without internet access
-(tile styles fetch from CDNs; ``*_mapbox`` traces are gone in plotly 7). Hover shows the sensor
-id and value.
+(tile styles fetch from CDNs; ``*_mapbox`` traces are gone in plotly 7); ``street=True`` switches to
+online street tiles. Every map has a scale bar, colour scales use robust (2nd-98th percentile) limits,
+and hover shows the sensor id and value.
 """
 
 from __future__ import annotations
@@ -13,7 +14,23 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.style import COLORS, CONTEXT_FILL, LINK_COLOR, SELECTED_COLOR, SENSOR_COLOR, label
+from dashboard.figures.style import (
+    COLORS,
+    CONTEXT_FILL,
+    LINK_COLOR,
+    SELECTED_COLOR,
+    SENSOR_COLOR,
+    label,
+    robust_limits,
+)
+
+#: The optional street basemap: online tiles (needs internet); every map is offline without it.
+STREET_STYLE = "open-street-map"
+KM_PER_DEG_LAT = 111.32
+#: Lengths a scale bar may have (km).
+SCALE_STEPS_KM = (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000)
+ORIGIN_COLOR = "#16A34A"
+DESTINATION_COLOR = "#DC2626"
 
 
 # ----------------------------------------------------------------------------- maps
@@ -25,10 +42,24 @@ def _bounds(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float, float, floa
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 
-def _map_view(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
-    span = max(lon1 - lon0, (lat1 - lat0) * 1.6, 1e-3)
-    zoom = float(np.clip(np.log2(360.0 / span) - 0.6, 1, 16))
-    return {"center": {"lat": (lat0 + lat1) / 2, "lon": (lon0 + lon1) / 2}, "zoom": zoom}
+#: Map area assumed when choosing the zoom (CSS px): the chart's own width is only known in the browser.
+MAP_WIDTH_PX, NARROW_MAP_WIDTH_PX = 900, 440
+#: Room the title and the legend under the map take from the figure's height (px).
+MAP_CHROME_PX = 150
+#: Share of the map the study area (with its margin and the scale bar) may fill.
+MAP_FILL = 0.8
+
+
+def map_view(lon0: float, lat0: float, lon1: float, lat1: float, width_px: float, height_px: float) -> dict:
+    """Centre and the largest zoom at which the box fits ``MAP_FILL`` of a ``width_px`` x ``height_px`` web map."""
+    lat_mid = (lat0 + lat1) / 2
+    lon_span, lat_span = max(lon1 - lon0, 1e-4), max(lat1 - lat0, 1e-4)
+    # Web Mercator in MapLibre (512 px tiles): 512 * 2**zoom px per 360 degrees of longitude; a degree of latitude
+    # is 1/cos(lat) longer on the map.
+    z_lon = np.log2(MAP_FILL * width_px * 360.0 / (512.0 * lon_span))
+    z_lat = np.log2(MAP_FILL * height_px * 360.0 * np.cos(np.radians(lat_mid)) / (512.0 * lat_span))
+    zoom = float(np.clip(min(z_lon, z_lat), 1, 16))
+    return {"center": {"lat": lat_mid, "lon": (lon0 + lon1) / 2}, "zoom": zoom}
 
 
 def _context_layer(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
@@ -67,10 +98,20 @@ def _segments(links: pd.DataFrame, mask: np.ndarray | None = None) -> tuple[list
     return lon, lat, text
 
 
-def _finish_map(fig: go.Figure, lon: np.ndarray, lat: np.ndarray, title: str, height: int = 640) -> go.Figure:
+def _finish_map(
+    fig: go.Figure,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    title: str,
+    height: int = 640,
+    street: bool = False,
+    width_px: float = MAP_WIDTH_PX,
+) -> go.Figure:
+    """Offline by default (white background and our own study-area layer); ``street`` uses online map tiles."""
     b = _bounds(lat, lon)
+    style = {"style": STREET_STYLE} if street else {"style": "white-bg", "layers": [_context_layer(*b)]}
     fig.update_layout(
-        map={"style": "white-bg", "layers": [_context_layer(*b)], **_map_view(*b)},
+        map={**style, **map_view(*b, width_px=width_px, height_px=max(height - MAP_CHROME_PX, 200))},
         title={"text": title},
         margin={"l": 0, "r": 0, "t": 40, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0},
@@ -79,12 +120,47 @@ def _finish_map(fig: go.Figure, lon: np.ndarray, lat: np.ndarray, title: str, he
     return fig
 
 
+def _km_per_deg_lon(lat: float) -> float:
+    return KM_PER_DEG_LAT * max(np.cos(np.radians(lat)), 1e-6)
+
+
+def scale_bar(lon0: float, lat0: float, lon1: float, lat1: float) -> tuple[list, list, float]:
+    """A scale bar of a round length (about a quarter of the map's width) in the lower-left corner.
+
+    Returns ``(lon, lat, km)``: the bar with end ticks as None-separated line coordinates, and its length.
+    """
+    lat_mid = (lat0 + lat1) / 2
+    width_km = max((lon1 - lon0) * _km_per_deg_lon(lat_mid), 1e-3)
+    km = max([s for s in SCALE_STEPS_KM if s <= width_km / 4] or [SCALE_STEPS_KM[0]])
+    dlon = km / _km_per_deg_lon(lat_mid)
+    h = max(lat1 - lat0, 1e-3)
+    x0, y0 = lon0 + 0.02 * max(lon1 - lon0, 1e-3), lat0 - 0.04 * h
+    tick = 0.015 * h
+    lon = [x0, x0 + dlon, None, x0, x0, None, x0 + dlon, x0 + dlon, None]
+    lat = [y0, y0, None, y0 - tick, y0 + tick, None, y0 - tick, y0 + tick, None]
+    return lon, lat, km
+
+
+def _scale_trace(lon: np.ndarray, lat: np.ndarray) -> go.Scattermap:
+    blon, blat, km = scale_bar(*_bounds(lat, lon))
+    return go.Scattermap(
+        lon=blon,
+        lat=blat,
+        mode="lines",
+        line={"color": "#111827", "width": 3},
+        name=f"Scale bar: {km:g} km",
+        hoverinfo="skip",
+        meta={"scale_km": km},
+    )
+
+
 def sensor_map(
     sensors: pd.DataFrame,
     links: pd.DataFrame | None = None,
     value: str | None = None,
     value_label: str = "",
     selected: Sequence[str] = (),
+    street: bool = False,
 ) -> go.Figure:
     """Sensors as markers over the road links (our own layers; renders offline).
 
@@ -101,10 +177,13 @@ def sensor_map(
         lat_all += [v for v in base.lat if v is not None]
     marker: dict = {"size": 9, "color": SENSOR_COLOR}
     if value is not None and value in sensors:
+        lo, hi = robust_limits(sensors[value])
         marker = {
             "size": 10,
             "color": sensors[value],
             "colorscale": "Viridis",
+            "cmin": lo,
+            "cmax": hi,
             "colorbar": {"title": {"text": value_label or value}},
         }
     vals = sensors[value] if value is not None and value in sensors else pd.Series([np.nan] * len(sensors))
@@ -136,7 +215,66 @@ def sensor_map(
                 hovertemplate="sensor %{text}<extra>selected</extra>",
             )
         )
-    return _finish_map(fig, np.asarray(lon_all, float), np.asarray(lat_all, float), "Sensors and road links")
+    lon_a, lat_a = np.asarray(lon_all, float), np.asarray(lat_all, float)
+    fig.add_trace(_scale_trace(lon_a, lat_a))
+    return _finish_map(fig, lon_a, lat_a, "Sensors and road links", street=street)
+
+
+# ----------------------------------------------------------------------------- routes
+#: Route line widths and sideways offsets (in units of :data:`ROUTE_OFFSET` of the map's span): routes that
+#: share a link are drawn side by side instead of on top of each other; hindsight is the wide band in the middle.
+ROUTE_STYLE = {"hindsight": (12, 0.0), "two_stage": (4, -1.0), "dff": (4, 1.0), "dfl": (4, 2.0)}
+ROUTE_OFFSET = 0.004
+
+
+def offset_segments(links: pd.DataFrame, mask: np.ndarray, offset: float) -> tuple[list, list, list]:
+    """Like :func:`_segments`, each segment shifted sideways (to the right of its direction) by ``offset`` degrees."""
+    L = links.loc[np.asarray(mask, bool)]
+    lon, lat, text = [], [], []
+    for row in L.itertuples(index=False):
+        d = row._asdict()
+        k = _km_per_deg_lon((d["lat0"] + d["lat1"]) / 2) / KM_PER_DEG_LAT  # degrees of lon are shorter
+        dx, dy = (d["lon1"] - d["lon0"]) * k, d["lat1"] - d["lat0"]
+        n = float(np.hypot(dx, dy)) or 1.0
+        ox, oy = dy / n * offset / k, -dx / n * offset
+        tip = str(d.get("link_id", ""))
+        lon += [d["lon0"] + ox, d["lon1"] + ox, None]
+        lat += [d["lat0"] + oy, d["lat1"] + oy, None]
+        text += [tip, tip, None]
+    return lon, lat, text
+
+
+def _od_traces(od: Sequence[tuple[float, float, str, str]]) -> list[go.Scattermap]:
+    """Origins (green) and destinations (red), each over a dark halo so they stand out from the routes."""
+    out = []
+    for role, color in (("origin", ORIGIN_COLOR), ("destination", DESTINATION_COLOR)):
+        pts = [p for p in od if p[3] == role]
+        if not pts:
+            continue
+        lon, lat, names = [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts]
+        out.append(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker={"size": 24, "color": "#111827"},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        out.append(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker={"size": 18 if role == "origin" else 15, "color": color},
+                name="Origin" if role == "origin" else "Destination",
+                text=names,
+                hovertemplate=f"{role} %{{text}}<extra></extra>",
+                meta={"role": role},
+            )
+        )
+    return out
 
 
 def route_map(
@@ -145,22 +283,54 @@ def route_map(
     travel_times: Mapping[str, float],
     unit: str = "min",
     sensors: pd.DataFrame | None = None,
-    od: Sequence[tuple[float, float, str]] = (),
+    od: Sequence[tuple[float, float, str, str]] = (),
     time_label: str = "",
+    sensor_values: np.ndarray | None = None,
+    value_label: str = "",
+    street: bool = False,
+    height: int = 680,
 ) -> go.Figure:
     """Routes chosen by each method (link masks over ``links``) with their realised travel times.
 
     ``routes`` maps method key (incl. ``"hindsight"``) -> boolean/flow array over the rows of
-    ``links``; ``od`` lists ``(lon, lat, name)`` of the origin and destination.
+    ``links``; ``od`` lists ``(lon, lat, name, role)`` with role ``"origin"`` or ``"destination"``.
+    Routes are drawn side by side where they share links; ``sensor_values`` (one per row of
+    ``sensors``, e.g. the true pace at this time) colours the sensors with robust limits.
     """
     fig = go.Figure()
     base = _links_trace(links)
     fig.add_trace(base)
-    widths = {"hindsight": 12, "two_stage": 8, "dfl": 5.5, "dff": 3.5}
-    # Widest first, so every route stays visible where they share links (hindsight at the bottom).
+    all_lon = np.asarray([v for v in base.lon if v is not None], float)
+    all_lat = np.asarray([v for v in base.lat if v is not None], float)
+    b = _bounds(all_lat, all_lon)
+    step = ROUTE_OFFSET * max(b[2] - b[0], b[3] - b[1], 1e-3)
+    if sensors is not None and len(sensors):
+        marker: dict = {"size": 6, "color": SENSOR_COLOR}
+        if sensor_values is not None:
+            lo, hi = robust_limits(sensor_values)
+            marker = {
+                "size": 8, "color": np.asarray(sensor_values, float), "colorscale": "YlOrRd", "cmin": lo, "cmax": hi,
+                "colorbar": {"title": {"text": value_label}, "len": 0.6, "y": 0.7},
+            }  # fmt: skip
+        vals = np.full(len(sensors), np.nan) if sensor_values is None else np.asarray(sensor_values, float)
+        fig.add_trace(
+            go.Scattermap(
+                lon=sensors["lon"],
+                lat=sensors["lat"],
+                mode="markers",
+                marker=marker,
+                name="Sensors" + (f" ({value_label})" if sensor_values is not None else ""),
+                customdata=np.column_stack([sensors["sensor_id"].astype(str), vals]),
+                hovertemplate="sensor %{customdata[0]}"
+                + (f"<br>{value_label} %{{customdata[1]:.2f}}" if sensor_values is not None else "")
+                + "<extra></extra>",
+            )
+        )
+    # Hindsight first (the wide band underneath), then each method beside it.
     for name in [m for m in ("hindsight", "two_stage", "dfl", "dff") if m in routes]:
+        width, side = ROUTE_STYLE[name]
         mask = np.asarray(routes[name]) > 1e-9
-        rlon, rlat, rtext = _segments(links, mask)
+        rlon, rlat, rtext = offset_segments(links, mask, side * step)
         tt = travel_times.get(name)
         tt_txt = f"{tt:.1f} {unit}" if tt is not None else "n/a"
         fig.add_trace(
@@ -168,39 +338,92 @@ def route_map(
                 lon=rlon,
                 lat=rlat,
                 mode="lines",
-                line={"color": COLORS[name], "width": widths.get(name, 4)},
-                opacity=0.35 if name == "hindsight" else 0.95,
+                line={"color": COLORS[name], "width": width},
+                opacity=0.3 if name == "hindsight" else 0.95,
                 name=f"{label(name)}: {tt_txt}",
                 text=rtext,
                 hovertemplate=f"{label(name)} route<br>link %{{text}}<br>realised {tt_txt} {time_label}<extra></extra>",
                 meta={"method": name},
             )
         )
-    if sensors is not None and len(sensors):
-        fig.add_trace(
-            go.Scattermap(
-                lon=sensors["lon"],
-                lat=sensors["lat"],
-                mode="markers",
-                marker={"size": 5, "color": SENSOR_COLOR},
-                name="Sensors",
-                text=sensors["sensor_id"].astype(str),
-                hovertemplate="sensor %{text}<extra></extra>",
-            )
-        )
-    if od:
-        fig.add_trace(
-            go.Scattermap(
-                lon=[p[0] for p in od],
-                lat=[p[1] for p in od],
-                mode="markers",
-                marker={"size": 16, "color": "#DC2626"},
-                name="Origin / destination",
-                text=[p[2] for p in od],
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
-    all_lon = np.asarray([v for v in base.lon if v is not None], float)
-    all_lat = np.asarray([v for v in base.lat if v is not None], float)
+    for tr in _od_traces(od):
+        fig.add_trace(tr)
+    fig.add_trace(_scale_trace(all_lon, all_lat))
     title = "Routes and realised travel times" + (f" at {time_label}" if time_label else "")
-    return _finish_map(fig, all_lon, all_lat, title)
+    return _finish_map(fig, all_lon, all_lat, title, height=height, street=street)
+
+
+# ----------------------------------------------------------------------------- allocation
+def allocation_map(
+    sensors: pd.DataFrame,
+    units: np.ndarray,
+    realised: np.ndarray,
+    method: str,
+    unit: str = "value units",
+    links: pd.DataFrame | None = None,
+    limits: tuple[float, float] | None = None,
+    street: bool = False,
+    height: int = 460,
+) -> go.Figure:
+    """Units one method allocated, as sized markers at the sensors, coloured by the realised value per unit.
+
+    ``sensors`` (``sensor_id, lat, lon``) has one row per item, aligned with ``units`` and ``realised``
+    (the true value per unit at this time). Every site is drawn small in its colour, so missed high-value
+    sites show; allocated sites are large (size grows with the units) over a dark ring. ``limits`` fixes the
+    colour scale (to compare methods side by side); by default the 2nd-98th percentiles of ``realised``.
+    """
+    units = np.asarray(units, float)
+    realised = np.asarray(realised, float)
+    lo, hi = limits if limits is not None else robust_limits(realised)
+    ids = sensors["sensor_id"].astype(str).to_numpy()
+    fig = go.Figure()
+    lon_all, lat_all = list(sensors["lon"]), list(sensors["lat"])
+    if links is not None and len(links):
+        base = _links_trace(links)
+        fig.add_trace(base)
+    color = {"colorscale": "YlOrRd", "cmin": lo, "cmax": hi}
+    fig.add_trace(
+        go.Scattermap(
+            lon=sensors["lon"],
+            lat=sensors["lat"],
+            mode="markers",
+            marker={"size": 7, "color": realised, **color, "colorbar": {"title": {"text": f"Realised ({unit})"}}},
+            name="Sites (colour: realised value per unit)",
+            customdata=np.column_stack([ids, realised]),
+            hovertemplate=f"%{{customdata[0]}}<br>realised %{{customdata[1]:.2f}} {unit} per unit<extra></extra>",
+        )
+    )
+    got = units > 1e-9
+    top = max(float(units.max(initial=0.0)), 1e-9)
+    size = 14 + 16 * units[got] / top
+    fig.add_trace(
+        go.Scattermap(
+            lon=sensors["lon"][got],
+            lat=sensors["lat"][got],
+            mode="markers",
+            marker={"size": size + 5, "color": "#111827"},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scattermap(
+            lon=sensors["lon"][got],
+            lat=sensors["lat"][got],
+            mode="markers",
+            marker={"size": size, "color": realised[got], **color},
+            name=f"{label(method)}: units (marker size)",
+            customdata=np.column_stack([ids[got], units[got], realised[got]]),
+            hovertemplate=(
+                f"%{{customdata[0]}}<br>{label(method)}: %{{customdata[1]:.2f}} units<br>"
+                f"realised %{{customdata[2]:.2f}} {unit} per unit<extra></extra>"
+            ),
+            meta={"method": method},
+        )
+    )
+    lon_a, lat_a = np.asarray(lon_all, float), np.asarray(lat_all, float)
+    fig.add_trace(_scale_trace(lon_a, lat_a))
+    total = float(realised @ units)
+    title = f"{label(method)}: {units.sum():g} units at {int(got.sum())} sites, realised {total:.2f} {unit}"
+    width = MAP_WIDTH_PX if height >= 600 else NARROW_MAP_WIDTH_PX  # small maps are drawn two abreast
+    return _finish_map(fig, lon_a, lat_a, title, height=height, street=street, width_px=width)

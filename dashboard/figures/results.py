@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.style import COLORS, SENSOR_COLOR, apply_layout, label, result_methods, result_times, result_unit
+from dashboard.services.result_labels import EPOCH0_MEANING
 from dff_core.progress import ProgressEvent
 from dff_core.results import ComparisonResult
 
@@ -110,38 +111,145 @@ def paired_regret_scatter(result: ComparisonResult, other: str = "dff") -> go.Fi
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return apply_layout(
         fig,
-        f"Paired regret: plain vs {label(other)} (below the line = {label(other)} better)",
+        f"Paired regret: plain vs {label(other, short=True)} (below the line: {label(other, short=True)} better)",
         x=f"Plain regret ({unit})",
         y=f"{label(other)} regret ({unit})",
     )
 
 
+#: Early-stopping patience of DFF and DFL when the run does not record it (their default).
+DEFAULT_PATIENCE = 10
+
+
+def training_status(result: ComparisonResult, method: str) -> dict:
+    """How a method's training went: ``epochs_run``, ``best_epoch`` (the kept one), ``epochs`` (the budget),
+    ``patience``, ``start`` (what epoch 0 is) and ``reason``: ``completed``, ``early_stopped`` or ``cancelled``.
+
+    Uses what the run recorded (``config["training"][method]``) and else infers it: the kept epoch
+    from the model (``best_epoch_``) or the lowest validation regret; a run that ended before its
+    budget stopped early if its last ``patience`` epochs did not improve, else it was cancelled.
+    """
+    h = result.methods[method].history
+    info = dict((result.config.get("training") or {}).get(method) or {})
+    model = result.methods[method].model
+    epochs_run = int(info.get("epochs_run", h["epoch"].max() if h is not None and len(h) else 0))
+    best = info.get("best_epoch", getattr(model, "best_epoch_", None))
+    if best is None and h is not None and len(h):
+        vr = h["val_regret"].to_numpy(float)
+        best = int(h["epoch"].iloc[int(np.nanargmin(vr))]) if np.isfinite(vr).any() else epochs_run
+    epochs = int(info.get("epochs", getattr(model, "epochs", None) or result.config.get("epochs", epochs_run)) or 0)
+    patience = info.get("patience", result.config.get("patience", getattr(model, "patience", DEFAULT_PATIENCE)))
+    cancelled = info.get("cancelled", getattr(model, "cancelled_", None))
+    if epochs_run >= epochs:
+        reason = "completed"
+    elif cancelled or patience is None or epochs_run - int(best or 0) < int(patience):
+        reason = "cancelled"
+    else:
+        reason = "early_stopped"
+    start = EPOCH0_MEANING.get(method, "its starting point")
+    return {
+        "epochs_run": epochs_run,
+        "best_epoch": int(best or 0),
+        "epochs": epochs,
+        "patience": patience,
+        "reason": reason,
+        "start": start,
+    }
+
+
+def _stop_note(st: dict) -> str:
+    if st["reason"] == "early_stopped":
+        return (
+            f"stopped early at epoch {st['epochs_run']} of {st['epochs']}: "
+            f"no better validation regret for {st['patience']} epochs"
+        )
+    if st["reason"] == "cancelled":
+        return f"cancelled at epoch {st['epochs_run']} of {st['epochs']}"
+    return f"ran all {st['epochs']} epochs"
+
+
 def training_curves(result: ComparisonResult) -> go.Figure:
-    """Validation regret per epoch for each trained method (epoch 0 = starting point)."""
+    """Validation regret per epoch for each trained method, saying what each epoch 0 is, which epoch was
+    kept (star) and why training ended (early stop, cancel or the full budget)."""
     unit = result_unit(result)
     fig = go.Figure()
+    notes = []
     for name in result_methods(result):
         h = result.methods[name].history
         if h is None or len(h) == 0 or "val_regret" not in h:
             continue
+        st = training_status(result, name)
         fig.add_trace(
             go.Scatter(
                 x=h["epoch"],
                 y=h["val_regret"],
                 mode="lines+markers",
-                name=label(name),
+                name=f"{label(name)} ({_stop_note(st)})",
                 line={"color": COLORS[name]},
+                marker={"size": 5},
                 hovertemplate=f"epoch %{{x}}<br>validation regret %{{y:.3f}} {unit}<extra>{label(name)}</extra>",
                 meta={"method": name},
             )
         )
+        first = h.iloc[0]
+        fig.add_trace(
+            go.Scatter(
+                x=[first["epoch"]],
+                y=[first["val_regret"]],
+                mode="markers",
+                marker={"symbol": "square-open", "size": 13, "color": COLORS[name], "line": {"width": 2}},
+                name=f"{label(name, short=True)} epoch 0 = {st['start']}",
+                hovertemplate=f"epoch 0: {st['start']}<br>validation regret %{{y:.3f}} {unit}<extra></extra>",
+                meta={"of": name, "marker": "start"},
+            )
+        )
+        kept = h[h["epoch"] == st["best_epoch"]]
+        if len(kept):
+            fig.add_trace(
+                go.Scatter(
+                    x=kept["epoch"],
+                    y=kept["val_regret"],
+                    mode="markers",
+                    marker={
+                        "symbol": "star",
+                        "size": 16,
+                        "color": COLORS[name],
+                        "line": {"color": "#111827", "width": 1},
+                    },
+                    name=f"{label(name, short=True)} kept epoch {st['best_epoch']}",
+                    hovertemplate=f"kept epoch %{{x}} (lowest validation regret)<br>%{{y:.3f}} {unit}<extra></extra>",
+                    meta={"of": name, "marker": "kept"},
+                )
+            )
+        if st["reason"] != "completed":
+            last = h.iloc[-1]
+            fig.add_annotation(
+                x=last["epoch"],
+                y=last["val_regret"],
+                text=st["reason"].replace("_", " "),
+                showarrow=True,
+                arrowhead=2,
+                ax=0,
+                ay=-28,
+                font={"color": COLORS[name]},
+            )
+        notes.append(name)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0})
     return apply_layout(
-        fig, "Training curves (epoch 0 = the plain backbone)", x="Epoch", y=f"Validation regret ({unit})"
+        fig,
+        "Validation regret per epoch (epoch 0 = each method's starting point; ★ = the epoch kept)",
+        x="Epoch",
+        y=f"Validation regret ({unit})",
+        height=440 + 22 * len(notes),
     )
 
 
 def progress_curve(events: Sequence[ProgressEvent], unit: str = "") -> go.Figure:
-    """Live validation regret per training epoch, from the engine's progress events."""
+    """Live validation regret per training epoch, from the engine's progress events.
+
+    The unit goes in the title and the y axis title stays short, so on a small chart it is neither
+    cut off nor drawn over the title.
+    """
     rows = [
         {"method": e.method, "epoch": e.epoch, "val_regret": e.metrics["val_regret"]}
         for e in events
@@ -160,6 +268,13 @@ def progress_curve(events: Sequence[ProgressEvent], unit: str = "") -> go.Figure
                     line={"color": COLORS.get(str(name), SENSOR_COLOR)},
                 )
             )
-    return apply_layout(
-        fig, "Validation regret while training", x="Epoch", y=f"Validation regret ({unit or 'cost units'})", height=300
+    fig = apply_layout(
+        fig,
+        f"Validation regret while training ({unit or 'cost units'})",
+        x="Epoch",
+        y="Regret",
+        height=340,
     )
+    fig.update_layout(margin={"l": 70, "r": 20, "t": 60, "b": 100})
+    fig.update_yaxes(automargin=True, title_standoff=8)
+    return fig

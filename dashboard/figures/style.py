@@ -5,10 +5,12 @@ Every chart uses the same method colours (:data:`COLORS`) and labels and puts un
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dff_core.results import METHOD_LABELS, METHODS, ComparisonResult
+from dashboard.services.result_labels import method_name
+from dff_core.results import METHODS, ComparisonResult
 
 #: One colour per method, used on every chart (plain grey, DFF blue, DFL amber, hindsight black).
 COLORS: dict[str, str] = {
@@ -16,6 +18,9 @@ COLORS: dict[str, str] = {
     "dff": "#1D4ED8",
     "dfl": "#D97706",
     "hindsight": "#111827",
+    "dfl_backbone": "#B45309",
+    "dfl_scratch": "#92400E",
+    "dff_unbounded": "#7C3AED",
 }
 #: Display order of methods (hindsight last).
 ORDER: tuple[str, ...] = (*METHODS, "hindsight")
@@ -37,14 +42,27 @@ BASE_LAYOUT = {
 
 
 #: Short labels for tight spaces (KPI tiles).
-SHORT_LABELS = {"two_stage": "Plain", "dff": "DFF", "dfl": "DFL", "hindsight": "Hindsight"}
+SHORT_LABELS = {m: method_name(m, short=True) for m in ORDER}
+#: Robust colour limits: the 2nd and 98th percentiles, so one outlier does not flatten the scale.
+ROBUST_PERCENTILES = (2.0, 98.0)
 
 
 def label(method: str, short: bool = False) -> str:
-    """Human label of a method key."""
-    if short:
-        return SHORT_LABELS.get(method, method)
-    return METHOD_LABELS.get(method, method)
+    """Readable name of a method key (see :mod:`dashboard.services.result_labels`)."""
+    return method_name(method, short=short)
+
+
+def robust_limits(values, lo: float = ROBUST_PERCENTILES[0], hi: float = ROBUST_PERCENTILES[1]) -> tuple[float, float]:
+    """Colour limits from percentiles of the finite ``values`` (a tiny span around a constant)."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    a, b = (float(x) for x in np.percentile(v, [lo, hi]))
+    if b - a < 1e-12:
+        pad = max(abs(a) * 0.05, 1e-6)
+        a, b = a - pad, b + pad
+    return a, b
 
 
 def result_unit(result: ComparisonResult) -> str:

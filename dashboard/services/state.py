@@ -122,9 +122,17 @@ class Widget:
     # Decisions page
     DECISION_TIME: Final = "decision_i"
     DECISION_PAIR: Final = "decision_pair"
+    DECISION_STREET: Final = "decision_street"
+    DECISION_VIEW: Final = "decision_view"
+    DECISION_METHOD: Final = "decision_method"
     # Interpretability page
     START_SWEEP: Final = "start_sweep"
     CANCEL_SWEEP: Final = "cancel_sweep"
+    TOP_K: Final = "correction_top_k"
+    CORRECTION_ORDER: Final = "correction_order"
+    CORRECTION_SEARCH: Final = "correction_search"
+    # Export page
+    EXPORT_FIGURE: Final = "export_figure"
 
     @staticmethod
     def upload(kind: str) -> str:

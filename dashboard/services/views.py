@@ -13,22 +13,38 @@ import pandas as pd
 
 from dashboard.services import cache
 from dashboard.services.data import sensors_frame
-from dff_core.decisions import allocation_decisions, route_decisions
+from dashboard.services.result_labels import feature_label, method_name
+from dff_core.decisions import HINDSIGHT, allocation_decisions, route_decisions
 from dff_core.explain import correction_summary
 from dff_core.explain import decision_differences as engine_decision_differences
 from dff_core.explain import feature_attribution as engine_feature_attribution
+from dff_core.problems import LinearMapped, ShortestPath
 from dff_core.results import ComparisonResult
 
 __all__ = [
     "allocation_decisions",
+    "allocation_table",
+    "allocations_table",
+    "correction_factors_table",
     "corrections_by_hour",
     "decision_differences",
     "feature_attribution",
+    "is_routing",
     "most_changed_instance",
+    "rank_corrections",
+    "readable_features",
+    "reading_word",
+    "regret_at",
     "result_sensors",
     "route_decisions",
+    "routes_table",
     "row_label",
+    "sensor_names",
+    "site_frame",
+    "sweep_fraction",
     "time_labels",
+    "tradeoff_table",
+    "trip_points",
 ]
 
 
@@ -112,3 +128,255 @@ def feature_attribution(result: ComparisonResult, run: str, n_max: int = 64) -> 
         return None
     out = cache.attribution(run, n_max, lambda: _attribution(result, n_max))
     return out.rename(columns={"importance": "value"})[["feature", "value", "signed"]]
+
+
+# ------------------------------------------------------------------------------ decisions at one time
+def trip_points(pairs: list, sensors: pd.DataFrame, pair: int | None = None) -> list[tuple[float, float, str, str]]:
+    """``(lon, lat, name, role)`` of the origin and destination of trip ``pair`` (of every trip when ``None``)."""
+    if sensors is None or not len(sensors):
+        return []
+    pos = sensors.assign(sensor_id=sensors["sensor_id"].astype(str)).drop_duplicates("sensor_id").set_index("sensor_id")
+    out = []
+    for k, (o, d) in enumerate(pairs):
+        if pair is not None and k != pair:
+            continue
+        for role, sid in (("origin", str(o)), ("destination", str(d))):
+            if sid in pos.index:
+                out.append((float(pos.loc[sid, "lon"]), float(pos.loc[sid, "lat"]), f"{sid} (trip {o} → {d})", role))
+    return out
+
+
+def regret_at(result: ComparisonResult, instance: int, travel_times: dict[str, float] | None = None) -> pd.DataFrame:
+    """Regret of each method at one test time, one row per method (``Method``, ``Regret``).
+
+    With ``travel_times`` of one trip (from :func:`route_decisions` with a pair) the regret is that
+    trip's realised time minus its hindsight time, so it matches the trip's cards; else it is the
+    method's regret over all trips.
+    """
+    rows = []
+    for m in result.methods:
+        if travel_times is not None:
+            r = float(travel_times[m] - travel_times[HINDSIGHT])
+        else:
+            r = float(result.methods[m].regret[instance])
+        rows.append({"Method": method_name(m), "Regret": r})
+    return pd.DataFrame(rows)
+
+
+def site_frame(result: ComparisonResult, sensors: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``sensor_id, lat, lon`` of each predicted value (rows in the problem's order), or ``None`` when the
+    values have no places (an items table) or a site is missing from ``sensors``."""
+    if sensors is None or not len(sensors) or not {"sensor_id", "lat", "lon"} <= set(sensors.columns):
+        return None
+    names = [str(o) for o in result.output_names]
+    pos = sensors.assign(sensor_id=sensors["sensor_id"].astype(str)).drop_duplicates("sensor_id").set_index("sensor_id")
+    if not names or not set(names) <= set(pos.index):
+        return None
+    out = pos.reindex(names)[["lat", "lon"]].reset_index()
+    return out if out[["lat", "lon"]].notna().all().all() else None
+
+
+def allocation_table(
+    items: list[str], allocations: dict[str, np.ndarray], realised: np.ndarray, n_top: int = 15
+) -> pd.DataFrame:
+    """Items ranked by realised value per unit (best first): ``item``, ``realised`` and each method's units.
+
+    Keeps the ``n_top`` best items and every item any method allocated to, so no decision is hidden.
+    """
+    df = pd.DataFrame({"item": [str(i) for i in items], "realised": np.asarray(realised, float)})
+    for m, a in allocations.items():
+        df[m] = np.asarray(a, float)
+    df = df.sort_values("realised", ascending=False, kind="stable").reset_index(drop=True)
+    used = (df[list(allocations)].to_numpy(float) > 1e-9).any(axis=1) if allocations else np.zeros(len(df), bool)
+    return df[(df.index < n_top) | used].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ exports
+def _pair_problem(result: ComparisonResult, pair: int) -> LinearMapped:
+    prob = result.problem
+    base = prob.base
+    sub = ShortestPath(base.num_nodes, base.edges, pairs=[tuple(base.pairs[pair])], demand=[base.demand[pair]])
+    return LinearMapped(sub, prob.A)
+
+
+def is_routing(result: ComparisonResult) -> bool:
+    """Whether the result's decisions are routes (a shortest-path problem over sensor values)."""
+    prob = result.problem
+    return isinstance(prob, LinearMapped) and isinstance(prob.base, ShortestPath)
+
+
+def routes_table(result: ComparisonResult) -> pd.DataFrame | None:
+    """Routes per test time and trip for every method and hindsight: ``time, trip, method, travel_time,
+    regret, n_links, route`` (links in travel order), or ``None`` for a result that is not a routing one."""
+    if not is_routing(result):
+        return None
+    base = result.problem.base
+    edges = np.asarray(base.edges)
+    names = [str(n) for n in (result.extra.get("node_ids") or range(base.num_nodes))]
+    link_ids = np.asarray([f"{names[u]} → {names[v]}" for u, v in edges], dtype=object)
+    times = time_labels(result)
+    costs = {m: r.C_pred for m, r in result.methods.items()}
+    costs[HINDSIGHT] = result.C_test
+    frames = []
+    for p in range(len(base.pairs)):
+        sub = _pair_problem(result, p)
+        true_link = sub.base_costs(result.C_test)
+        o, d = (int(x) for x in base.pairs[p])
+        trip = f"{names[o]} → {names[d]}"
+        flows = {m: sub.solve_base(C) for m, C in costs.items()}
+        tt = {m: np.einsum("ij,ij->i", true_link, f) for m, f in flows.items()}
+        for m, f in flows.items():
+            routes = ["; ".join(_follow(link_ids, edges, row > 1e-9, o)) for row in f]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": times,
+                        "trip": trip,
+                        "method": m,
+                        "method_name": method_name(m),
+                        "travel_time": tt[m],
+                        "regret": tt[m] - tt[HINDSIGHT],
+                        "n_links": (f > 1e-9).sum(axis=1),
+                        "route": routes,
+                    }
+                )
+            )
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(unit=result.unit)
+
+
+def _follow(link_ids: np.ndarray, edges: np.ndarray, mask: np.ndarray, origin: int) -> list[str]:
+    """The used links in travel order from ``origin`` (then, in arc order, any that cannot be followed)."""
+    used = [int(k) for k in np.flatnonzero(mask)]
+    by_tail: dict[int, list[int]] = {}
+    for k in used:
+        by_tail.setdefault(int(edges[k, 0]), []).append(k)
+    out, node, seen = [], origin, set()
+    while by_tail.get(node):
+        k = by_tail[node].pop(0)
+        seen.add(k)
+        out.append(str(link_ids[k]))
+        node = int(edges[k, 1])
+    return out + [str(link_ids[k]) for k in used if k not in seen]
+
+
+def allocations_table(result: ComparisonResult) -> pd.DataFrame:
+    """Allocations per test time and item: ``time, item, realised_per_unit`` and each method's units
+    (hindsight included), one row per (time, item) where any of them allocated."""
+    times = time_labels(result)
+    items = [str(o) for o in result.output_names] or [str(k) for k in range(result.C_test.shape[1])]
+    n, d = result.C_test.shape
+    cols = {m: np.asarray(r.W, float) for m, r in result.methods.items()}
+    cols[HINDSIGHT] = np.asarray(result.W_test, float)
+    df = pd.DataFrame(
+        {
+            "time": np.repeat(times, d),
+            "item": np.tile(np.asarray(items, dtype=object), n),
+            "realised_per_unit": result.C_test.ravel(),
+            **{f"units_{m}": w.ravel() for m, w in cols.items()},
+        }
+    )
+    used = np.column_stack([w.ravel() for w in cols.values()]) > 1e-9
+    return df[used.any(axis=1)].reset_index(drop=True).assign(unit=result.unit)
+
+
+def correction_factors_table(result: ComparisonResult) -> pd.DataFrame | None:
+    """DFF's correction at every test time and predicted value: ``time, output, backbone, factor, corrected``."""
+    m = result.methods.get("dff")
+    if m is None or m.factors is None:
+        return None
+    n, d = m.factors.shape
+    outs = [str(o) for o in result.output_names] or [str(k) for k in range(d)]
+    return pd.DataFrame(
+        {
+            "time": np.repeat(time_labels(result), d),
+            "output": np.tile(np.asarray(outs, dtype=object), n),
+            "backbone": np.asarray(result.C_hat, float).ravel(),
+            "factor": np.asarray(m.factors, float).ravel(),
+            "corrected": np.asarray(m.C_pred, float).ravel(),
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ interpretability controls
+#: How the correction heatmap's rows can be ordered.
+CORRECTION_ORDERS = {
+    "largest": "largest correction first",
+    "raises": "largest increase first",
+    "lowers": "largest decrease first",
+    "name": "by name",
+}
+
+
+def rank_corrections(
+    table: pd.DataFrame, k: int, order: str = "largest", query: str = "", names: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The ``k`` rows of a sensor x hour factor table that DFF corrects most, ordered and filtered.
+
+    Size of a row's correction: its mean |φ − 1| over the hours. ``order`` is a key of
+    :data:`CORRECTION_ORDERS`; ``query`` keeps rows whose id or name contains it (case-insensitive);
+    ``names`` maps ids to display labels (the returned index).
+    """
+    if order not in CORRECTION_ORDERS:
+        raise ValueError(f"rank_corrections: order must be one of {list(CORRECTION_ORDERS)}; got {order!r}.")
+    names = names or {}
+    ids = table.index.astype(str)
+    labels = pd.Index([names.get(i, i) for i in ids])
+    keep = np.ones(len(table), bool)
+    if query.strip():
+        q = query.strip().lower()
+        keep = np.asarray([q in i.lower() or q in lab.lower() for i, lab in zip(ids, labels)])
+    dev = table.to_numpy(float) - 1.0
+    size = np.nanmean(np.abs(dev), axis=1)
+    signed = np.nanmean(dev, axis=1)
+    key = {"largest": -size, "raises": -signed, "lowers": signed, "name": None}[order]
+    idx = np.flatnonzero(keep)
+    if key is None:
+        idx = idx[np.argsort(labels[idx].to_numpy(str), kind="stable")]
+    else:
+        idx = idx[np.argsort(key[idx], kind="stable")]
+    top = table.iloc[idx[: max(int(k), 0)]].copy()
+    top.index = labels[idx[: max(int(k), 0)]]
+    return top
+
+
+def sensor_names(result: ComparisonResult) -> dict[str, str]:
+    """``id -> "id · name"`` for sensors that have a name in the result's scenario (else empty)."""
+    g = result.extra.get("sensors")
+    if g is None or not len(g) or "name" not in getattr(g, "columns", ()):
+        return {}
+    names = pd.Series(g["name"]).dropna().astype(str)
+    return {str(i): f"{i} · {n}" for i, n in names.items() if n.strip() and n != str(i)}
+
+
+def sweep_fraction(events: list) -> float:
+    """Share of an ε sweep's runs done, from its progress events (``epoch`` runs done of ``epochs``)."""
+    last = [e for e in events if getattr(e, "epochs", 0)]
+    if not last:
+        return 0.0
+    e = last[-1]
+    return float(min(1.0, max(0.0, e.epoch / e.epochs)))
+
+
+def tradeoff_table(sweep: pd.DataFrame, result: ComparisonResult | None = None) -> pd.DataFrame:
+    """The ε sweep's rows, plus the unconstrained correction (``epsilon = inf``) when the shown run has one."""
+    out = sweep.copy()
+    if result is not None and "dff_unbounded" in result.metrics.index:
+        row = result.metrics.loc["dff_unbounded"]
+        extra = {"epsilon": np.inf, "regret_mean": float(row["regret_mean"])}
+        extra["mean_relative_shift"] = float(row.get("mean_relative_shift", np.nan))
+        out = pd.concat([out, pd.DataFrame([extra])], ignore_index=True)
+    return out
+
+
+def reading_word(result: ComparisonResult) -> str:
+    """What the sensor features measure, for feature labels: ``pace``, ``count`` or ``value`` (items)."""
+    if result.config.get("source") == "items":
+        return "value"
+    return "count" if result.config.get("value") == "count" else "pace"
+
+
+def readable_features(attr: pd.DataFrame, result: ComparisonResult) -> pd.DataFrame:
+    """``attr`` with its ``feature`` column in words (``S39@t-1d`` -> ``S39 pace, 1 day earlier``)."""
+    word = reading_word(result)
+    return attr.assign(feature=[feature_label(f, word) for f in attr["feature"]])

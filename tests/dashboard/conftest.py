@@ -10,6 +10,7 @@ import streamlit as st
 
 from dff_core.problems import Allocation, LinearMapped, ShortestPath
 from dff_core.results import ComparisonResult, MethodResult
+from tests.dashboard.saved_runs import allocation_run, traffic_run  # noqa: F401  (saved sample runs for page tests)
 
 
 def _result(problem, C_test: np.ndarray, preds: dict[str, np.ndarray], unit: str, eps: float) -> ComparisonResult:

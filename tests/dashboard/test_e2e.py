@@ -141,6 +141,10 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             with page.expect_download() as dl:
                 page.get_by_role("button", name="Summary (JSON)").click()
             assert dl.value.suggested_filename.startswith("dff-summary-")
+            with page.expect_download(timeout=120_000) as dl:  # drawn by kaleido with the system Chromium
+                page.get_by_role("button", name="PNG image").click()
+            assert dl.value.suggested_filename.endswith(".png")
+            assert Path(dl.value.path()).read_bytes().startswith(b"\x89PNG")
             _shot(page, "5-export")
 
             _nav(page, "Data")

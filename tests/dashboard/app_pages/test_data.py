@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -114,3 +115,12 @@ def test_every_control_of_the_data_page_explains_itself():
     assert len(controls) >= 10
     for control in controls:
         assert (getattr(control, "help", None) or control.proto.help).strip(), control.label
+
+
+def test_validation_report_counts_read_as_words_and_its_table_has_no_none_cells():
+    at = new_app("app_pages/data.py")
+    assert not at.exception, at.exception
+    counts = next(c.value for c in at.caption if re.search(r"errors?\b.*·.*warnings?\b.*·.*notes?\b", c.value))
+    assert not re.search(r"\b1 (errors|warnings|notes)\b", counts)
+    tables = [t.value for t in at.table]
+    assert tables and all("None" not in t.to_string() for t in tables)

@@ -1,0 +1,23 @@
+"""The Train page's results: honest training curves and a metrics table with readable, unit-bearing columns."""
+
+from __future__ import annotations
+
+from tests.dashboard.saved_runs import chart, open_run
+
+
+def test_training_curves_say_what_epoch_zero_is_and_mark_the_kept_epoch(traffic_run):
+    at = open_run(traffic_run, "app_pages/train.py")
+    fig = chart(at, "curves_chart")
+    starts = {t["meta"]["of"]: t["name"] for t in fig["data"] if (t.get("meta") or {}).get("marker") == "start"}
+    assert "backbone" in starts["dff"] and "warm start" in starts["dfl"]
+    kept = [t for t in fig["data"] if (t.get("meta") or {}).get("marker") == "kept"]
+    assert {t["meta"]["of"] for t in kept} == {"dff", "dfl"}
+    assert "plain backbone)" not in fig["layout"]["title"]["text"]
+    assert any("warm start" in c.value for c in at.caption)
+
+
+def test_metrics_table_has_readable_columns(traffic_run):
+    at = open_run(traffic_run, "app_pages/train.py")
+    table = next(d.value for d in at.dataframe if any(str(c).startswith("Mean regret") for c in d.value.columns))
+    assert "regret_mean" not in table.columns
+    assert "Plain prediction" in list(table.index)

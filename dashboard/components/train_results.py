@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import streamlit as st
 
@@ -9,6 +11,9 @@ from dashboard import figures as F
 from dashboard import services as S
 from dashboard.services.result_labels import method_name, metric_columns
 from dashboard.services.state import Session
+
+if TYPE_CHECKING:
+    from dff_core.results import ComparisonResult
 
 
 def render(current: str, running: bool, opened: str | None) -> None:
@@ -77,6 +82,8 @@ def render(current: str, running: bool, opened: str | None) -> None:
             help="Smallest cosine similarity between corrected and backbone predictions; the bound is √(1−ε²).",
         )
 
+    verdict(result, unit)
+
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(
@@ -107,3 +114,19 @@ def render(current: str, running: bool, opened: str | None) -> None:
             key="metrics_table",
         )
     st.page_link("app_pages/decisions.py", label="Next: inspect decisions", icon=":material/arrow_forward:")
+
+
+def verdict(result: ComparisonResult, unit: str) -> None:
+    """Each fine-tuned method against the plain prediction in plain words: the mean change in regret per
+    decision, its 95% interval and whether the difference is reliable (paired test on the test decisions)."""
+    if "two_stage" not in result.methods or result.n_test < 2:
+        return
+    for name in [m for m in result.methods if m != "two_stage"]:
+        v = result.verdict(name)
+        text = f"**{method_name(name)}:** " + v.sentence(method=method_name(name), unit=unit)
+        if v.verdict == "better":
+            st.success(text, icon=":material/thumb_up:")
+        elif v.verdict == "worse":
+            st.error(text, icon=":material/thumb_down:")
+        else:
+            st.info(text, icon=":material/balance:")

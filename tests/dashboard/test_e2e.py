@@ -167,3 +167,70 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
             raise
         finally:
             browser.close()
+
+
+def _run(page, timeout: float = 300_000) -> None:
+    """Press Start and wait for the new comparison's results (the previous run's caption goes first)."""
+    previous = page.get_by_text("test instances")
+    old = previous.inner_text() if previous.count() else None
+    page.get_by_role("button", name="Start").click()
+    if old is not None:
+        expect(page.get_by_text(old, exact=True)).to_have_count(0, timeout=60_000)
+    expect(page.get_by_test_id("stMetric").filter(has_text="DFF regret")).to_be_visible(timeout=timeout)
+    _idle(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_count_upload_runs_routing_and_allocation(server: str) -> None:
+    from tests.dashboard.apps import count_files
+
+    files = count_files()
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        try:
+            page.goto(f"{server}/data")
+            _idle(page)
+            page.get_by_text("Upload CSV files").click()
+            _idle(page)
+            page.get_by_test_id("stSelectbox").filter(has_text="The readings are").click()
+            page.get_by_role("option", name="counts", exact=True).click()
+            _idle(page)
+            for kind in ("readings", "sensors"):  # by label: a filled uploader leaves the dropzone list
+                name, blob = files[kind]
+                box = page.get_by_test_id("stFileUploader").filter(has_text=f"{kind.capitalize()} CSV")
+                box.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+                    files=[{"name": name, "mimeType": "text/csv", "buffer": blob}]
+                )
+                _idle(page)
+            expect(page.get_by_text("Loaded: Uploaded data")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Count (vehicles per 15 min)", exact=False).first).to_be_visible()
+            _shot(page, "7-count-data")
+
+            _nav(page, "Train & compare")
+            epochs = page.get_by_label("Epochs (training passes)")
+            epochs.fill("2")
+            epochs.press("Enter")
+            _idle(page)
+            expect(page.get_by_text("How travel times come from counts")).to_be_visible()
+            _run(page)
+            _shot(page, "8-count-routing")
+            page.get_by_text("Allocation of response units").click()
+            _idle(page)
+            expect(page.get_by_text("Not offered: Allocation by predicted delay")).to_be_visible()
+            _run(page)
+            _shot(page, "9-count-allocation")
+            for title in ("Decisions", "Interpretability", "Export"):
+                _nav(page, title)
+                page.wait_for_timeout(500)
+                _idle(page)
+                expect(page.get_by_test_id("stException")).to_have_count(0)
+                _shot(page, f"10-count-{title.lower()}")
+        except Exception:
+            _shot(page, "failure-counts")
+            raise
+        finally:
+            browser.close()

@@ -21,3 +21,16 @@ def test_metrics_table_has_readable_columns(traffic_run):
     table = next(d.value for d in at.dataframe if any(str(c).startswith("Mean regret") for c in d.value.columns))
     assert "regret_mean" not in table.columns
     assert "Plain prediction" in list(table.index)
+
+
+def test_verdict_in_plain_words_matches_the_engines_paired_test(traffic_run):
+    at = open_run(traffic_run, "app_pages/train.py")
+    assert not at.exception, at.exception
+    result = at.session_state["result"]
+    alerts = [a.value for a in [*at.success, *at.info, *at.error] if a.value.startswith("**")]
+    for method, label in (("dff", "DFF (fine-tuned)"), ("dfl", "End-to-end DFL")):
+        v = result.verdict(method)
+        line = next(a for a in alerts if a.startswith(f"**{label}:**"))
+        assert f"{v.ci_low:+.3g} to {v.ci_high:+.3g}" in line and f"{v.n} paired decisions" in line
+        expected = {"better": "lowers regret", "worse": "raises regret"}.get(v.verdict, "No reliable difference")
+        assert expected in line

@@ -211,7 +211,7 @@ def test_count_upload_runs_routing_and_allocation(server: str) -> None:
             _shot(page, "7-count-data")
 
             _nav(page, "Train & compare")
-            epochs = page.get_by_label("Epochs (training passes)")
+            epochs = page.get_by_label("Epochs (training passes)", exact=True)
             epochs.fill("2")
             epochs.press("Enter")
             _idle(page)

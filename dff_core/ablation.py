@@ -41,6 +41,10 @@ class _UnboundedCorrection(nn.Module):
     the factor positive (predictions keep their sign, as under DFF) but lets it reach any size.
     """
 
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    net: nn.Sequential
+
     def __init__(self, n_features: int, n_outputs: int, hidden: Sequence[int], generator: torch.Generator) -> None:
         super().__init__()
         self.register_buffer("x_mean", torch.zeros(n_features, dtype=torch.float64))

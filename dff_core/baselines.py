@@ -38,8 +38,14 @@ from dff_core.validation import as_2d, check_hidden, check_training_params
 class _Predictor(nn.Module):
     """Standardised features -> network -> de-standardised costs."""
 
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    c_mean: torch.Tensor
+    c_std: torch.Tensor
+    net: nn.Sequential
+
     def __init__(
-        self, net: nn.Module, x_mean: np.ndarray, x_std: np.ndarray, c_mean: np.ndarray, c_std: np.ndarray
+        self, net: nn.Sequential, x_mean: np.ndarray, x_std: np.ndarray, c_mean: np.ndarray, c_std: np.ndarray
     ) -> None:
         super().__init__()
         self.net = net
@@ -50,6 +56,15 @@ class _Predictor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.x_mean) / self.x_std) * self.c_std + self.c_mean
+
+    def output_layer(self) -> nn.Linear:
+        """The network's last layer, which warm starts overwrite with a fitted affine map."""
+        last = self.net[-1]
+        if not isinstance(last, nn.Linear):
+            raise TypeError(
+                f"DFL: the network must end in a Linear layer to be warm-started; got {type(last).__name__}."
+            )
+        return last
 
 
 def _std(A: np.ndarray) -> np.ndarray:
@@ -265,7 +280,7 @@ class DFL(BaseEstimator):
                 f"{owner}: start_from ({type(backbone).__name__}) is not a linear model, so it cannot start "
                 "model='linear'; use its own model class or leave start_from out."
             )
-        lin = module.net[-1]
+        lin = module.output_layer()
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(weight.copy()))
             lin.bias.copy_(torch.from_numpy(bias.copy()))
@@ -308,7 +323,7 @@ class DFL(BaseEstimator):
                     raise ValueError(f"DFL: warm_alpha must be 'auto' or a number >= 0; got {self.warm_alpha!r}.")
             self.warm_alpha_ = alpha
             coef = ridge(alpha)
-            lin = module.net[-1]
+            lin = module.output_layer()
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(coef[:-1].T.copy()))
                 lin.bias.copy_(torch.from_numpy(coef[-1].copy()))

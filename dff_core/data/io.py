@@ -24,9 +24,10 @@ import re
 import stat
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO, TypeGuard
 
 import pandas as pd
 
@@ -101,7 +102,7 @@ def display_name(src: Source, given: str | None, default: str) -> str:
     return default
 
 
-def _looks_like_text(src: object) -> bool:
+def _looks_like_text(src: object) -> TypeGuard[str]:
     """A ``str`` holding CSV content rather than a path (it has a line break and is no existing file)."""
     if not isinstance(src, str) or "\n" not in src:
         return False
@@ -194,19 +195,23 @@ def read_bytes(src: Source, name: str, issues: IssueCollector) -> bytes | None:
             except _Unreadable as exc:
                 issues.error(name, None, None, str(exc))
                 return None
-        fileno = getattr(src, "fileno", None)
+        # File-likes are duck-typed (BytesIO, uploads, open files): look their methods up by name.
+        fileno: Callable[[], int] | None = getattr(src, "fileno", None)
         if callable(fileno):
             with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
                 mode = os.fstat(fileno()).st_mode
                 if not stat.S_ISREG(mode):
                     issues.error(name, None, None, f"is {_file_kind(mode)}, not a regular file; nothing was read.")
                     return None
-        if hasattr(src, "getvalue"):
-            data = src.getvalue()
-        elif hasattr(src, "read"):
-            if hasattr(src, "seek"):
-                src.seek(0)
-            data = src.read()
+        getvalue: Any = getattr(src, "getvalue", None)
+        read: Any = getattr(src, "read", None)
+        if getvalue is not None:
+            data = getvalue()
+        elif read is not None:
+            seek: Any = getattr(src, "seek", None)
+            if seek is not None:
+                seek(0)
+            data = read()
         else:
             issues.error(name, None, None, f"cannot read a {type(src).__name__}; give a file path, bytes or a file.")
             return None
@@ -321,11 +326,16 @@ def _sniff_delimiter(head: str) -> str:
     return ","
 
 
+def _frame_table(frame: pd.DataFrame, name: str) -> Table:
+    """A table already in memory as a :class:`Table` of stripped strings (row numbers as in its CSV)."""
+    rows = [["" if pd.isna(v) else str(v).strip() for v in r] for r in frame.itertuples(index=False)]
+    return Table(name, [str(c).strip() for c in frame.columns], rows, list(range(2, len(rows) + 2)))
+
+
 def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
     """Parse ``src`` into a :class:`Table`; ``None`` if unreadable (issues say why)."""
     if isinstance(src, pd.DataFrame):
-        rows = [["" if pd.isna(v) else str(v).strip() for v in r] for r in src.itertuples(index=False)]
-        return Table(name, [str(c).strip() for c in src.columns], rows, list(range(2, len(rows) + 2)))
+        return _frame_table(src, name)
     data = read_bytes(src, name, issues)
     if data is None:
         return None

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy._core.multiarray import scalar as _np_scalar
-from numpy._core.numeric import _frombuffer as _np_frombuffer
+from numpy._core.numeric import _frombuffer as _np_frombuffer  # pyright: ignore[reportAttributeAccessIssue]  # private, not in the stubs
 
 from dff_core.data.dataset import Dataset
 from dff_core.data.graph import DETOUR_FACTOR, haversine_km

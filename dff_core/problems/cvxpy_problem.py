@@ -125,7 +125,7 @@ class CvxpyProblem(OptProblem):
             self.param.value = c.reshape(shape) if shape else float(c[0])
             try:
                 self.problem.solve(solver=self.solver)
-            except cp.error.SolverError as err:
+            except cp.SolverError as err:
                 raise SolverError(f"{self.name}: the solver failed on instance {i}: {err}") from err
             status = self.problem.status
             if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or self.var.value is None:

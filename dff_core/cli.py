@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
 from dff_core.progress import ProgressEvent
-from dff_core.results import RUN_FILES
+from dff_core.results import RUN_FILES, ComparisonResult
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
 from dff_core.sweep import GRID_KEYS, GROUP_KEYS, SweepBusyError, SweepConfigError, SweepInterrupted, load_config, sweep
 
@@ -71,7 +71,9 @@ def flag_of(name: str) -> str:
     return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
 
 
-def add_spec_arguments(p: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+def add_spec_arguments(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup, names: tuple[str, ...] | None = None
+) -> None:
     """One flag per :class:`ScenarioSpec` field (all, or ``names``); unset flags keep the spec's default.
 
     Values are parsed by the spec itself, so the command line accepts exactly what a sweep config
@@ -138,6 +140,8 @@ def _print_quality(report: Any) -> None:
 @register("validate", "check input files and print the validation report", _configure_validate)
 def run_validate(args: argparse.Namespace) -> int:
     ds, report = load_data(spec_from_args(args, DATA_FIELDS))
+    if ds is None:  # the positional readings file makes this unreachable; kept as a clear message
+        raise DataError(f"validate: no readings were loaded from {args.readings!r}; give a readings CSV.")
     _print_quality(report)
     print(str(report))
     idx = ds.readings.index
@@ -301,7 +305,7 @@ def run_compare(args: argparse.Namespace) -> int:
     finally:
         progress.close(finished)
     result.wall_seconds = time.perf_counter() - t0
-    if args.folds is None:
+    if isinstance(result, ComparisonResult):  # a backtest (--folds) times each fold on its own
         result.timings = {"data": max(0.0, t_data), **result.timings}
     result.save(out)
     summary = result.summary()

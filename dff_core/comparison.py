@@ -207,6 +207,7 @@ def run_comparison(
     val_corr = () if X_val is None else (X_val, C_hat_val, C_val)
     # --- DFF and its unbounded ablation -----------------------------------------------------------
     if "dff" in methods:
+        assert C_hat_train is not None  # set above for every corrected method
         t0 = time.perf_counter()
         dff = DFF(problem, **{"epsilon": eps, **train, **(dff_kwargs or {})})
         dff.fit(X_corr, C_hat_train, C_corr, *val_corr, **fit_kw("dff"))
@@ -217,6 +218,7 @@ def run_comparison(
         )
         training["dff"] = _training_info("dff", dff, "the backbone's predictions")
     if "dff_unbounded" in methods:
+        assert C_hat_train is not None  # set above for every corrected method
         t0 = time.perf_counter()
         hidden = {"hidden": dff_kwargs["hidden"]} if dff_kwargs and "hidden" in dff_kwargs else {}
         unb = DFFUnbounded(problem, **train, **hidden).fit(X_corr, C_hat_train, C_corr, *val_corr,

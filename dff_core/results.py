@@ -238,15 +238,13 @@ class ComparisonResult:
         :class:`~dff_core.errors.DataError` naming the file.
         """
         if scenario is not None:
-            problem, extra = scenario.problem, dict(getattr(scenario, "extra", {}) or {})
-        elif problem is not None:
-            extra = {}
-        else:
+            return _read_run(Path(path), scenario.problem, dict(getattr(scenario, "extra", {}) or {}))
+        if problem is None:
             raise ValueError(
                 "ComparisonResult.load: give the scenario the run was made on (or its problem); "
                 "dff_core.comparison.load_run(path) rebuilds the scenario from the run's stored specification."
             )
-        return _read_run(Path(path), problem, extra)
+        return _read_run(Path(path), problem, {})
 
 
 # ---------------------------------------------------------------------------------------- run folder
@@ -340,7 +338,7 @@ def _write_files(result: ComparisonResult, folder: Path) -> None:
             "history": None if m.history is None else _table_json(m.history),
             "model_file": model_file,
         }
-    np.savez_compressed(folder / "arrays.npz", **arrays)
+    np.savez_compressed(folder / "arrays.npz", allow_pickle=False, **arrays)  # numbers only, read back without pickle
     meta = {
         "config": result.config,
         "feature_names": [str(x) for x in result.feature_names],

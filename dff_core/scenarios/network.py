@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -233,7 +233,7 @@ def build_network_scenario(
     bpr_beta: float = DEFAULT_BETA,
     free_flow_kmh: float = DEFAULT_FREE_FLOW_KMH,
     lane_capacity: float = DEFAULT_LANE_CAPACITY,
-    algorithm: str = "auto",
+    algorithm: Literal["auto", "dijkstra", "cch"] = "auto",
 ) -> Scenario:
     """Routing of ``pairs`` trips (network node ids; default :func:`network_pairs`) on ``network``,
     priced from the matched sensors' predicted paces ``horizon`` ahead (see the module docstring).

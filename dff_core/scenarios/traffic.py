@@ -280,9 +280,9 @@ def _checked_pairs(
 def _demand(demand: float | Sequence[float] | None, n: int) -> np.ndarray:
     if demand is None:
         return np.ones(n)
-    if np.ndim(demand) == 0:
-        return np.full(n, float(demand))
     dem = np.asarray(demand, dtype=float)
+    if dem.ndim == 0:
+        return np.full(n, float(dem))
     if dem.shape != (n,):
         raise ValueError(f"traffic scenario: demand needs one value per pair ({n}); got {len(dem)}.")
     return dem

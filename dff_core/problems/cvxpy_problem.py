@@ -43,7 +43,7 @@ class CvxpyProblem(OptProblem):
         solver: str | None = None,
         name: str = "CvxpyProblem",
     ) -> None:
-        import cvxpy as cp
+        import cvxpy as cp  # imported on use: it takes seconds to load and only cvxpy models need it
 
         self.name = name
         if not isinstance(problem, cp.Problem):
@@ -117,7 +117,7 @@ class CvxpyProblem(OptProblem):
             self.var.value = old_x
 
     def _solve(self, C: np.ndarray) -> np.ndarray:
-        import cvxpy as cp
+        import cvxpy as cp  # imported on use: it takes seconds to load and only cvxpy models need it
 
         W = np.empty_like(C)
         shape = self.param.shape

@@ -41,7 +41,7 @@ class Portfolio(OptProblem):
         gamma: float = 2.25,
         solver: str = "CLARABEL",
     ) -> None:
-        import cvxpy as cp
+        import cvxpy as cp  # imported on use: it takes seconds to load and only cvxpy models need it
 
         cls = "Portfolio"
         S = np.asarray(covariance, dtype=np.float64)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import ConvexHull, QhullError
 
 from dff_core.data.dataset import value_unit
 from dff_core.data.graph import haversine_km
@@ -172,8 +173,6 @@ def default_pairs(
 
 
 def _hull_nodes(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    from scipy.spatial import ConvexHull, QhullError
-
     xy = np.column_stack([np.asarray(lon) * np.cos(np.radians(np.nanmean(lat))), np.asarray(lat)])
     if len(xy) < 3 or not np.isfinite(xy).all():
         return np.arange(len(xy))

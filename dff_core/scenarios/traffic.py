@@ -12,7 +12,7 @@ the correction acts per sensor, and regret is in vehicle-minutes.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,14 @@ from dff_core.scenarios.bpr import (
     DEFAULT_LANE_CAPACITY,
     bpr_paces,
 )
-from dff_core.scenarios.features import chronological_split, infer_freq, make_features, resolve_timing
+from dff_core.scenarios.features import (
+    FeatureSet,
+    Timing,
+    chronological_split,
+    infer_freq,
+    make_features,
+    resolve_timing,
+)
 
 #: Speeds below this (km/h) are treated as this, so paces (min/km) stay finite.
 MIN_SPEED_KMH = 3.0
@@ -316,6 +323,61 @@ def _paces(dataset: Any, split: Sequence[Any], freq: pd.Timedelta, min_speed_kmh
     return counts, pace, bpr, extra, assumptions
 
 
+def routing_scenario(
+    problem: PaceRouting,
+    fs: FeatureSet,
+    parts: dict[str, np.ndarray],
+    *,
+    shown: dict[str, Any],
+    trips: tuple[list, np.ndarray, np.ndarray],
+    link_sensor_map: sp.csr_matrix,
+    freq: pd.Timedelta,
+    timing: Timing,
+    paces: tuple[Callable[[Any], Any] | None, dict[str, Any], list[str]],
+    data_digest: str,
+    options: dict[str, Any],
+    timings: dict[str, float],
+) -> Scenario:
+    """The traffic :class:`Scenario` of trips routed on predicted paces, shared by the sensor-graph and the
+    road-network builders.
+
+    ``shown`` is the builder's own display payload (sensors, links, ...); the trips (``pairs``, their node
+    indices ``P``, ``demand``), the pace-to-cost map, timing and the value payload of :func:`_paces` are
+    added to it the same way for both. ``paces`` is ``(wrap_backbone, extra_value, assumptions)``.
+    """
+    pairs, P, dem = trips
+    wrap, extra_value, assumptions = paces
+    extra = {
+        **shown,
+        "pairs": pairs,
+        "pair_nodes": P.tolist(),
+        "demand": dem.tolist(),
+        "link_sensor_map": link_sensor_map,
+        "min_pace": problem.min_pace,
+        "freq": str(freq),
+        "timing": timing.describe(),
+        "assumptions": assumptions,
+        **extra_value,
+    }
+    return Scenario(
+        kind="traffic",
+        problem=problem,
+        X=fs.X,
+        C=fs.C,
+        times=fs.times,
+        feature_names=fs.feature_names,
+        output_names=fs.output_names,
+        split=parts,
+        unit="vehicle-minutes",
+        extra=extra,
+        data_digest=data_digest,
+        options=options,
+        key_column=fs.slot_column,
+        timings=timings,
+        wrap_backbone=wrap,
+    )
+
+
 def build_traffic_scenario(
     dataset: Any,
     *,
@@ -411,34 +473,17 @@ def build_traffic_scenario(
     if kind == "count":
         options.update({f"bpr_{k}" if k in ("alpha", "beta") else k: float(v) for k, v in bpr_kw.items()})
         options["count_unit"] = extra_value["count_unit"]
-    extra = {
-        "sensors": sensors_idx.loc[node_ids],
-        "links": arcs,
-        "node_ids": node_ids,
-        "pairs": pairs,
-        "pair_nodes": P.tolist(),
-        "demand": dem.tolist(),
-        "link_sensor_map": A,
-        "min_pace": problem.min_pace,
-        "freq": str(freq),
-        "timing": timing.describe(),
-        "assumptions": assumptions,
-        **extra_value,
-    }
-    return Scenario(
-        kind="traffic",
-        problem=problem,
-        X=fs.X,
-        C=fs.C,
-        times=fs.times,
-        feature_names=fs.feature_names,
-        output_names=fs.output_names,
-        split=parts,
-        unit="vehicle-minutes",
-        extra=extra,
+    return routing_scenario(
+        problem,
+        fs,
+        parts,
+        shown={"sensors": sensors_idx.loc[node_ids], "links": arcs, "node_ids": node_ids},
+        trips=(pairs, P, dem),
+        link_sensor_map=A,
+        freq=freq,
+        timing=timing,
+        paces=(wrap, extra_value, assumptions),
         data_digest=dataset.digest(),
         options=options,
-        key_column=fs.slot_column,
         timings={"features": time.perf_counter() - t0},
-        wrap_backbone=wrap,
     )

@@ -23,6 +23,7 @@ from dff_core.problems import (
 )
 
 if TYPE_CHECKING:
+    from dff_core import sweep
     from dff_core.ablation import DFFUnbounded
     from dff_core.backtest import BacktestResult
     from dff_core.baselines import DFL

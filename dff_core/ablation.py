@@ -19,11 +19,11 @@ from torch import nn
 from dff_core import metrics
 from dff_core.correction import make_mlp, torch_threads
 from dff_core.errors import DataError
-from dff_core.losses import resolve_loss, true_solutions
+from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
 from dff_core.selection import LR_GRID, check_auto_or_number, copy_fitted, fit_selected, is_auto, train_val_rows
-from dff_core.training import train_on_decision_loss
+from dff_core.training import fit_module, store_params
 from dff_core.validation import as_2d, check_hidden, check_training_params
 
 
@@ -40,6 +40,10 @@ class _UnboundedCorrection(nn.Module):
     module returns ``ĉ``) and inputs; only the map from ``hθ`` to the factor differs: ``exp`` keeps
     the factor positive (predictions keep their sign, as under DFF) but lets it reach any size.
     """
+
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    net: nn.Sequential
 
     def __init__(self, n_features: int, n_outputs: int, hidden: Sequence[int], generator: torch.Generator) -> None:
         super().__init__()
@@ -84,17 +88,7 @@ class DFFUnbounded(BaseEstimator):
         weight_decay: float = 0.0,
         num_threads: int | None = 1,
     ) -> None:
-        self.problem = problem
-        self.loss = loss
-        self.hidden = hidden
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.seed = seed
-        self.val_fraction = val_fraction
-        self.patience = patience
-        self.weight_decay = weight_decay
-        self.num_threads = num_threads
+        store_params(self, locals())
 
     def fit(
         self,
@@ -160,33 +154,10 @@ class DFFUnbounded(BaseEstimator):
         gen = torch.Generator().manual_seed(int(self.seed))
         module = _UnboundedCorrection(X.shape[1], int(self.problem.d), check_hidden(self.hidden), gen)
         module.fit_scaler(X)
-        W, z = true_solutions(self.problem, C)
-        self.history_, self.best_epoch_, self.cancelled_ = train_on_decision_loss(
-            self.problem,
-            module,
-            (torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(C_hat))),
-            C,
-            (torch.from_numpy(np.ascontiguousarray(Xv)), torch.from_numpy(np.ascontiguousarray(Chv))),
-            Cv,
-            loss=loss,
-            generator=gen,
-            method="dff_unbounded",
-            W_train=W,
-            z_train=z,
-            epochs=int(self.epochs),
-            lr=float(self.lr),
-            batch_size=int(self.batch_size),
-            weight_decay=float(self.weight_decay),
-            patience=self.patience,
-            callback=callback,
-            should_stop=should_stop,
-            t_start=t_start,
-        )
-        self.loss_name_ = loss.name
-        self.module_ = module
-        self.n_features_in_ = X.shape[1]
-        self.n_train_, self.n_val_ = X.shape[0], Xv.shape[0]
-        self.fit_seconds_ = time.perf_counter() - t_start
+        fit_module(
+            self, module, ((X, C_hat), C), ((Xv, Chv), Cv), loss=loss, generator=gen, method="dff_unbounded",
+            callback=callback, should_stop=should_stop, t_start=t_start,
+        )  # fmt: skip
 
     def _inputs(self, X: np.ndarray, C_hat: np.ndarray, owner: str) -> tuple[torch.Tensor, torch.Tensor]:
         check_is_fitted(self, "module_", msg="DFFUnbounded: call fit(X, C_hat, C) before predicting.")

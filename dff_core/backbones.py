@@ -39,10 +39,9 @@ class Backbone(Protocol):
     def predict(self, X: np.ndarray) -> np.ndarray: ...
 
 
-def _xy(owner: str, X: Any, C: Any | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def _xy(owner: str, X: Any, C: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Training inputs as 2-D float arrays with matching, non-zero row counts."""
     X = as_2d("X", X, owner=owner)
-    if C is None:
-        return X, None
     C = as_2d("C", C, n_rows=X.shape[0], owner=owner)
     if X.shape[0] == 0:
         raise DataError(f"{owner}: X has no rows; a backbone needs training instances.")
@@ -60,7 +59,7 @@ class _Fitted(RegressorMixin, BaseEstimator):
     def _check_predict(self, X: Any) -> np.ndarray:
         owner = f"{type(self).__name__}.predict"
         check_is_fitted(self, "n_outputs_", msg=f"{type(self).__name__}: call fit(X, C) before predict(X).")
-        X, _ = _xy(owner, X)
+        X = as_2d("X", X, owner=owner)
         if X.shape[1] != self.n_features_in_:
             raise DataError(
                 f"{owner}: X has {X.shape[1]} columns but the backbone was fitted on {self.n_features_in_} features."

@@ -31,15 +31,21 @@ from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
 from dff_core.selection import LR_GRID, check_auto_or_number, copy_fitted, fit_selected, is_auto, train_val_rows
-from dff_core.training import holdout_rows, train_on_decision_loss
+from dff_core.training import fit_module, holdout_rows, store_params
 from dff_core.validation import as_2d, check_hidden, check_training_params
 
 
 class _Predictor(nn.Module):
     """Standardised features -> network -> de-standardised costs."""
 
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    c_mean: torch.Tensor
+    c_std: torch.Tensor
+    net: nn.Sequential
+
     def __init__(
-        self, net: nn.Module, x_mean: np.ndarray, x_std: np.ndarray, c_mean: np.ndarray, c_std: np.ndarray
+        self, net: nn.Sequential, x_mean: np.ndarray, x_std: np.ndarray, c_mean: np.ndarray, c_std: np.ndarray
     ) -> None:
         super().__init__()
         self.net = net
@@ -50,6 +56,15 @@ class _Predictor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.x_mean) / self.x_std) * self.c_std + self.c_mean
+
+    def output_layer(self) -> nn.Linear:
+        """The network's last layer, which warm starts overwrite with a fitted affine map."""
+        last = self.net[-1]
+        if not isinstance(last, nn.Linear):
+            raise TypeError(
+                f"DFL: the network must end in a Linear layer to be warm-started; got {type(last).__name__}."
+            )
+        return last
 
 
 def _std(A: np.ndarray) -> np.ndarray:
@@ -91,21 +106,7 @@ class DFL(BaseEstimator):
         num_threads: int | None = 1,
         warm_alpha: float | str = "auto",
     ) -> None:
-        self.problem = problem
-        self.model = model
-        self.warm_alpha = warm_alpha
-        self.loss = loss
-        self.hidden = hidden
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.seed = seed
-        self.val_fraction = val_fraction
-        self.patience = patience
-        self.warm_start = warm_start
-        self.warm_epochs = warm_epochs
-        self.weight_decay = weight_decay
-        self.num_threads = num_threads
+        store_params(self, locals())
 
     def fit(
         self,
@@ -197,7 +198,6 @@ class DFL(BaseEstimator):
         if X.shape[0] == 0:
             raise DataError(f"{owner}: no training rows.")
         loss = resolve_loss(self.loss)
-        self.loss_name_ = loss.name
         gen = torch.Generator().manual_seed(int(self.seed))
         hidden = () if self.model == "linear" else check_hidden(self.hidden)
         net = make_mlp(X.shape[1], d, hidden, generator=gen)
@@ -206,29 +206,10 @@ class DFL(BaseEstimator):
             module = self._start_from(module, start_from, X, C)
         elif self.warm_start:
             self._warm_start(module, X, C, gen, Xv, Cv)
-        self.history_, self.best_epoch_, self.cancelled_ = train_on_decision_loss(
-            self.problem,
-            module,
-            (torch.from_numpy(np.ascontiguousarray(X)),),
-            C,
-            (torch.from_numpy(np.ascontiguousarray(Xv)),),
-            Cv,
-            loss=loss,
-            generator=gen,
-            method="dfl",
-            epochs=int(self.epochs),
-            lr=float(self.lr),
-            batch_size=int(self.batch_size),
-            weight_decay=float(self.weight_decay),
-            patience=self.patience,
-            callback=callback,
-            should_stop=should_stop,
-            t_start=t_start,
-        )
-        self.module_ = module
-        self.n_features_in_ = X.shape[1]
-        self.n_train_, self.n_val_ = X.shape[0], Xv.shape[0]
-        self.fit_seconds_ = time.perf_counter() - t_start
+        fit_module(
+            self, module, ((X,), C), ((Xv,), Cv), loss=loss, generator=gen, method="dfl",
+            callback=callback, should_stop=should_stop, t_start=t_start,
+        )  # fmt: skip
         return self
 
     def _start_from(self, module: _Predictor, backbone: Any, X: np.ndarray, C: np.ndarray) -> _Predictor:
@@ -265,7 +246,7 @@ class DFL(BaseEstimator):
                 f"{owner}: start_from ({type(backbone).__name__}) is not a linear model, so it cannot start "
                 "model='linear'; use its own model class or leave start_from out."
             )
-        lin = module.net[-1]
+        lin = module.output_layer()
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(weight.copy()))
             lin.bias.copy_(torch.from_numpy(bias.copy()))
@@ -308,7 +289,7 @@ class DFL(BaseEstimator):
                     raise ValueError(f"DFL: warm_alpha must be 'auto' or a number >= 0; got {self.warm_alpha!r}.")
             self.warm_alpha_ = alpha
             coef = ridge(alpha)
-            lin = module.net[-1]
+            lin = module.output_layer()
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(coef[:-1].T.copy()))
                 lin.bias.copy_(torch.from_numpy(coef[-1].copy()))

@@ -21,12 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from tqdm import tqdm
 
+from dff_core.comparison import available_methods, compare
 from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
+from dff_core.presets import resolve_preset
 from dff_core.progress import ProgressEvent
-from dff_core.results import RUN_FILES
+from dff_core.results import RUN_FILES, ComparisonResult
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
+from dff_core.selection import EPSILON_GRID, LR_GRID, is_auto
 from dff_core.sweep import GRID_KEYS, GROUP_KEYS, SweepBusyError, SweepConfigError, SweepInterrupted, load_config, sweep
 
 EXIT_OK, EXIT_FAILURE, EXIT_DATA = 0, 1, 2
@@ -71,7 +75,9 @@ def flag_of(name: str) -> str:
     return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
 
 
-def add_spec_arguments(p: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+def add_spec_arguments(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup, names: tuple[str, ...] | None = None
+) -> None:
     """One flag per :class:`ScenarioSpec` field (all, or ``names``); unset flags keep the spec's default.
 
     Values are parsed by the spec itself, so the command line accepts exactly what a sweep config
@@ -138,6 +144,8 @@ def _print_quality(report: Any) -> None:
 @register("validate", "check input files and print the validation report", _configure_validate)
 def run_validate(args: argparse.Namespace) -> int:
     ds, report = load_data(spec_from_args(args, DATA_FIELDS))
+    if ds is None:  # the positional readings file makes this unreachable; kept as a clear message
+        raise DataError(f"validate: no readings were loaded from {args.readings!r}; give a readings CSV.")
     _print_quality(report)
     print(str(report))
     idx = ds.readings.index
@@ -224,8 +232,6 @@ class _Progress:
     """tqdm bar on stderr fed by :class:`~dff_core.progress.ProgressEvent` objects (one bar step per training epoch)."""
 
     def __init__(self, total: int, disable: bool) -> None:
-        from tqdm import tqdm
-
         self.bar = tqdm(total=total, file=sys.stderr, disable=disable, unit="epoch", dynamic_ncols=True)
 
     def __call__(self, event: ProgressEvent) -> None:
@@ -247,9 +253,6 @@ class _Progress:
     _configure_compare,
 )
 def run_compare(args: argparse.Namespace) -> int:
-    from dff_core.comparison import available_methods, compare
-    from dff_core.presets import resolve_preset
-
     if args.methods.strip().lower() == "all":
         methods = available_methods(args.backbone)
     else:
@@ -301,7 +304,7 @@ def run_compare(args: argparse.Namespace) -> int:
     finally:
         progress.close(finished)
     result.wall_seconds = time.perf_counter() - t0
-    if args.folds is None:
+    if isinstance(result, ComparisonResult):  # a backtest (--folds) times each fold on its own
         result.timings = {"data": max(0.0, t_data), **result.timings}
     result.save(out)
     summary = result.summary()
@@ -336,8 +339,6 @@ def prepare_out_dir(out: Path, flag: str = "--out") -> Path:
 def _planned_epochs(methods: Sequence[str], epsilon: Any, budget: Any) -> int:
     """Most training epochs a comparison can run: every fit of every trained method (selection candidates
     and the refit included) times the budget's epochs."""
-    from dff_core.selection import EPSILON_GRID, LR_GRID, is_auto
-
     lr_fits = len(LR_GRID) if is_auto(budget.lr) else 1
     fits = 0
     for m in methods:

@@ -207,6 +207,7 @@ def run_comparison(
     val_corr = () if X_val is None else (X_val, C_hat_val, C_val)
     # --- DFF and its unbounded ablation -----------------------------------------------------------
     if "dff" in methods:
+        assert C_hat_train is not None  # set above for every corrected method
         t0 = time.perf_counter()
         dff = DFF(problem, **{"epsilon": eps, **train, **(dff_kwargs or {})})
         dff.fit(X_corr, C_hat_train, C_corr, *val_corr, **fit_kw("dff"))
@@ -217,6 +218,7 @@ def run_comparison(
         )
         training["dff"] = _training_info("dff", dff, "the backbone's predictions")
     if "dff_unbounded" in methods:
+        assert C_hat_train is not None  # set above for every corrected method
         t0 = time.perf_counter()
         hidden = {"hidden": dff_kwargs["hidden"]} if dff_kwargs and "hidden" in dff_kwargs else {}
         unb = DFFUnbounded(problem, **train, **hidden).fit(X_corr, C_hat_train, C_corr, *val_corr,
@@ -464,26 +466,37 @@ def _backtest(scenario: Scenario, folds: int, **kw: Any) -> BacktestResult:
 def load_run(path: str | Path) -> ComparisonResult | BacktestResult:
     """Read a run folder written by :meth:`ComparisonResult.save` (or a backtest folder written by
     :meth:`BacktestResult.save`), rebuilding its scenario from the specification stored in its
-    configuration (``config["scenario_spec"]``)."""
+    configuration (``config["scenario_spec"]``).
+
+    The rebuilt scenario's data digest must equal the one stored with the run; otherwise the input
+    files changed since the run was made and :class:`~dff_core.errors.DataError` says so, naming the folder.
+    """
     path = Path(path)
     if is_backtest(path):
         names = read_backtest_manifest(path)
-        meta = read_run_meta(path / names[0])
-        spec = meta["config"].get("scenario_spec")
-        if spec is None:
-            raise DataError(
-                f"load_run: {path / names[0] / 'meta.json'} has no scenario specification; load it with "
-                "BacktestResult.load(path, scenario) and the scenario it was made on."
-            )
-        return BacktestResult.load(path, build(ScenarioSpec.model_validate(spec)))
+        meta = read_run_meta(path / names[0])  # every fold was made on the same scenario
+        return BacktestResult.load(path, _rebuilt_scenario(meta["config"], path, path / names[0] / "meta.json"))
     meta = read_run_meta(path)
-    spec = meta["config"].get("scenario_spec")
+    return ComparisonResult.load(path, _rebuilt_scenario(meta["config"], path, path / "meta.json"))
+
+
+def _rebuilt_scenario(config: dict[str, Any], folder: Path, meta_file: Path) -> Scenario:
+    """The scenario a run's stored specification builds, checked against the run's stored data digest."""
+    spec = config.get("scenario_spec")
     if spec is None:
         raise DataError(
-            f"load_run: {path / 'meta.json'} has no scenario specification (config['scenario_spec']); "
-            "load it with ComparisonResult.load(path, scenario) and the scenario it was made on."
+            f"load_run: {meta_file} has no scenario specification (config['scenario_spec']); load the run with "
+            "ComparisonResult.load(path, scenario) (or BacktestResult.load) and the scenario it was made on."
         )
-    return ComparisonResult.load(path, build(ScenarioSpec.model_validate(spec)))
+    scenario = build(ScenarioSpec.model_validate(spec))
+    stored = config.get("data_digest")
+    if stored and stored != scenario.data_digest:
+        raise DataError(
+            f"load_run: {folder} was made on data with digest {stored}, but the scenario rebuilt from its stored "
+            f"specification has digest {scenario.data_digest}: the input files changed since the run. Restore "
+            "them, or load the run with ComparisonResult.load(path, scenario) and the scenario it was made on."
+        )
+    return scenario
 
 
 __all__ = [

@@ -132,6 +132,12 @@ class BiasCorrection(nn.Module):
     :meth:`fit_scaler`, so callers pass raw features and saved models carry their scaling.
     """
 
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    c_mean: torch.Tensor
+    c_std: torch.Tensor
+    net: nn.Sequential
+
     def __init__(
         self,
         n_features: int,

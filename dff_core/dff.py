@@ -30,7 +30,7 @@ from dff_core import metrics
 from dff_core.correction import BiasCorrection, torch_threads
 from dff_core.data.io import regular_file_problem
 from dff_core.errors import DataError
-from dff_core.losses import resolve_loss, true_solutions
+from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
 from dff_core.selection import (
@@ -42,7 +42,7 @@ from dff_core.selection import (
     is_auto,
     train_val_rows,
 )
-from dff_core.training import holdout_rows, train_on_decision_loss
+from dff_core.training import fit_module, holdout_rows, store_params
 from dff_core.validation import as_2d, check_epsilon, check_hidden, check_training_params
 
 #: ``format`` metadata of files written by :meth:`DFF.save`.
@@ -61,6 +61,10 @@ def pack_targets(C_hat: np.ndarray, C: np.ndarray) -> np.ndarray:
     if C_hat.shape != C.shape or C_hat.ndim != 2:
         raise DataError(f"pack_targets: C_hat {C_hat.shape} and C {C.shape} must be 2-D arrays of the same shape.")
     return np.hstack([C_hat, C])
+
+
+#: ``fit``'s data as ``(X, C_hat, C, (X_val, C_hat_val) or None, C_val)``, packed targets already split.
+_Rows = tuple[Any, Any, Any, tuple[Any, Any] | None, Any]
 
 
 def _targets(name: str, C_hat: Any, C: Any, d: int, owner: str) -> tuple[Any, Any]:
@@ -138,19 +142,7 @@ class DFF(BaseEstimator):
         weight_decay: float = 0.0,
         num_threads: int | None = 1,
     ) -> None:
-        self.problem = problem
-        self.epsilon = epsilon
-        self.loss = loss
-        self.hidden = hidden
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.seed = seed
-        self.val_fraction = val_fraction
-        self.patience = patience
-        self.use_c_hat = use_c_hat
-        self.weight_decay = weight_decay
-        self.num_threads = num_threads
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -176,28 +168,26 @@ class DFF(BaseEstimator):
         """
         check_auto_or_number("DFF", "epsilon", self.epsilon, "0.2")
         check_auto_or_number("DFF", "lr", self.lr, "1e-3")
+        rows = self._given_rows(X, C_hat, C, X_val, C_hat_val, C_val)
         if is_auto(self.epsilon) or is_auto(self.lr):
-            return self._fit_selected(X, C_hat, C, X_val, C_hat_val, C_val, callback, should_stop)
+            return self._fit_selected(rows, callback, should_stop)
         with torch_threads(self.num_threads):
-            self._fit(X, C_hat, C, X_val, C_hat_val, C_val, callback, should_stop)
+            self._fit(rows, callback, should_stop)
         self.epsilon_, self.lr_, self.selection_ = float(self.epsilon), float(self.lr), None
         return self
 
-    def _fit_selected(
+    def _given_rows(
         self,
-        X: np.ndarray,
-        C_hat: np.ndarray,
-        C: np.ndarray | None,
-        X_val: np.ndarray | None,
-        C_hat_val: np.ndarray | None,
-        C_val: np.ndarray | None,
-        callback: ProgressCallback | None,
-        should_stop: Callable[[], bool] | None,
-    ) -> DFF:
-        """``epsilon="auto"`` / ``lr="auto"``: choose them on validation rows that do not choose the epoch
-        (:func:`dff_core.selection.fit_selected`), then keep the winner fitted with all validation rows."""
+        X: Any,
+        C_hat: Any,
+        C: Any,
+        X_val: Any,
+        C_hat_val: Any,
+        C_val: Any,
+    ) -> _Rows:
+        """``fit``'s arguments as ``(X, C_hat, C, (X_val, C_hat_val) or None, C_val)``: packed targets split
+        and the validation arguments checked to come all together or not at all (shapes are checked later)."""
         owner = "DFF.fit"
-        t_start = time.perf_counter()
         d = int(self.problem.d)
         C_hat, C = _targets("C_hat", C_hat, C, d, owner)
         if X_val is not None and C_val is None and C_hat_val is not None:
@@ -205,7 +195,17 @@ class DFF(BaseEstimator):
         given = [a is not None for a in (X_val, C_hat_val, C_val)]
         if any(given) and not all(given):
             raise ValueError(f"{owner}: pass all of X_val, C_hat_val and C_val, or none of them.")
-        val = (X_val, C_hat_val) if all(given) else None
+        return X, C_hat, C, ((X_val, C_hat_val) if all(given) else None), C_val
+
+    def _fit_selected(
+        self, rows: _Rows, callback: ProgressCallback | None, should_stop: Callable[[], bool] | None
+    ) -> DFF:
+        """``epsilon="auto"`` / ``lr="auto"``: choose them on validation rows that do not choose the epoch
+        (:func:`dff_core.selection.fit_selected`), then keep the winner fitted with all validation rows."""
+        owner = "DFF.fit"
+        t_start = time.perf_counter()
+        d = int(self.problem.d)
+        X, C_hat, C, val, C_val = rows
         train_rows, (Xv, Chv, Cv), hint = train_val_rows(owner, (X, C_hat), C, val, C_val, d, self.val_fraction)
         argument = "epsilon" if is_auto(self.epsilon) else "lr"
         eps_grid = EPSILON_GRID if is_auto(self.epsilon) else (self.epsilon,)
@@ -228,17 +228,8 @@ class DFF(BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - t_start
         return self
 
-    def _fit(
-        self,
-        X: np.ndarray,
-        C_hat: np.ndarray,
-        C: np.ndarray | None,
-        X_val: np.ndarray | None,
-        C_hat_val: np.ndarray | None,
-        C_val: np.ndarray | None,
-        callback: ProgressCallback | None,
-        should_stop: Callable[[], bool] | None,
-    ) -> DFF:
+    def _fit(self, rows: _Rows, callback: ProgressCallback | None, should_stop: Callable[[], bool] | None) -> DFF:
+        """One fit with the given ε and step size; validation rows choose the epoch."""
         owner = "DFF.fit"
         t_start = time.perf_counter()
         eps = check_epsilon(self.epsilon)
@@ -246,21 +237,16 @@ class DFF(BaseEstimator):
         check_training_params("DFF", self.epochs, self.lr, self.batch_size, self.patience)
         problem = self.problem
         d = int(problem.d)
+        X, C_hat, C, val, C_val = rows
         X = as_2d("X", X, owner=owner)
         n, p = X.shape
         if n < 1:
             raise DataError(f"{owner}: X has no rows; DFF needs at least one training instance.")
-        C_hat, C = _targets("C_hat", C_hat, C, d, owner)
         C_hat = as_2d("C_hat", C_hat, d, n, owner=owner)
         C = as_2d("C", C, d, n, owner=owner)
-        if X_val is not None and C_val is None and C_hat_val is not None:
-            C_hat_val, C_val = _targets("C_hat_val", C_hat_val, None, d, owner)
-        given = [a is not None for a in (X_val, C_hat_val, C_val)]
-        if any(given) and not all(given):
-            raise ValueError(f"{owner}: pass all of X_val, C_hat_val and C_val, or none of them.")
-        if all(given):
-            Xv = as_2d("X_val", X_val, p, owner=owner)
-            Chv = as_2d("C_hat_val", C_hat_val, d, Xv.shape[0], owner=owner)
+        if val is not None:
+            Xv = as_2d("X_val", val[0], p, owner=owner)
+            Chv = as_2d("C_hat_val", val[1], d, Xv.shape[0], owner=owner)
             Cv = as_2d("C_val", C_val, d, Xv.shape[0], owner=owner)
             Xt, Cht, Ct = X, C_hat, C
         else:
@@ -272,38 +258,10 @@ class DFF(BaseEstimator):
         gen = torch.Generator().manual_seed(int(self.seed))
         module = BiasCorrection(p, d, eps, hidden, use_c_hat=self.use_c_hat, generator=gen)
         module.fit_scaler(Xt, Cht)
-        # True costs are solved once per fit; every batch and every validation pass reuses them.
-        Wt, zt = true_solutions(problem, Ct)
-        train_inputs = (torch.from_numpy(np.ascontiguousarray(Xt)), torch.from_numpy(np.ascontiguousarray(Cht)))
-        val_inputs = (torch.from_numpy(Xv), torch.from_numpy(Chv))
-        history, best_epoch, cancelled = train_on_decision_loss(
-            problem,
-            module,
-            train_inputs,
-            Ct,
-            val_inputs,
-            Cv,
-            loss=loss,
-            generator=gen,
-            method="dff",
-            W_train=Wt,
-            z_train=zt,
-            epochs=int(self.epochs),
-            lr=float(self.lr),
-            batch_size=int(self.batch_size),
-            weight_decay=float(self.weight_decay),
-            patience=self.patience,
-            callback=callback,
-            should_stop=should_stop,
-            t_start=t_start,
-        )
-        self.loss_name_ = loss.name
-        self.history_, self.best_epoch_, self.cancelled_ = history, int(best_epoch), cancelled
-        self.module_ = module
-        self.n_features_in_ = p
-        self.n_train_ = int(Xt.shape[0])
-        self.n_val_ = int(Xv.shape[0])
-        self.fit_seconds_ = time.perf_counter() - t_start
+        fit_module(
+            self, module, ((Xt, Cht), Ct), ((Xv, Chv), Cv), loss=loss, generator=gen, method="dff",
+            callback=callback, should_stop=should_stop, t_start=t_start,
+        )  # fmt: skip
         return self
 
     # ------------------------------------------------------------------ inference

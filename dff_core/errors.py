@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotation only: the data layer sits above this module
+    from dff_core.data.report import ValidationReport
+
 
 class SolverError(RuntimeError):
     """A decision problem could not be solved (infeasible, unbounded, solver failure).
@@ -14,7 +19,8 @@ class DataError(ValueError):
     """Input data is unusable. ``problems`` lists every issue found, not just the first.
 
     Each entry is a :class:`dff_core.data.report.Issue`-like object or a plain string;
-    ``str(err)`` gives one line per problem.
+    ``str(err)`` gives one line per problem. ``report`` is the full
+    :class:`~dff_core.data.report.ValidationReport` when the error comes from one, else ``None``.
     """
 
     def __init__(self, problems: list | str, *, warnings: list | None = None) -> None:
@@ -22,4 +28,5 @@ class DataError(ValueError):
             problems = [problems]
         self.problems = list(problems)
         self.warnings = list(warnings or [])
+        self.report: ValidationReport | None = None
         super().__init__("\n".join(str(p) for p in self.problems))

@@ -29,6 +29,7 @@ import pandas as pd
 
 import dff_core
 from dff_core import metrics
+from dff_core.data.io import read_npz
 from dff_core.errors import DataError
 from dff_core.problems.base import OptProblem
 from dff_core.stats import PairedComparison, paired_difference
@@ -238,15 +239,13 @@ class ComparisonResult:
         :class:`~dff_core.errors.DataError` naming the file.
         """
         if scenario is not None:
-            problem, extra = scenario.problem, dict(getattr(scenario, "extra", {}) or {})
-        elif problem is not None:
-            extra = {}
-        else:
+            return _read_run(Path(path), scenario.problem, dict(getattr(scenario, "extra", {}) or {}))
+        if problem is None:
             raise ValueError(
                 "ComparisonResult.load: give the scenario the run was made on (or its problem); "
                 "dff_core.comparison.load_run(path) rebuilds the scenario from the run's stored specification."
             )
-        return _read_run(Path(path), problem, extra)
+        return _read_run(Path(path), problem, {})
 
 
 # ---------------------------------------------------------------------------------------- run folder
@@ -254,6 +253,9 @@ class ComparisonResult:
 RUN_FORMAT_VERSION = 1
 RUN_FORMAT = "dff-studio/run"
 MANIFEST = "manifest.json"
+#: Largest array of a run's ``arrays.npz`` and largest sum of them, read from the headers before any
+#: data are decompressed (a run of thousands of test instances on a city-sized network stays well below).
+RUN_ARRAY_BYTES, RUN_ARRAYS_TOTAL_BYTES = 1024**3, 4 * 1024**3
 _ARRAYS = ("X_test", "C_test", "W_test", "z_test", "C_hat")
 _METHOD_ARRAYS = ("C_pred", "W", "regret", "factors")
 
@@ -340,7 +342,7 @@ def _write_files(result: ComparisonResult, folder: Path) -> None:
             "history": None if m.history is None else _table_json(m.history),
             "model_file": model_file,
         }
-    np.savez_compressed(folder / "arrays.npz", **arrays)
+    np.savez_compressed(folder / "arrays.npz", allow_pickle=False, **arrays)  # numbers only, read back without pickle
     meta = {
         "config": result.config,
         "feature_names": [str(x) for x in result.feature_names],
@@ -485,8 +487,9 @@ def read_run_meta(path: str | Path) -> dict[str, Any]:
 
 def _read_run(folder: Path, problem: OptProblem, extra: dict[str, Any]) -> ComparisonResult:
     meta = read_run_meta(folder)
-    with np.load(folder / "arrays.npz", allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    # Checked against the manifest above, and still read header first: no pickles, no oversized arrays.
+    arrays = read_npz(folder / "arrays.npz", None, RUN_ARRAY_BYTES, max_total_bytes=RUN_ARRAYS_TOTAL_BYTES,
+                      name=str(folder / "arrays.npz"))  # fmt: skip
     methods = {}
     for name, mm in meta["methods"].items():
         model = None

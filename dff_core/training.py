@@ -50,6 +50,18 @@ def score_decisions(
     return float(r.mean()), float(r.sum() / (np.abs(z_true).sum() + 1e-7))
 
 
+def store_params(estimator: object, given: dict[str, Any]) -> None:
+    """Store every argument of an estimator's ``__init__`` under its own name, unchanged.
+
+    Called as ``store_params(self, locals())`` first thing in ``__init__``, so the trained estimators
+    (DFF, DFL, DFFUnbounded) keep scikit-learn's rule (``__init__`` only stores its parameters; the fit
+    checks them) without repeating one assignment line per shared training parameter.
+    """
+    for name, value in given.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def holdout_rows(n: int, val_fraction: float, owner: str) -> int:
     """Number of training rows when the last ``val_fraction`` of ``n`` rows is held out for validation."""
     if not 0.0 <= float(val_fraction) < 1.0:
@@ -322,3 +334,52 @@ def train_on_decision_loss(
     module.load_state_dict(best_state)
     module.eval()
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS), int(best_epoch), cancelled
+
+
+def fit_module(
+    estimator: Any,
+    module: torch.nn.Module,
+    train: tuple[tuple[np.ndarray, ...], np.ndarray],
+    val: tuple[tuple[np.ndarray, ...], np.ndarray],
+    *,
+    loss: DecisionLoss,
+    generator: torch.Generator,
+    method: str,
+    callback: ProgressCallback | None,
+    should_stop: Callable[[], bool] | None,
+    t_start: float,
+) -> None:
+    """The fit loop shared by the trained estimators (DFF, DFL, DFFUnbounded).
+
+    Trains ``module`` on ``estimator.problem`` with the estimator's budget (``epochs``, ``lr``,
+    ``batch_size``, ``weight_decay``, ``patience``) via :func:`train_on_decision_loss`, from
+    ``train = (inputs, C)`` with validation rows ``val = (inputs, C)`` (inputs: ``(X,)`` or ``(X, C_hat)``),
+    then stores the fitted attributes they all have: ``loss_name_``, ``history_``, ``best_epoch_``,
+    ``cancelled_``, ``module_``, ``n_features_in_``, ``n_train_``, ``n_val_`` and ``fit_seconds_``.
+    """
+    (inputs, C), (val_inputs, C_val) = train, val
+    history, best_epoch, cancelled = train_on_decision_loss(
+        estimator.problem,
+        module,
+        tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in inputs),
+        C,
+        tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in val_inputs),
+        C_val,
+        loss=loss,
+        generator=generator,
+        method=method,
+        epochs=int(estimator.epochs),
+        lr=float(estimator.lr),
+        batch_size=int(estimator.batch_size),
+        weight_decay=float(estimator.weight_decay),
+        patience=estimator.patience,
+        callback=callback,
+        should_stop=should_stop,
+        t_start=t_start,
+    )
+    estimator.loss_name_ = loss.name
+    estimator.history_, estimator.best_epoch_, estimator.cancelled_ = history, int(best_epoch), cancelled
+    estimator.module_ = module
+    estimator.n_features_in_ = int(inputs[0].shape[1])
+    estimator.n_train_, estimator.n_val_ = int(inputs[0].shape[0]), int(val_inputs[0].shape[0])
+    estimator.fit_seconds_ = time.perf_counter() - t_start

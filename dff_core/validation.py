@@ -40,7 +40,7 @@ def as_2d(name: str, A: Any, n_cols: int | None = None, n_rows: int | None = Non
     return A
 
 
-def check_epsilon(epsilon: float, name: str = "epsilon") -> float:
+def check_epsilon(epsilon: float | str, name: str = "epsilon") -> float:
     """Validate the trust-region radius: a real number strictly between 0 and 1."""
     try:
         eps = float(epsilon)
@@ -67,11 +67,18 @@ def check_hidden(hidden: Sequence[int], name: str = "hidden") -> tuple[int, ...]
     return out
 
 
-def check_training_params(owner: str, epochs: int, lr: float, batch_size: int, patience: int | None) -> None:
-    """Validate the shared training hyper-parameters with messages naming the estimator."""
+def check_training_params(owner: str, epochs: int, lr: float | str, batch_size: int, patience: int | None) -> None:
+    """Validate the shared training hyper-parameters with messages naming the estimator.
+
+    ``lr`` is the step size actually used, so ``"auto"`` (resolved before training) is refused here too.
+    """
     if int(epochs) != epochs or epochs < 0:
         raise ValueError(f"{owner}: epochs must be a non-negative integer; got {epochs!r}.")
-    if not (float(lr) > 0 and np.isfinite(float(lr))):
+    try:
+        step = float(lr)
+    except (TypeError, ValueError):
+        step = float("nan")
+    if not (step > 0 and np.isfinite(step)):
         raise ValueError(f"{owner}: lr must be a positive number such as 1e-3; got {lr!r}.")
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"{owner}: batch_size must be a positive integer; got {batch_size!r}.")

@@ -239,6 +239,24 @@ def test_a_saved_run_rebuilds_its_scenario_from_the_stored_spec(tmp_path) -> Non
         load_run(tmp_path / "by_hand")
 
 
+def test_load_run_refuses_a_scenario_whose_data_changed_since_the_run(tmp_path) -> None:
+    rows = [
+        {"period": f"2024-01-0{1 + h // 24} {h % 24:02d}:00", "item_id": z, "value": (h % 5) + i, "rain": (h + i) % 3}
+        for h in range(48)
+        for i, z in enumerate(("a", "b", "c"))
+    ]
+    items = tmp_path / "items.csv"
+    pd.DataFrame(rows).to_csv(items, index=False)
+    scenario = build(ScenarioSpec(kind="allocation", items=str(items), budget=1))
+    folder = compare(scenario, epochs=1, methods=("two_stage",)).save(tmp_path / "run")
+    assert load_run(folder).config["data_digest"] == scenario.data_digest  # unchanged data load as before
+    rows[0]["value"] += 1  # one reading edited after the run
+    pd.DataFrame(rows).to_csv(items, index=False)
+    with pytest.raises(DataError, match="the input files changed") as err:
+        load_run(folder)
+    assert str(folder) in str(err.value) and scenario.data_digest in str(err.value)
+
+
 ALL = ("two_stage", "dff", "dfl", "dfl_backbone", "dfl_scratch", "dff_unbounded")
 
 

@@ -123,6 +123,20 @@ def test_corrupt_or_partial_folders_are_named(result: ComparisonResult, tmp_path
         ComparisonResult.load(tmp_path / "nothing", problem=result.problem)
 
 
+def test_arrays_are_read_header_first_and_never_as_pickles(result: ComparisonResult, tmp_path: Path) -> None:
+    out = result.save(tmp_path / "run")
+    with np.load(out / "arrays.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["X_test"] = np.array([1, "x"], dtype=object)  # an edited file that would run code when unpickled
+    np.savez(out / "arrays.npz", allow_pickle=True, **arrays)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["arrays.npz"] = hashlib.sha256((out / "arrays.npz").read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest))  # checksums rewritten to match
+    with pytest.raises(DataError, match=r"arrays\.npz: array 'X_test' holds Python objects") as err:
+        ComparisonResult.load(out, problem=result.problem)
+    assert str(out) in str(err.value)
+
+
 def test_a_failed_write_leaves_nothing_and_keeps_the_previous_run(
     result: ComparisonResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,3 +37,6 @@ def test_hidden_and_training_parameters() -> None:
             check_training_params("DFF", **args)
     with pytest.raises(ValueError, match="patience"):
         check_training_params("DFL", 1, 1e-3, 8, 0)
+    for lr in ("auto", "fast", None):  # what a user may pass; "auto" is resolved before training
+        with pytest.raises(ValueError, match=f"DFF: lr must be a positive number such as 1e-3; got {lr!r}"):
+            check_training_params("DFF", 1, lr, 8, None)  # type: ignore[arg-type]

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely import linestrings
 
 from dff_core.data.digest import dataset_digest
+from dff_core.data.graph import link_lines
 from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError
 
@@ -99,8 +99,8 @@ class Dataset:
             ],
             axis=1,
         )
-        geom = linestrings(coords) if len(coords) else []
-        return gpd.GeoDataFrame(self.links.reset_index(drop=True).copy(), geometry=list(geom), crs="EPSG:4326")
+        geom = link_lines(coords) if len(coords) else []
+        return gpd.GeoDataFrame(self.links.reset_index(drop=True).copy(), geometry=geom, crs="EPSG:4326")
 
     def complete_index(self) -> pd.DatetimeIndex:
         """The full regular time grid from the first to the last reading."""

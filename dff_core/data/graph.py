@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+from shapely import LineString, linestrings
 
 from dff_core.errors import DataError
 
@@ -29,6 +30,13 @@ def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayL
     lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=float)) for a in (lat1, lon1, lat2, lon2))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def link_lines(coords: np.ndarray, indices: np.ndarray | None = None) -> list[LineString]:
+    """One ``LineString`` per link: ``coords`` of shape (n, k, 2), or a (m, 2) point list with ``indices``
+    naming each point's link. (shapely returns a single line for a lone (k, 2) array; that is wrapped.)"""
+    lines = linestrings(coords, indices=indices)
+    return [lines] if isinstance(lines, LineString) else list(lines)
 
 
 def n_components(ids: list[str], links: pd.DataFrame) -> int:

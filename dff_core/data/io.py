@@ -19,15 +19,19 @@ import csv
 import difflib
 import gzip
 import io
+import math
 import os
 import re
 import stat
+import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO, TypeGuard
 
+import numpy as np
 import pandas as pd
 
 from dff_core.data.report import IssueCollector
@@ -35,6 +39,7 @@ from dff_core.errors import DataError
 
 __all__ = [
     "INDEX_COLUMN",
+    "MAX_ARRAY_BYTES",
     "MAX_DECOMPRESSED_BYTES",
     "UPLOAD_LIMIT_BYTES",
     "Source",
@@ -43,10 +48,15 @@ __all__ = [
     "match_columns",
     "normalize_column",
     "read_bytes",
+    "read_npz",
     "read_regular_file",
     "read_table",
     "regular_file_problem",
 ]
+
+#: Largest array read from an ``.npz`` file, from the shape and type in its header, checked before
+#: anything is decompressed (a dense float32 adjacency of 8,000 sensors).
+MAX_ARRAY_BYTES = 256 * 1024**2
 
 #: Name given to a leading row-number column ('', 'index', 'Unnamed: 0'); loaders ignore it.
 INDEX_COLUMN = "index"
@@ -101,7 +111,7 @@ def display_name(src: Source, given: str | None, default: str) -> str:
     return default
 
 
-def _looks_like_text(src: object) -> bool:
+def _looks_like_text(src: object) -> TypeGuard[str]:
     """A ``str`` holding CSV content rather than a path (it has a line break and is no existing file)."""
     if not isinstance(src, str) or "\n" not in src:
         return False
@@ -168,6 +178,74 @@ def _read_regular(path: Path) -> bytes:
             raise _Unreadable(f"could not read the file ({exc.strerror or exc}). Check that it is readable.") from exc
 
 
+def read_npz(
+    path: str | os.PathLike[str],
+    names: tuple[str, ...] | None = None,
+    max_bytes: int = MAX_ARRAY_BYTES,
+    *,
+    max_total_bytes: int = 4 * MAX_ARRAY_BYTES,
+    name: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Arrays ``names`` (default: all) of an ``.npz`` file: numbers and strings only, never pickles.
+
+    Every array's header (shape and type) is checked before its data are decompressed: object arrays are
+    refused, and no array may exceed ``max_bytes`` nor all of them ``max_total_bytes``, so a small file
+    cannot ask for a huge allocation. Errors are :class:`DataError` naming the file (``name`` or the file
+    name) and the array.
+    """
+    path = Path(path)
+    label = name or path.name
+    data = read_regular_file(path, label)
+    out: dict[str, np.ndarray] = {}
+    total = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.namelist()
+            if names is None:
+                names = tuple(m.removesuffix(".npy") for m in members if m.endswith(".npy"))
+            for key in names:
+                if f"{key}.npy" not in members:
+                    have = ", ".join(sorted(m.removesuffix(".npy") for m in members)) or "none"
+                    raise DataError([f"{label}: has no array '{key}' (arrays: {have})."])
+                with zf.open(f"{key}.npy") as fh:
+                    total += _checked_npy_bytes(fh, label, key, max_bytes)
+                if total > max_total_bytes:
+                    raise DataError(
+                        [f"{label}: its arrays would need {total / 1024**2:,.0f} MiB in all, more than the "
+                         f"{max_total_bytes / 1024**2:g} MiB limit."]
+                    )  # fmt: skip
+                with zf.open(f"{key}.npy") as fh:  # read_array reads the (checked) header again
+                    out[key] = np.lib.format.read_array(fh, allow_pickle=False)
+    except DataError:
+        raise
+    except Exception as exc:  # not a zip, truncated, damaged header or data
+        raise DataError([f"{label}: not a readable .npz array file ({type(exc).__name__}: {exc})."]) from exc
+    return out
+
+
+def _checked_npy_bytes(fh: Any, label: str, key: str, max_bytes: int) -> int:
+    """Size in bytes of the ``.npy`` array whose header starts ``fh``; refuses objects and sizes over ``max_bytes``."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    else:
+        raise DataError([f"{label}: array '{key}' uses .npy format {version}; save it again."])
+    if dtype.hasobject:
+        raise DataError(
+            [f"{label}: array '{key}' holds Python objects, which are never loaded (they could run code). "
+             "Save it as numbers or strings (e.g. ids as a string array)."]
+        )  # fmt: skip
+    size = math.prod(shape) * dtype.itemsize
+    if size > max_bytes:
+        raise DataError(
+            [f"{label}: array '{key}' of shape {shape} would need {size / 1024**2:,.0f} MiB, "
+             f"more than the {max_bytes / 1024**2:g} MiB limit."]
+        )  # fmt: skip
+    return size
+
+
 def read_regular_file(path: str | os.PathLike[str], name: str | None = None) -> bytes:
     """The bytes of the regular file ``path``; :class:`DataError` naming the file (``name`` or the file
     name) for a missing file, a folder, a device, a pipe or a socket (see :func:`regular_file_problem`)."""
@@ -194,19 +272,23 @@ def read_bytes(src: Source, name: str, issues: IssueCollector) -> bytes | None:
             except _Unreadable as exc:
                 issues.error(name, None, None, str(exc))
                 return None
-        fileno = getattr(src, "fileno", None)
+        # File-likes are duck-typed (BytesIO, uploads, open files): look their methods up by name.
+        fileno: Callable[[], int] | None = getattr(src, "fileno", None)
         if callable(fileno):
             with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
                 mode = os.fstat(fileno()).st_mode
                 if not stat.S_ISREG(mode):
                     issues.error(name, None, None, f"is {_file_kind(mode)}, not a regular file; nothing was read.")
                     return None
-        if hasattr(src, "getvalue"):
-            data = src.getvalue()
-        elif hasattr(src, "read"):
-            if hasattr(src, "seek"):
-                src.seek(0)
-            data = src.read()
+        getvalue: Any = getattr(src, "getvalue", None)
+        read: Any = getattr(src, "read", None)
+        if getvalue is not None:
+            data = getvalue()
+        elif read is not None:
+            seek: Any = getattr(src, "seek", None)
+            if seek is not None:
+                seek(0)
+            data = read()
         else:
             issues.error(name, None, None, f"cannot read a {type(src).__name__}; give a file path, bytes or a file.")
             return None
@@ -321,11 +403,16 @@ def _sniff_delimiter(head: str) -> str:
     return ","
 
 
+def _frame_table(frame: pd.DataFrame, name: str) -> Table:
+    """A table already in memory as a :class:`Table` of stripped strings (row numbers as in its CSV)."""
+    rows = [["" if pd.isna(v) else str(v).strip() for v in r] for r in frame.itertuples(index=False)]
+    return Table(name, [str(c).strip() for c in frame.columns], rows, list(range(2, len(rows) + 2)))
+
+
 def read_table(src: Source, name: str, issues: IssueCollector) -> Table | None:
     """Parse ``src`` into a :class:`Table`; ``None`` if unreadable (issues say why)."""
     if isinstance(src, pd.DataFrame):
-        rows = [["" if pd.isna(v) else str(v).strip() for v in r] for r in src.itertuples(index=False)]
-        return Table(name, [str(c).strip() for c in src.columns], rows, list(range(2, len(rows) + 2)))
+        return _frame_table(src, name)
     data = read_bytes(src, name, issues)
     if data is None:
         return None

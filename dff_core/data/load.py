@@ -224,7 +224,7 @@ def load_dataset(
     # cross-file checks run whenever both sides could be read, even if other problems were found
     if long is not None and located is not None:
         located = _match_sensors(long, located, rname, sname, issues, report)
-    if wide is not None and located is not None and not issues.has_errors():
+    if wide is not None and long is not None and located is not None and not issues.has_errors():
         wide = wide[[c for c in wide.columns if c in located.frame.index]]  # drops sensors with bad coordinates
         wide = fill_gaps(wide, int(max_gap_steps), rname, step, issues, report)
         located = dataclasses.replace(located, frame=located.frame.loc[list(wide.columns)])
@@ -249,6 +249,8 @@ def load_dataset(
         # defensive: every failure path above records an error
         report.errors.append(Issue(rname, None, None, "could not be loaded; see the warnings.", "error"))
     report.raise_if_errors()
+    # raise_if_errors raised unless every part above was loaded
+    assert wide is not None and located is not None and links_df is not None and step is not None
     wide.columns = pd.Index([str(c) for c in wide.columns], dtype=object)
     types = {"from_id": object, "to_id": object, "length_km": float, "capacity": float}
     types.update({c: float for c in OPTIONAL_LINK_COLUMNS if c in links_df.columns})

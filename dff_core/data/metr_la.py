@@ -5,18 +5,17 @@ from __future__ import annotations
 import io
 import math
 import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy._core.multiarray import scalar as _np_scalar
-from numpy._core.numeric import _frombuffer as _np_frombuffer
+from numpy._core.numeric import _frombuffer as _np_frombuffer  # pyright: ignore[reportAttributeAccessIssue]  # private, not in the stubs
 
 from dff_core.data.dataset import Dataset
 from dff_core.data.graph import DETOUR_FACTOR, haversine_km
-from dff_core.data.io import Source, read_regular_file, regular_file_problem
+from dff_core.data.io import MAX_ARRAY_BYTES, Source, read_npz, read_regular_file, regular_file_problem
 from dff_core.data.load import load_dataset
 from dff_core.data.paths import shared_data_dir
 from dff_core.errors import DataError
@@ -36,9 +35,6 @@ METR_LA_FREQ = pd.Timedelta("5min")
 
 #: Largest pickle :func:`read_restricted_pickle` reads (the METR-LA ``adj_mx.pkl`` is 0.7 MB).
 MAX_PICKLE_BYTES = 64 * 1024**2
-#: Largest array read from an ``.npz`` file, from the shape and type in its header, checked before
-#: anything is decompressed (a dense float32 adjacency of 8,000 sensors).
-MAX_ARRAY_BYTES = 256 * 1024**2
 
 
 class _ArrayType:
@@ -128,49 +124,6 @@ def read_restricted_pickle(path: str | Path) -> Any:
         raise DataError([f"{path.name}: not a readable pickle ({type(exc).__name__}: {exc})."]) from exc
 
 
-def _read_npz(path: Path, names: tuple[str, ...], max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
-    """Arrays ``names`` of an ``.npz`` file: numbers and strings only (no pickles), each at most ``max_bytes``.
-
-    Every array's header (shape and type) is checked before its data are decompressed, so a small file
-    cannot ask for a huge allocation. Errors name the file and the array.
-    """
-    data = read_regular_file(path)
-    out = {}
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            members = set(zf.namelist())
-            for name in names:
-                if f"{name}.npy" not in members:
-                    have = ", ".join(sorted(m.removesuffix(".npy") for m in members)) or "none"
-                    raise DataError([f"{path.name}: has no array '{name}' (arrays: {have})."])
-                with zf.open(f"{name}.npy") as fh:
-                    version = np.lib.format.read_magic(fh)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-                    elif version == (2, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-                    else:
-                        raise DataError([f"{path.name}: array '{name}' uses .npy format {version}; save it again."])
-                    if dtype.hasobject:
-                        raise DataError(
-                            [f"{path.name}: array '{name}' holds Python objects, which are never loaded (they could "
-                             "run code). Save it as numbers or strings (e.g. ids as a string array)."]
-                        )  # fmt: skip
-                    size = math.prod(shape) * dtype.itemsize
-                    if size > max_bytes:
-                        raise DataError(
-                            [f"{path.name}: array '{name}' of shape {shape} would need {size / 1024**2:,.0f} MiB, "
-                             f"more than the {max_bytes / 1024**2:g} MiB limit."]
-                        )  # fmt: skip
-                with zf.open(f"{name}.npy") as fh:  # read_array reads the (checked) header again
-                    out[name] = np.lib.format.read_array(fh, allow_pickle=False)
-    except DataError:
-        raise
-    except Exception as exc:  # not a zip, truncated, damaged header or data
-        raise DataError([f"{path.name}: not a readable .npz array file ({type(exc).__name__}: {exc})."]) from exc
-    return out
-
-
 def _folder(folder: str | Path | None) -> Path:
     if folder is not None:
         return Path(folder)
@@ -242,7 +195,7 @@ def load_metr_la(folder: str | Path | None = None, *, days: int | None = None) -
     problem = regular_file_problem(speed)
     if problem:
         raise DataError([f"los_speed.csv: {problem}"])
-    arrays = _read_npz(folder / "adj_mx.npz", ("sensor_ids", "adj"))
+    arrays = read_npz(folder / "adj_mx.npz", ("sensor_ids", "adj"))
     ids = [str(s) for s in np.atleast_1d(arrays["sensor_ids"])]
     adj = arrays["adj"]
     if adj.shape != (len(ids), len(ids)) or not np.issubdtype(adj.dtype, np.number):

@@ -23,10 +23,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely import linestrings
 
 from dff_core.data.crs import WGS84, check_crs, looks_projected, to_lonlat
 from dff_core.data.digest import digest_bytes
+from dff_core.data.graph import link_lines
 from dff_core.data.report import Issue, IssueCollector, ValidationReport
 from dff_core.data.roadnet_files import RawNetwork, find_node_file, read_links, read_nodes
 from dff_core.errors import DataError
@@ -132,7 +132,9 @@ def _place(
 
 
 # ----------------------------------------------------------------------------- links
-def _check_links(raw: RawNetwork, nodes: pd.DataFrame, issues: IssueCollector, report: ValidationReport):
+def _check_links(
+    raw: RawNetwork, nodes: pd.DataFrame, issues: IssueCollector, report: ValidationReport
+) -> tuple[pd.DataFrame, np.ndarray] | None:
     """Known ends, valid times; drop self-loops and repeats (warning). Returns the kept links."""
     links = raw.links.reset_index(drop=True)
     name = raw.name
@@ -225,11 +227,11 @@ def _geometry(raw: RawNetwork, nodes: pd.DataFrame, kept: np.ndarray, links: pd.
                 g = np.column_stack([lon, lat])
             out.append(g[:, :2])
         sizes = np.array([len(g) for g in out])
-        return list(linestrings(np.concatenate(out), indices=np.repeat(np.arange(len(out)), sizes)))
+        return link_lines(np.concatenate(out), indices=np.repeat(np.arange(len(out)), sizes))
     lon, lat = nodes["longitude"].to_numpy(), nodes["latitude"].to_numpy()
     u, v = links["u"].to_numpy(), links["v"].to_numpy()
     coords = np.stack([np.column_stack([lon[u], lat[u]]), np.column_stack([lon[v], lat[v]])], axis=1)
-    return list(linestrings(coords))
+    return link_lines(coords)
 
 
 def _file_digest(paths: list[Path | None], crs: str | None) -> str:
@@ -294,22 +296,23 @@ def _load(path: Path, nodes: Path | None, crs: str | None) -> RoadNetwork:
     issues.flush()
     report.raise_if_errors()
     assert raw is not None
-    if node_frame is None and raw.nodes is None:
-        node_frame = _nodes_from_geometry(raw)
-        node_name = raw.name
+    if node_frame is None:
+        if raw.nodes is None:
+            node_frame, node_name = _nodes_from_geometry(raw), raw.name
+        else:
+            node_frame, node_name = raw.nodes, raw.nodes_name
         file_crs = raw.geometry_crs
-    elif node_frame is None:
-        node_frame, node_name, file_crs = raw.nodes, raw.nodes_name, raw.geometry_crs
     raw.nodes_name = node_name
+    node_file = node_name or raw.name
     dup = node_frame.index[node_frame.index.duplicated()]
     if len(dup):
         issues.error(
-            node_name,
+            node_file,
             None,
             None,
             f"node(s) {_names(list(map(str, dup.unique())))} are listed twice. Keep one row per node.",
         )
-    placed = _place(node_frame[~node_frame.index.duplicated()], crs, node_name or raw.name, issues, file_crs)
+    placed = _place(node_frame[~node_frame.index.duplicated()], crs, node_file, issues, file_crs)
     result = None
     if placed is not None:
         result = _check_links(raw, placed, issues, report)
@@ -317,6 +320,7 @@ def _load(path: Path, nodes: Path | None, crs: str | None) -> RoadNetwork:
             _zero_times(result[0], set(raw.centroids), raw.name, issues, report)
     issues.flush()
     report.raise_if_errors()
+    assert placed is not None and result is not None  # each None above came with an error, raised just now
     links, kept = result
     used = np.unique(links[["u", "v"]].to_numpy())
     unused = len(placed) - len(used)
@@ -341,6 +345,8 @@ def _load(path: Path, nodes: Path | None, crs: str | None) -> RoadNetwork:
 
 def _nodes_from_geometry(raw: RawNetwork) -> pd.DataFrame:
     """Node coordinates from the first/last points of drawn links (when the file names node ids)."""
+    if raw.geometry is None:
+        raise DataError([f"{raw.name}: the links have neither node coordinates nor a drawing; give a node file."])
     rows: dict[str, tuple[float, float]] = {}
     for (f, t), g in zip(raw.links[["from_id", "to_id"]].itertuples(index=False), raw.geometry):
         rows.setdefault(f, (float(g[0, 0]), float(g[0, 1])))

@@ -18,6 +18,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely import from_wkt, get_coordinates
+from shapely.errors import GEOSException
 
 from dff_core.data.io import Table, normalize_column, read_table
 from dff_core.data.networks import load_tntp_network
@@ -347,9 +349,6 @@ def read_links_csv(path: Path, issues: IssueCollector) -> RawNetwork | None:
 
 
 def _wkt_lines(values: pd.Series, table: Table, col: str, issues: IssueCollector) -> list[np.ndarray] | None:
-    from shapely import from_wkt, get_coordinates
-    from shapely.errors import GEOSException
-
     out: list[np.ndarray] = []
     for text, ln in zip(values, table.lines):
         try:
@@ -366,8 +365,6 @@ def _wkt_lines(values: pd.Series, table: Table, col: str, issues: IssueCollector
 
 def read_links_gis(path: Path, crs: str | None, issues: IssueCollector) -> RawNetwork | None:
     """A GeoJSON / GeoPackage / shapefile of road links (LineStrings), read with geopandas."""
-    from shapely import get_coordinates
-
     name = path.name
     try:
         gdf = gpd.read_file(path)

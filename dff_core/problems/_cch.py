@@ -68,6 +68,10 @@ def nested_dissection_order(num_nodes: int, a: np.ndarray, b: np.ndarray) -> np.
     """Rank of every node in a METIS nested-dissection order of the undirected graph ``{a_i, b_i}``."""
     if num_nodes <= 2 or len(a) == 0:
         return np.arange(num_nodes, dtype=np.int64)
+    if pymetis is None:
+        raise ImportError(
+            "the CCH shortest-path kernel needs pymetis (pip install pymetis), or use algorithm='dijkstra'."
+        )
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keys = np.unique(lo * num_nodes + hi)
     lo, hi = keys // num_nodes, keys % num_nodes

@@ -87,6 +87,23 @@ def _unpack(stack_e, stack_d, sp, b, c, fw, bw, fw_arc, bw_arc, lt_ptr, lt_e1, l
 
 
 @njit(cache=True, nogil=True)
+def _relax_upward(order, dist, pred, w, b, up_ptr, up_head):  # type: ignore[no-untyped-def]
+    """One half of the bidirectional search: from the nodes ``order`` (ascending rank, so every node is
+    final when reached), relax their upward edges with the weights of column ``b`` of ``w``, recording
+    in ``pred`` the edge that last improved each node. Forward and backward halves differ only in data."""
+    for x in order:
+        dx = dist[x]
+        if dx == INF:
+            continue
+        for e in range(up_ptr[x], up_ptr[x + 1]):
+            nd = dx + w[e, b]
+            y = up_head[e]
+            if nd < dist[y]:
+                dist[y] = nd
+                pred[y] = e
+
+
+@njit(cache=True, nogil=True)
 def cch_paths(  # type: ignore[no-untyped-def]
     C, up_ptr, up_head, up_tail, parent, fw_arc, bw_arc, tri_top, lt_ptr, lt_e1, lt_e2,
     N, tails, heads, src_ptr, src_node, src_arc, dst_ptr, dst_node, dst_arc, direct, dem, W,
@@ -168,28 +185,8 @@ def cch_paths(  # type: ignore[no-untyped-def]
                         bpred[x] = -(a + 2)
                 fl = np.sort(flist[:nf])
                 bl = np.sort(blist[:nbk])
-                for t in range(nf):
-                    x = fl[t]
-                    dx = df[x]
-                    if dx == INF:
-                        continue
-                    for e in range(up_ptr[x], up_ptr[x + 1]):
-                        nd = dx + fw[e, b]
-                        y = up_head[e]
-                        if nd < df[y]:
-                            df[y] = nd
-                            fpred[y] = e
-                for t in range(nbk):
-                    x = bl[t]
-                    dx = db[x]
-                    if dx == INF:
-                        continue
-                    for e in range(up_ptr[x], up_ptr[x + 1]):
-                        nd = dx + bw[e, b]
-                        y = up_head[e]
-                        if nd < db[y]:
-                            db[y] = nd
-                            bpred[y] = e
+                _relax_upward(fl, df, fpred, fw, b, up_ptr, up_head)
+                _relax_upward(bl, db, bpred, bw, b, up_ptr, up_head)
                 best = INF
                 meet = -1
                 if direct[q] >= 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,7 +42,7 @@ class Allocation(OptProblem):
         budget: float,
         weights: Sequence[float] | np.ndarray | None = None,
         groups: Sequence[object] | np.ndarray | None = None,
-        group_caps: Mapping[object, float] | None = None,
+        group_caps: Mapping[Any, float] | None = None,
     ) -> None:
         cap = np.asarray(capacity, dtype=np.float64).ravel()
         if cap.size == 0 or not np.all(np.isfinite(cap)) or (cap < 0).any():
@@ -90,7 +91,7 @@ class Allocation(OptProblem):
         return np.vstack(rows), np.asarray(rhs)
 
     def _solve(self, C: np.ndarray) -> np.ndarray:
-        if not self.group_caps:
+        if self._lp is None:  # no group caps: the greedy fill is exact
             return self._greedy(C)
         W = np.empty_like(C)
         for i, c in enumerate(C):

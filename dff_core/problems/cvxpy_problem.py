@@ -43,7 +43,7 @@ class CvxpyProblem(OptProblem):
         solver: str | None = None,
         name: str = "CvxpyProblem",
     ) -> None:
-        import cvxpy as cp
+        import cvxpy as cp  # imported on use: it takes seconds to load and only cvxpy models need it
 
         self.name = name
         if not isinstance(problem, cp.Problem):
@@ -117,7 +117,7 @@ class CvxpyProblem(OptProblem):
             self.var.value = old_x
 
     def _solve(self, C: np.ndarray) -> np.ndarray:
-        import cvxpy as cp
+        import cvxpy as cp  # imported on use: it takes seconds to load and only cvxpy models need it
 
         W = np.empty_like(C)
         shape = self.param.shape
@@ -125,7 +125,7 @@ class CvxpyProblem(OptProblem):
             self.param.value = c.reshape(shape) if shape else float(c[0])
             try:
                 self.problem.solve(solver=self.solver)
-            except cp.error.SolverError as err:
+            except cp.SolverError as err:
                 raise SolverError(f"{self.name}: the solver failed on instance {i}: {err}") from err
             status = self.problem.status
             if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or self.var.value is None:

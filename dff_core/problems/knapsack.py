@@ -191,6 +191,7 @@ class Knapsack(OptProblem):
 
     def _mip_solve(self, c: np.ndarray, instance: int) -> np.ndarray:
         h = self._h
+        assert h is not None  # built whenever method is "mip"
         idx = np.arange(self.d, dtype=np.int32)
         h.clearSolver()  # every solve starts from scratch: the same values give the same selection
         h.changeColsCost(self.d, idx, c)
@@ -212,6 +213,7 @@ class Knapsack(OptProblem):
     def _solve(self, C: np.ndarray) -> np.ndarray:
         out = np.zeros_like(C)
         if self.method == "dp":
+            assert self._dp_table is not None  # method "dp" is chosen only when the table was built
             enc, wint, radix = self._dp_table
             _dp(np.ascontiguousarray(C), enc, wint, radix, out)
             return out

@@ -42,18 +42,18 @@ class LinearMapped(OptProblem):
     """
 
     def __init__(self, base: OptProblem, A: np.ndarray | sp.spmatrix) -> None:
-        A = sp.csr_matrix(A, dtype=np.float64)
-        if A.shape[0] != base.d:
+        csr = sp.csr_matrix(A, dtype=np.float64)
+        if csr.shape[0] != base.d:
             raise ValueError(
-                f"LinearMapped: A must have {base.d} rows (one per cost of {type(base).__name__}); got {A.shape}."
+                f"LinearMapped: A must have {base.d} rows (one per cost of {type(base).__name__}); got {csr.shape}."
             )
-        if not np.all(np.isfinite(A.data)):
+        if not np.all(np.isfinite(csr.data)):
             raise ValueError("LinearMapped: A has non-finite entries.")
         self.base = base
-        self.A = A
-        self.d = A.shape[1]
+        self.A: sp.csr_matrix = csr
+        self.d = csr.shape[1]
         self.sense = base.sense
-        self.requires_nonnegative = base.requires_nonnegative and bool((A.data >= 0).all())
+        self.requires_nonnegative = base.requires_nonnegative and bool((csr.data >= 0).all())
 
     def base_costs(self, C: np.ndarray) -> np.ndarray:
         """The base problem's costs for predicted coefficients ``C`` (n, k), row-major."""

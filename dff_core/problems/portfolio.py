@@ -41,7 +41,7 @@ class Portfolio(OptProblem):
         gamma: float = 2.25,
         solver: str = "CLARABEL",
     ) -> None:
-        import cvxpy as cp
+        import cvxpy as cp  # imported on use: it takes seconds to load and only cvxpy models need it
 
         cls = "Portfolio"
         S = np.asarray(covariance, dtype=np.float64)
@@ -74,7 +74,8 @@ class Portfolio(OptProblem):
         r = cp.Parameter(self.d, name="returns")
         prob = cp.Problem(
             cp.Maximize(r @ x),
-            [cp.sum(x) == 1, x >= 0, x <= 1, cp.sum_squares(G.T @ x) <= (1.0 if self.risk_limit > 0 else 0.0)],
+            # cvxpy's sum() has no return annotation and its inferred type includes plain numbers
+            [cp.sum(x) == 1, x >= 0, x <= 1, cp.sum_squares(G.T @ x) <= (1.0 if self.risk_limit > 0 else 0.0)],  # pyright: ignore[reportArgumentType]
         )
         self._inner = CvxpyProblem(prob, r, x, solver=solver, name=cls)
         try:

@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from dff_core.errors import SolverError
 from dff_core.problems import _cch, _cch_kernels, _flow, _graph
+from dff_core.problems._lp import BoundedFlowLP
 from dff_core.problems.base import OptProblem
 
 #: Dijkstra's priority queue: a tournament tree up to this many nodes, a binary heap above.
@@ -86,8 +87,8 @@ class ShortestPath(OptProblem):
         source: int | None = None,
         target: int | None = None,
         *,
-        pairs: Sequence[tuple[int, int]] | None = None,
-        demand: Sequence[float] | None = None,
+        pairs: Sequence[tuple[int, int]] | np.ndarray | None = None,
+        demand: Sequence[float] | np.ndarray | None = None,
         zones: Sequence[int] | np.ndarray | None = None,
         algorithm: Literal["auto", "dijkstra", "cch"] = "auto",
     ) -> None:
@@ -168,7 +169,7 @@ class ShortestPath(OptProblem):
             self._prepare_dijkstra()
             self.algorithm = "dijkstra"
             self._prepare_cch(algorithm)
-        self._lp_cache: dict[int, object] = {}
+        self._lp_cache: dict[int, BoundedFlowLP] = {}
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -398,12 +399,10 @@ class ShortestPath(OptProblem):
             W[idx] = Wn
             return W
         for i in np.flatnonzero(neg):
-            W[i] = self._solve_flow_lp(C[i], i)
+            W[i] = self._solve_flow_lp(C[i], int(i))
         return W
 
     def _solve_flow_lp(self, c: np.ndarray, instance: int | None = None) -> np.ndarray:
-        from dff_core.problems._lp import BoundedFlowLP
-
         w = np.zeros(self.d)
         for k, ((s, t), dem) in enumerate(zip(self.pairs, self.demand, strict=True)):
             if s == t or dem == 0:
@@ -418,6 +417,7 @@ class ShortestPath(OptProblem):
 
     def _dag_predecessors(self, C: np.ndarray, s: int) -> np.ndarray:
         """Predecessor arc of every node on a shortest path tree from ``s`` (DAG DP)."""
+        assert self._topo is not None  # called only for acyclic graphs
         n = C.shape[0]
         dist = np.full((n, self.num_nodes), np.inf)
         dist[:, s] = 0.0

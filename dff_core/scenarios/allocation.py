@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.cluster import KMeans
 
+from dff_core.data import load_items
 from dff_core.data.dataset import value_unit
 from dff_core.data.digest import frame_digest
 from dff_core.errors import DataError
@@ -45,8 +47,6 @@ def corridor_labels(
     s = s.reindex(node_ids)
     if "corridor" in s.columns and s["corridor"].notna().all():
         return s["corridor"].astype(str).to_numpy(dtype=object)
-    from sklearn.cluster import KMeans
-
     xy = np.column_stack([s["longitude"].astype(float), s["latitude"].astype(float)])
     if not np.isfinite(xy).all():
         raise ValueError("allocation scenario: sensors need latitude and longitude to group them into corridors.")
@@ -235,8 +235,6 @@ def _read_items(items: Any) -> pd.DataFrame:
     if isinstance(items, pd.DataFrame) and {"period", "item_id", "value"} <= set(items.columns):
         return items.copy()
     if isinstance(items, (str, Path)) or hasattr(items, "read"):
-        from dff_core.data import load_items
-
         out = load_items(items)
         return out[0] if isinstance(out, tuple) else out
     raise ValueError("allocation scenario: items must be a file path or a table with columns period, item_id, value.")

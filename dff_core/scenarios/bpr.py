@@ -127,7 +127,10 @@ class CountBackbone(RegressorMixin, BaseEstimator):
         return np.asarray(self.base_.predict(X), dtype=np.float64)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.bpr.pace(self.predict_flow(X))
+        flow = self.predict_flow(X)
+        if self.bpr is None:  # only after set_params(bpr=None) on a fitted model
+            raise ValueError("CountBackbone.predict: bpr is None; set the BPR map the model was fitted with.")
+        return self.bpr.pace(flow)
 
 
 def _per_sensor(links: pd.DataFrame | None, column: str, node_ids: list[str]) -> pd.Series:

@@ -167,8 +167,8 @@ def make_features(
         raise ValueError("readings: the index must be a DatetimeIndex (one row per reading time).")
     if source.shape[1] == 0:
         raise ValueError("readings: no sensor columns.")
-    target = source if target is None else target
-    if not target.index.equals(source.index) or list(target.columns) != list(source.columns):
+    goal: pd.DataFrame = source if target is None else target
+    if not goal.index.equals(source.index) or list(goal.columns) != list(source.columns):
         raise ValueError("make_features: target must have the same index and columns as source.")
     freq_td = parse_duration(freq, "freq", allow_zero=True) if freq is not None else infer_freq(source.index)
     if freq_td is None or freq_td <= pd.Timedelta(0):
@@ -180,7 +180,7 @@ def make_features(
     # Reindex to a regular grid so that a shift by k rows is a shift by k * freq in time.
     full = pd.date_range(source.index[0], source.index[-1], freq=freq_td)
     src = source.reindex(full).astype(np.float64)
-    tgt = target.reindex(full).astype(np.float64)
+    tgt = goal.reindex(full).astype(np.float64)
     lags = sorted({int(k) for k in lags})
     if not lags or lags[0] < 0:
         raise ValueError(f"lags must be non-negative step counts; got {lags!r}.")

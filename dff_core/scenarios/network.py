@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from dff_core.problems import ShortestPath
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.bpr import BPR, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_FREE_FLOW_KMH, DEFAULT_LANE_CAPACITY
 from dff_core.scenarios.features import chronological_split, infer_freq, make_features, resolve_timing
-from dff_core.scenarios.traffic import MIN_SPEED_KMH, PaceRouting, _demand, _hull_nodes, _paces
+from dff_core.scenarios.traffic import MIN_SPEED_KMH, PaceRouting, _demand, _hull_nodes, _paces, routing_scenario
 
 __all__ = ["FREE_FLOW_QUANTILE", "IDW_K", "IDW_OFFSET_M", "build_network_scenario", "network_pairs", "slowdown_weights"]
 
@@ -233,7 +233,7 @@ def build_network_scenario(
     bpr_beta: float = DEFAULT_BETA,
     free_flow_kmh: float = DEFAULT_FREE_FLOW_KMH,
     lane_capacity: float = DEFAULT_LANE_CAPACITY,
-    algorithm: str = "auto",
+    algorithm: Literal["auto", "dijkstra", "cch"] = "auto",
 ) -> Scenario:
     """Routing of ``pairs`` trips (network node ids; default :func:`network_pairs`) on ``network``,
     priced from the matched sensors' predicted paces ``horizon`` ahead (see the module docstring).
@@ -302,7 +302,7 @@ def build_network_scenario(
         "a sensor's free-flow pace = "
         + ("its BPR free-flow pace" if kind == "count" else "the 5th percentile of its training paces"),
     ]
-    extra = {
+    shown = {
         "sensors": sensors.loc[sensor_ids],
         "links": links,
         "nodes": network.nodes,
@@ -313,31 +313,19 @@ def build_network_scenario(
         "network": {"name": network.name, "nodes": network.num_nodes, "links": len(links), "zones": len(network.zones)},
         "node_ids": network.node_ids,
         "sensor_ids": sensor_ids,
-        "pairs": pairs,
-        "pair_nodes": P.tolist(),
-        "demand": dem.tolist(),
-        "link_sensor_map": A,
         "free_flow_pace": free_pace,
-        "min_pace": problem.min_pace,
-        "freq": str(freq),
-        "timing": timing.describe(),
-        "assumptions": assumptions,
-        **extra_value,
     }
-    return Scenario(
-        kind="traffic",
-        problem=problem,
-        X=fs.X,
-        C=fs.C,
-        times=fs.times,
-        feature_names=fs.feature_names,
-        output_names=fs.output_names,
-        split=parts,
-        unit="vehicle-minutes",
-        extra=extra,
+    return routing_scenario(
+        problem,
+        fs,
+        parts,
+        shown=shown,
+        trips=(pairs, P, dem),
+        link_sensor_map=A,
+        freq=freq,
+        timing=timing,
+        paces=(wrap, extra_value, assumptions),
         data_digest=json_digest({"readings": dataset.digest(), "network": network.digest}),
         options=options,
-        key_column=fs.slot_column,
         timings={"features": t_features, "network_index": base.preprocess_seconds},
-        wrap_backbone=wrap,
     )

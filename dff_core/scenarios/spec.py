@@ -57,81 +57,88 @@ class ScenarioSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["traffic", "allocation"] = Field(
-        "traffic", description="what is decided: traffic routing or an allocation of units"
+        default="traffic", description="what is decided: traffic routing or an allocation of units"
     )
     # --- data -------------------------------------------------------------------------------
-    readings: str | None = Field(None, description="readings CSV (long: timestamp,sensor_id,value; or wide)")
-    sample: bool = Field(False, description="use the bundled synthetic city")
+    readings: str | None = Field(default=None, description="readings CSV (long: timestamp,sensor_id,value; or wide)")
+    sample: bool = Field(default=False, description="use the bundled synthetic city")
     metr_la: str | None = Field(
-        None, description="use the METR-LA week ('' = $DFF_SHARED_DATA/metr-la-week or ../shared/data)"
+        default=None, description="use the METR-LA week ('' = $DFF_SHARED_DATA/metr-la-week or ../shared/data)"
     )
     items: str | None = Field(
-        None, description="allocation items CSV (period,item_id,value,features...); 'sample' = bundled"
+        default=None, description="allocation items CSV (period,item_id,value,features...); 'sample' = bundled"
     )
-    sensors: str | None = Field(None, description="sensors CSV (sensor_id,latitude,longitude[,name])")
-    links: str | None = Field(None, description="links CSV (from_id,to_id[,length_km,capacity]); default: nearest")
-    value: Literal["speed_kmh", "speed_mph", "count"] | None = Field(None, description="what readings measure")
-    start: str | None = Field(None, description="time of the first row of a wide file without timestamps")
-    freq: str | None = Field(None, description="reading interval, e.g. 5min (or coarser, to average)")
+    sensors: str | None = Field(default=None, description="sensors CSV (sensor_id,latitude,longitude[,name])")
+    links: str | None = Field(
+        default=None, description="links CSV (from_id,to_id[,length_km,capacity]); default: nearest"
+    )
+    value: Literal["speed_kmh", "speed_mph", "count"] | None = Field(default=None, description="what readings measure")
+    start: str | None = Field(default=None, description="time of the first row of a wide file without timestamps")
+    freq: str | None = Field(default=None, description="reading interval, e.g. 5min (or coarser, to average)")
     duplicates: Literal["error", "mean", "sum", "first", "last"] | None = Field(
-        None, description="rows giving a sensor different values at one time: error (default) or combine them"
+        default=None, description="rows giving a sensor different values at one time: error (default) or combine them"
     )
     zero_speeds: Literal["missing", "keep"] | None = Field(
-        None, description="speeds of exactly 0: missing (default; a failed detector) or keep (standstill)"
+        default=None, description="speeds of exactly 0: missing (default; a failed detector) or keep (standstill)"
     )
     timezone: str | None = Field(
-        None, description="local time zone for timestamps with UTC offsets (default: the file's), e.g. Europe/Paris"
+        default=None,
+        description="local time zone for timestamps with UTC offsets (default: the file's), e.g. Europe/Paris",
     )
-    crs: str | None = Field(None, description="coordinate system of the sensors' x/y (e.g. EPSG:32721; default WGS84)")
-    count_unit: str | None = Field(None, description="what counts count, e.g. boardings (default vehicles)")
+    crs: str | None = Field(
+        default=None, description="coordinate system of the sensors' x/y (e.g. EPSG:32721; default WGS84)"
+    )
+    count_unit: str | None = Field(default=None, description="what counts count, e.g. boardings (default vehicles)")
     network: str | None = Field(
-        None,
+        default=None,
         description="traffic: road network to route on (TNTP _net.tntp, links CSV, GeoJSON/GeoPackage of links); "
         "default: the sensor graph",
     )
     network_nodes: str | None = Field(
-        None, description="node coordinates of the network (default: X_node.tntp next to X_net.tntp)"
+        default=None, description="node coordinates of the network (default: X_node.tntp next to X_net.tntp)"
     )
     network_crs: str | None = Field(
-        None, description="coordinate system of the network's coordinates (e.g. EPSG:26771; default WGS84)"
+        default=None, description="coordinate system of the network's coordinates (e.g. EPSG:26771; default WGS84)"
     )
     match_distance: float | None = Field(
-        None,
+        default=None,
         gt=0,
         description=f"metres within which a sensor is put on its nearest network link (default {DEFAULT_MATCH_M:g})",
     )
     # --- decisions --------------------------------------------------------------------------
     horizon: str | None = Field(
-        None, description="how far ahead to predict (default: the smallest multiple of the interval >= 30min)"
+        default=None, description="how far ahead to predict (default: the smallest multiple of the interval >= 30min)"
     )
     split: tuple[float, float, float] | tuple[str, str, str] = Field(
-        (0.6, 0.2, 0.2), description="train,val,test: fractions 0.6,0.2,0.2 or durations 5D,1D,1D"
+        default=(0.6, 0.2, 0.2), description="train,val,test: fractions 0.6,0.2,0.2 or durations 5D,1D,1D"
     )
-    every: str | None = Field("auto", description="spacing of decision times ('auto': 15min when finer; none: all)")
+    every: str | None = Field(
+        default="auto", description="spacing of decision times ('auto': 15min when finer; none: all)"
+    )
     pairs: list[tuple[str, str]] | None = Field(
-        None,
+        default=None,
         min_length=1,
         description="traffic: trips as ORIGIN:DEST sensor ids (network node ids with network), comma separated",
     )
-    n_pairs: int = Field(5, ge=1, description="traffic: number of default long trips")
-    demand: float | None = Field(None, gt=0, description="traffic: vehicles per trip (default 1)")
-    capacities: bool = Field(False, description="traffic: route as one flow under the links' capacity column")
-    bpr_alpha: float | None = Field(None, ge=0, description="traffic from counts: BPR alpha (default 0.15)")
-    bpr_beta: float | None = Field(None, gt=0, description="traffic from counts: BPR beta (default 4)")
+    n_pairs: int = Field(default=5, ge=1, description="traffic: number of default long trips")
+    demand: float | None = Field(default=None, gt=0, description="traffic: vehicles per trip (default 1)")
+    capacities: bool = Field(default=False, description="traffic: route as one flow under the links' capacity column")
+    bpr_alpha: float | None = Field(default=None, ge=0, description="traffic from counts: BPR alpha (default 0.15)")
+    bpr_beta: float | None = Field(default=None, gt=0, description="traffic from counts: BPR beta (default 4)")
     free_flow_kmh: float | None = Field(
-        None, gt=0, description="traffic from counts: free-flow speed where links give none (default 50)"
+        default=None, gt=0, description="traffic from counts: free-flow speed where links give none (default 50)"
     )
     lane_capacity: float | None = Field(
-        None, gt=0, description="traffic from counts: vehicles per hour per lane (default 1800)"
+        default=None, gt=0, description="traffic from counts: vehicles per hour per lane (default 1800)"
     )
-    budget: float = Field(5.0, gt=0, description="allocation: units to allocate")
-    alloc_value: Literal["delay", "count"] | None = Field(None, description="allocation: value to rank by")
-    corridor_cap: float | None = Field(None, gt=0, description="allocation: cap of units per corridor")
+    budget: float = Field(default=5.0, gt=0, description="allocation: units to allocate")
+    alloc_value: Literal["delay", "count"] | None = Field(default=None, description="allocation: value to rank by")
+    corridor_cap: float | None = Field(default=None, gt=0, description="allocation: cap of units per corridor")
     source: Literal["readings", "items"] | None = Field(
-        None, description="allocation: allocate to sensors of the readings or to items (default: what is given)"
+        default=None, description="allocation: allocate to sensors of the readings or to items (default: what is given)"
     )
-    seed: int = Field(0, ge=0, description="seeds the scenario (default trips, corridors)")
-    base_dir: str | None = Field(None, exclude=True, description="folder relative paths are resolved against")
+    seed: int = Field(default=0, ge=0, description="seeds the scenario (default trips, corridors)")
+    base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths are resolved against")
 
     # ----------------------------------------------------------------------- validation
     @field_validator("horizon", "freq")
@@ -294,6 +301,8 @@ def road_network(
     With ``report``, the network's warnings and notes and the matching are added to it.
     """
     path = spec.resolve("network")
+    if path is None:
+        raise ValueError("road_network: the spec names no road network; set network (command line: --network FILE).")
     network = load_road_network(path, nodes=spec.resolve("network_nodes"), crs=spec.network_crs)
     match = match_sensors(network, dataset.sensors, spec.match_distance or DEFAULT_MATCH_M, report)
     if report is not None:

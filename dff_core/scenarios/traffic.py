@@ -12,13 +12,14 @@ the correction acts per sensor, and regret is in vehicle-minutes.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import ConvexHull, QhullError
 
 from dff_core.data.dataset import value_unit
 from dff_core.data.graph import haversine_km
@@ -32,7 +33,14 @@ from dff_core.scenarios.bpr import (
     DEFAULT_LANE_CAPACITY,
     bpr_paces,
 )
-from dff_core.scenarios.features import chronological_split, infer_freq, make_features, resolve_timing
+from dff_core.scenarios.features import (
+    FeatureSet,
+    Timing,
+    chronological_split,
+    infer_freq,
+    make_features,
+    resolve_timing,
+)
 
 #: Speeds below this (km/h) are treated as this, so paces (min/km) stay finite.
 MIN_SPEED_KMH = 3.0
@@ -172,8 +180,6 @@ def default_pairs(
 
 
 def _hull_nodes(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    from scipy.spatial import ConvexHull, QhullError
-
     xy = np.column_stack([np.asarray(lon) * np.cos(np.radians(np.nanmean(lat))), np.asarray(lat)])
     if len(xy) < 3 or not np.isfinite(xy).all():
         return np.arange(len(xy))
@@ -280,9 +286,9 @@ def _checked_pairs(
 def _demand(demand: float | Sequence[float] | None, n: int) -> np.ndarray:
     if demand is None:
         return np.ones(n)
-    if np.ndim(demand) == 0:
-        return np.full(n, float(demand))
     dem = np.asarray(demand, dtype=float)
+    if dem.ndim == 0:
+        return np.full(n, float(dem))
     if dem.shape != (n,):
         raise ValueError(f"traffic scenario: demand needs one value per pair ({n}); got {len(dem)}.")
     return dem
@@ -315,6 +321,61 @@ def _paces(dataset: Any, split: Sequence[Any], freq: pd.Timedelta, min_speed_kmh
     ]
     extra = {"quantity": "pace (min/km) from counts (BPR)", "bpr": table, "count_unit": unit}
     return counts, pace, bpr, extra, assumptions
+
+
+def routing_scenario(
+    problem: PaceRouting,
+    fs: FeatureSet,
+    parts: dict[str, np.ndarray],
+    *,
+    shown: dict[str, Any],
+    trips: tuple[list, np.ndarray, np.ndarray],
+    link_sensor_map: sp.csr_matrix,
+    freq: pd.Timedelta,
+    timing: Timing,
+    paces: tuple[Callable[[Any], Any] | None, dict[str, Any], list[str]],
+    data_digest: str,
+    options: dict[str, Any],
+    timings: dict[str, float],
+) -> Scenario:
+    """The traffic :class:`Scenario` of trips routed on predicted paces, shared by the sensor-graph and the
+    road-network builders.
+
+    ``shown`` is the builder's own display payload (sensors, links, ...); the trips (``pairs``, their node
+    indices ``P``, ``demand``), the pace-to-cost map, timing and the value payload of :func:`_paces` are
+    added to it the same way for both. ``paces`` is ``(wrap_backbone, extra_value, assumptions)``.
+    """
+    pairs, P, dem = trips
+    wrap, extra_value, assumptions = paces
+    extra = {
+        **shown,
+        "pairs": pairs,
+        "pair_nodes": P.tolist(),
+        "demand": dem.tolist(),
+        "link_sensor_map": link_sensor_map,
+        "min_pace": problem.min_pace,
+        "freq": str(freq),
+        "timing": timing.describe(),
+        "assumptions": assumptions,
+        **extra_value,
+    }
+    return Scenario(
+        kind="traffic",
+        problem=problem,
+        X=fs.X,
+        C=fs.C,
+        times=fs.times,
+        feature_names=fs.feature_names,
+        output_names=fs.output_names,
+        split=parts,
+        unit="vehicle-minutes",
+        extra=extra,
+        data_digest=data_digest,
+        options=options,
+        key_column=fs.slot_column,
+        timings=timings,
+        wrap_backbone=wrap,
+    )
 
 
 def build_traffic_scenario(
@@ -412,34 +473,17 @@ def build_traffic_scenario(
     if kind == "count":
         options.update({f"bpr_{k}" if k in ("alpha", "beta") else k: float(v) for k, v in bpr_kw.items()})
         options["count_unit"] = extra_value["count_unit"]
-    extra = {
-        "sensors": sensors_idx.loc[node_ids],
-        "links": arcs,
-        "node_ids": node_ids,
-        "pairs": pairs,
-        "pair_nodes": P.tolist(),
-        "demand": dem.tolist(),
-        "link_sensor_map": A,
-        "min_pace": problem.min_pace,
-        "freq": str(freq),
-        "timing": timing.describe(),
-        "assumptions": assumptions,
-        **extra_value,
-    }
-    return Scenario(
-        kind="traffic",
-        problem=problem,
-        X=fs.X,
-        C=fs.C,
-        times=fs.times,
-        feature_names=fs.feature_names,
-        output_names=fs.output_names,
-        split=parts,
-        unit="vehicle-minutes",
-        extra=extra,
+    return routing_scenario(
+        problem,
+        fs,
+        parts,
+        shown={"sensors": sensors_idx.loc[node_ids], "links": arcs, "node_ids": node_ids},
+        trips=(pairs, P, dem),
+        link_sensor_map=A,
+        freq=freq,
+        timing=timing,
+        paces=(wrap, extra_value, assumptions),
         data_digest=dataset.digest(),
         options=options,
-        key_column=fs.slot_column,
         timings={"features": time.perf_counter() - t0},
-        wrap_backbone=wrap,
     )

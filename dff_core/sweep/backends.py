@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -54,18 +55,22 @@ class Backend(Protocol):
 
     def submit(self, run: RunSpec) -> None:
         """Start ``run`` (returns at once)."""
+        ...
 
     def pending(self) -> int:
         """Runs submitted and not yet returned by :meth:`wait_any`."""
+        ...
 
     def wait_any(self) -> list[tuple[RunSpec, dict]]:
         """Block until at least one run finished; its row, or ``{"run_id", "error"}`` when it failed."""
+        ...
 
     def shutdown(self, abort: bool = False) -> None:
         """Release the workers; ``abort`` (an error, Ctrl-C) ends runs in progress instead of waiting."""
+        ...
 
 
-def mp_context() -> mp.context.BaseContext:
+def mp_context() -> BaseContext:
     """``forkserver`` with the engine preloaded (workers start without re-importing torch), else ``spawn``.
 
     Both start workers from a clean single-threaded process, so they are safe in threaded hosts such

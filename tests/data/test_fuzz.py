@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dff_core.data import DataError, load_dataset, load_items, load_tntp_network, read_restricted_pickle
-from dff_core.data.metr_la import _read_npz
+from dff_core.data.io import read_npz
 from dff_core.data.paths import sample_paths
 
 EXAMPLES = int(os.environ.get("DFF_FUZZ_EXAMPLES", "25"))
@@ -148,6 +148,6 @@ def test_array_files(kind: str, tmp_path: Path) -> None:
         if kind == "pickle":
             loads_or_data_error(read_restricted_pickle, path)
         else:
-            loads_or_data_error(_read_npz, path, ("sensor_ids", "adj"))
+            loads_or_data_error(read_npz, path, ("sensor_ids", "adj"))
 
     run()

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from dff_core.data import DataError
-from dff_core.data.graph import DETOUR_FACTOR, MAX_INFERRED_LINK_KM, haversine_km, knn_links, n_components
+from dff_core.data.graph import (
+    DETOUR_FACTOR,
+    MAX_INFERRED_LINK_KM,
+    haversine_km,
+    knn_links,
+    link_lines,
+    n_components,
+)
 
 
 def sensors(points: dict[str, tuple[float, float]]) -> gpd.GeoDataFrame:
@@ -60,3 +67,12 @@ def test_the_limit_is_an_option() -> None:
     knn_links(sensors(pts), k=1)
     with pytest.raises(DataError, match="longer than the 10 km allowed"):
         knn_links(sensors(pts), k=1, max_km=10)
+
+
+def test_link_lines_gives_one_line_per_link_in_every_layout() -> None:
+    ends = np.array([[[0.0, 0.0], [1.0, 0.0]], [[1.0, 0.0], [1.0, 2.0]]])  # (links, points, 2)
+    assert [list(g.coords) for g in link_lines(ends)] == [[(0, 0), (1, 0)], [(1, 0), (1, 2)]]
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 1.0], [5.0, 5.0], [6.0, 5.0]])
+    lines = link_lines(points, indices=np.array([0, 0, 0, 1, 1]))  # drawn links of 3 and 2 points
+    assert [len(g.coords) for g in lines] == [3, 2]
+    assert len(link_lines(ends[0])) == 1  # a lone (points, 2) array is one link, still in a list

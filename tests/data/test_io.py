@@ -11,6 +11,7 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dff_core.data import DataError, load_dataset
@@ -228,3 +229,27 @@ def test_folder_and_missing_file_messages(tmp_path: Path) -> None:
     f.write_text("a\n")
     assert dio.regular_file_problem(f) is None
     assert dio.read_regular_file(f) == b"a\n"
+
+
+# ----------------------------------------------------------------------------- .npz arrays
+def test_read_npz_reads_every_array_or_the_named_ones(tmp_path: Path) -> None:
+    path = tmp_path / "a.npz"
+    np.savez_compressed(path, ids=np.array(["x", "y"]), m=np.arange(6.0).reshape(2, 3))
+    got = dio.read_npz(path)
+    assert sorted(got) == ["ids", "m"] and got["ids"].tolist() == ["x", "y"]
+    assert np.array_equal(got["m"], np.arange(6.0).reshape(2, 3))
+    assert list(dio.read_npz(path, ("m",))) == ["m"]
+    with pytest.raises(DataError, match=r"a\.npz: has no array 'w' \(arrays: ids, m\)"):
+        dio.read_npz(path, ("w",))
+
+
+def test_read_npz_caps_each_array_and_their_sum_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "a.npz"
+    np.savez(path, a=np.zeros(100), b=np.zeros(100), objs=np.array([1, "x"], dtype=object))
+    with pytest.raises(DataError, match=r"run/arrays\.npz: array 'objs' holds Python objects"):
+        dio.read_npz(path, name="run/arrays.npz")
+    with pytest.raises(DataError, match=r"array 'a' of shape \(100,\) would need"):
+        dio.read_npz(path, ("a",), max_bytes=799)
+    assert len(dio.read_npz(path, ("a", "b"), max_bytes=800, max_total_bytes=1600)) == 2
+    with pytest.raises(DataError, match=r"a\.npz: its arrays would need .* in all"):
+        dio.read_npz(path, ("a", "b"), max_total_bytes=1599)

@@ -67,6 +67,8 @@ def test_count_backbone_fits_flows_and_predicts_paces() -> None:
     unfitted = CountBackbone(LinearRegression(), bpr)
     with pytest.raises(Exception, match="not fitted"):
         unfitted.predict(X)
+    with pytest.raises(ValueError, match=r"CountBackbone\.predict: bpr is None"):
+        model.set_params(bpr=None).predict(X)
 
 
 def test_traffic_from_counts_routes_on_bpr_travel_times() -> None:

@@ -169,7 +169,7 @@ def simulate_speeds(city: City, rng: np.random.Generator) -> tuple[pd.DataFrame,
     log = []
     for t0, s in hits:
         dur = int(rng.integers(2, 11))
-        sev = float(rng.uniform(0.3, 0.7)) * min(1.0, 0.5 + q[t0, s])
+        sev = float(rng.uniform(0.3, 0.7)) * min(1.0, 0.5 + np.float64(q[t0, s]))
         log.append((index[t0], city.ids[s], dur * STEP_MIN, round(sev, 3)))
         frontier, seen = [(s, 0, sev)], {s}
         while frontier:

@@ -64,4 +64,6 @@ with st.sidebar:
         st.caption(f"Result: run `{ss[Session.RESULT_DIGEST][:10]}`")
     st.caption("DFF corrects a trusted predictor by at most ±ε per value to lower decision regret.")
 
-page.run()
+from dashboard.services.errors import run_page  # noqa: E402
+
+run_page(page)  # unexpected errors: one friendly line and an id from the server log

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import spawn as mp_spawn
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -45,6 +46,31 @@ CANCEL_GRACE_S = 5.0
 KILL_GRACE_S = 5.0
 #: Longest wait of the dispatcher between checks for Cancel (the pipes wake it at once otherwise).
 POLL_S = 0.25
+
+
+_MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
+
+
+def _preparation_without_main(name: str) -> dict[str, Any]:
+    """:func:`multiprocessing.spawn.get_preparation_data` minus the main module to re-run in the child."""
+    data = _original_preparation(name)
+    for key in _MAIN_KEYS:
+        data.pop(key, None)
+    return data
+
+
+_original_preparation = mp_spawn.get_preparation_data
+
+
+def keep_main_script_out_of_workers() -> None:
+    """Stop child processes of this server from re-running its ``__main__`` (idempotent, process-wide).
+
+    Streamlit installs the running page script as ``__main__``, so a worker started while any
+    session's script runs would execute the whole app (loading data, calling ``st.*`` without a
+    session) before its job. Every target here (the job workers, the ε sweep's pool) is importable
+    by name, so children never need the main module.
+    """
+    mp_spawn.get_preparation_data = _preparation_without_main
 
 
 def default_slots() -> int:
@@ -99,6 +125,7 @@ class Runner:
 
     def __init__(self, slots: int | None = None, target: Callable[..., None] = run_training) -> None:
         self.slots = slots or default_slots()
+        keep_main_script_out_of_workers()
         #: What a process job runs unless its task names another (importable by name: it is pickled by reference).
         self.target = target
         self._lock = threading.RLock()

@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,18 @@ def test_a_result_the_worker_could_not_store_is_shown_with_the_reason(runner, tm
     runner.submit(job, _task(tmp_path, "full", target=unsaved))
     _until(lambda: job.status == "done")
     assert job.result == {"regret": 0.5} and "No space left" in job.snapshot()["store_error"]
+
+
+def test_workers_do_not_rerun_the_page_script_streamlit_installs_as_main(runner, tmp_path, monkeypatch):
+    marker = tmp_path / "page-script-ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    page = types.ModuleType("__main__")  # what Streamlit's script runner puts in sys.modules while a page runs
+    page.__file__, page.__spec__ = str(script), None
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    job = _job("m")
+    runner.submit(job, _task(tmp_path, "m", result=1))
+    _until(lambda: job.snapshot()["stage"] == "working")
+    (tmp_path / "m.release").touch()
+    _until(lambda: job.status == "done")
+    assert not marker.exists()

@@ -60,7 +60,7 @@ def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, ope
             st.progress(0.0, text=f"{snap['stage']} · {snap['elapsed']:.0f} s")
             busy = runner()
             st.caption(
-                f"This server runs {busy.slots} comparison{'s' if busy.slots > 1 else ''} at a time (one per core); "
+                f"This server runs {busy.slots} comparison{'s' if busy.slots > 1 else ''} at a time; "
                 "yours starts as soon as one ends. **Cancel** takes it out of the queue."
             )
             return

@@ -16,6 +16,7 @@ if str(_ROOT) not in sys.path:  # import dff_core and dashboard without installi
 import streamlit as st  # noqa: E402
 
 from dashboard import services as S  # noqa: E402
+from dashboard.services.errors import run_page  # noqa: E402
 from dashboard.services.state import Session  # noqa: E402
 
 st.set_page_config(page_title="DFF Studio", page_icon=":material/alt_route:", layout="wide")
@@ -78,8 +79,9 @@ def describe_session() -> None:
 
 
 # The sidebar is drawn after the page, so it shows what the page changed in this run (a new upload, a finished
-# run); `finally` also draws it when the page stops early (st.stop) or reruns.
+# run); `finally` also draws it when the page stops early (st.stop) or reruns. Unexpected errors in the page
+# show one friendly line and an id from the server log.
 try:
-    page.run()
+    run_page(page)
 finally:
     describe_session()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import services as S
+from dashboard.services import errors
 from dashboard.services import runs as R
 from dashboard.services.state import Session, Widget
 
@@ -15,6 +16,9 @@ def open_folder(path: str) -> str | None:
         run = R.open_run(path)
     except (ValueError, KeyError, OSError) as err:  # DataError is a ValueError
         return str(err)
+    except Exception as exc:  # e.g. the scenario rebuilt from the run's spec fails: one line and an id
+        error_id = errors.report(exc, "opening a saved run", st.session_state.get(Session.ID))
+        return f"The run could not be opened (error id `{error_id}` in the server log)."
     S.show_result(st.session_state, run.result, run.digest, run.config, opened=str(run.folder))
     return None
 

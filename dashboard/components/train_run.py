@@ -1,4 +1,4 @@
-"""Train page: reuse a stored run, start and cancel a job, and follow its progress."""
+"""Train page: reuse a stored run, start and cancel a job, and follow its progress (or its place in the queue)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.services import errors
 from dashboard.services import training as T
+from dashboard.services.runner import runner
 from dashboard.services.state import Session, Widget
 
 
@@ -40,19 +42,29 @@ def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, ope
         st.query_params.pop(S.RUN_DIR_PARAM, None)
         st.rerun()
     if cancel and job is not None:
+        queued = job.status == "queued"
         job.cancel.set()
-        st.toast("Cancelling after the current batch…", icon=":material/stop:")
+        st.toast("Taken out of the queue." if queued else "Cancelling after the current batch…", icon=":material/stop:")
 
-    # Poll once a second: at 0.5 s the reruns kept the server's threads busy enough to starve the worker of
-    # the GIL (the sample comparison took 110-265 s instead of 5-8 s on the 2-core test machine).
+    # Poll once a second: each poll is a script run in the server, and the progress lives in the job record
+    # (the training itself runs in a worker process, see services/runner.py).
     @st.fragment(run_every=1.0 if running else None)
+    @errors.guard
     def monitor() -> None:
-        """Polls the job record; the worker thread itself never calls Streamlit."""
+        """Polls the job record; the worker process itself never calls Streamlit."""
         job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
         if job is None:
             return
         snap = job.snapshot()
-        if snap["status"] in ("queued", "running"):
+        if snap["status"] == "queued":
+            st.progress(0.0, text=f"{snap['stage']} · {snap['elapsed']:.0f} s")
+            busy = runner()
+            st.caption(
+                f"This server runs {busy.slots} comparison{'s' if busy.slots > 1 else ''} at a time; "
+                "yours starts as soon as one ends. **Cancel** takes it out of the queue."
+            )
+            return
+        if snap["status"] == "running":
             events = snap["events"]
             text = f"{snap['stage']} · {snap['elapsed']:.0f} s"
             if events:
@@ -73,11 +85,18 @@ def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, ope
         if snap["status"] == "done" and job.result is not None and ss[Session.RESULT_DIGEST] != job.digest:
             S.show_result(ss, job.result, job.digest, job.config)
             st.rerun(scope="app")
+        elif snap["status"] == "done" and snap["store_error"] and ss[Session.RESULT_DIGEST] == job.digest:
+            st.warning(
+                "These results are shown from memory: they could not be saved to the result store "
+                f"({errors.public_message(snap['store_error'])}). They are lost when the server restarts, and a "
+                "link to this run will not reopen them; download what you need on the Export page.",
+                icon=":material/save:",
+            )
         elif snap["status"] == "error":
-            st.error(f"Training failed: {snap['error']}", icon=":material/error:")
-            if snap["traceback"]:
-                with st.expander("Details"):
-                    st.code(snap["traceback"])
+            what = "Training failed" if job.started is not None else "Not started"
+            ref = f" (error id `{snap['error_id']}` in the server log)" if snap["error_id"] else ""
+            message = errors.public_message(snap["error"] or "unknown error")
+            st.error(f"{what}: {message}{ref}", icon=":material/error:")
         elif snap["status"] == "cancelled":
             st.warning("Training cancelled; nothing was stored.", icon=":material/cancel:")
         if running:  # the page was drawn with disabled controls: redraw it enabled

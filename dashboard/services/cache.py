@@ -61,3 +61,9 @@ def attribution(run_key: str, n_max: int, _compute: Callable[[], pd.DataFrame | 
 def job_table() -> dict[str, Any]:
     """The process-wide job table (job id -> job). Sessions reach their own jobs only, by the id they hold."""
     return {}
+
+
+@st.cache_resource
+def job_runner(_make: Callable[[], T]) -> T:
+    """The process-wide job runner: the queue and the worker processes every session's jobs share."""
+    return _make()

@@ -1,20 +1,21 @@
-"""Background jobs: one thread per training run or ε sweep, and the table sessions find them in.
+"""Job records: one per training run or ε sweep, and the table sessions find them in.
 
-The thread never calls ``st.*``: it writes progress into its :class:`Job` record and checks a
-cancel ``Event``. Pages poll the record from an ``@st.fragment(run_every=...)``. Starting jobs
-(which needs the training engine) lives in :mod:`dashboard.services.training`.
+A job runs outside the script threads (:mod:`dashboard.services.runner`: a queue and worker
+processes); whatever runs it writes progress into its :class:`Job` record, never calls ``st.*``,
+and watches the record's cancel ``Event``. Pages poll the record from an
+``@st.fragment(run_every=...)``. Starting jobs (which needs the training engine) lives in
+:mod:`dashboard.services.training`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard.services import cache
+from dashboard.services import cache, errors
 from dashboard.services.state import STAGE_LABELS
 from dashboard.services.store import save_result
 from dff_core.progress import ProgressEvent
@@ -26,7 +27,7 @@ _JOBS_LOCK = threading.Lock()
 
 @dataclass
 class Job:
-    """One training run or ε sweep. Written by its worker thread, read by the polling fragment."""
+    """One training run or ε sweep. Written by the job runner, read by the polling fragment."""
 
     id: str
     session: str
@@ -35,11 +36,15 @@ class Job:
     status: str = "queued"  # queued | running | done | error | cancelled
     stage: str = "starting"
     events: list[ProgressEvent] = field(default_factory=list)
-    error: str | None = None
-    traceback: str | None = None
+    error: str | None = None  # what went wrong, for the page (server paths removed when shown)
+    error_id: str | None = None  # the id of the server log entry with the full story
+    traceback: str | None = None  # server side only (logged), never shown
     result: Any = None  # ComparisonResult (training) or DataFrame (ε sweep)
+    store_error: str | None = None  # set when the result is shown but could not be stored
+    position: int | None = None  # 1-based place in the queue while waiting
     cancel: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.perf_counter)
+    queued_at: float = field(default_factory=time.perf_counter)
+    started: float | None = None  # when a worker took it
     finished: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,17 +54,20 @@ class Job:
 
     @property
     def elapsed(self) -> float:
-        return (self.finished or time.perf_counter()) - self.started
+        """Seconds since a worker took the job (while waiting: since it was queued)."""
+        return (self.finished or time.perf_counter()) - (self.started or self.queued_at)
 
     def snapshot(self) -> dict[str, Any]:
-        """A consistent copy of the progress for display."""
+        """A consistent copy of the progress for display (the error without server paths)."""
         with self.lock:
             return {
                 "status": self.status,
                 "stage": self.stage,
                 "events": list(self.events),
-                "error": self.error,
-                "traceback": self.traceback,
+                "error": None if self.error is None else errors.public_message(self.error),
+                "error_id": self.error_id,
+                "store_error": self.store_error,
+                "position": self.position,
                 "elapsed": self.elapsed,
             }
 
@@ -111,9 +119,14 @@ def get_job(job_id: str | None, session: str) -> Job | None:
 
 
 def work(job: Job, compute: Callable[[], Any], save: Callable[[str, Any], Any] | None = None) -> None:
-    """Worker thread body: runs ``compute`` and stores its result (default: the result store); never touches ``st``."""
+    """Body of a job driven from a server thread (the ε sweep, whose own processes do the work).
+
+    Runs ``compute`` and stores its result (default: the result store); never touches ``st``. A
+    result that cannot be stored is still handed to the page, with :attr:`Job.store_error` set.
+    """
     with job.lock:
         job.status = "running"
+        job.started = job.started or time.perf_counter()
     try:
         result = compute()
         if job.cancel.is_set():
@@ -122,10 +135,12 @@ def work(job: Job, compute: Callable[[], Any], save: Callable[[str, Any], Any] |
             return
         with job.lock:
             job.stage = "saving"
-        if save is None:
-            save_result(job.digest, result)
-        else:
-            save(job.digest, result)
+        try:
+            (save or save_result)(job.digest, result)
+        except OSError as exc:  # full disk, read-only store: show the result anyway, and say so
+            with job.lock:
+                job.store_error = f"{type(exc).__name__}: {exc}"
+            errors.report(exc, f"saving job {job.id}", job.session)
         with job.lock:
             job.result, job.status, job.stage = result, "done", "done"
     except Exception as exc:
@@ -135,6 +150,6 @@ def work(job: Job, compute: Callable[[], Any], save: Callable[[str, Any], Any] |
             else:
                 job.status, job.stage = "error", "error"
                 job.error = f"{type(exc).__name__}: {exc}"
-                job.traceback = traceback.format_exc(limit=6)
+                job.error_id = errors.report(exc, f"job {job.id}", job.session)
     finally:
         job.finished = time.perf_counter()

@@ -1,30 +1,38 @@
 """Starting training: the backbone choices, comparison jobs and ε sweeps.
 
-This module imports the training engine (and so torch); only the pages that train import it,
-so the first page (Data) appears without loading torch.
+Jobs go to the job runner (:mod:`dashboard.services.runner`): a comparison runs in a worker
+process, an ε sweep on the engine's sweep pool; neither in the server's script threads. This
+module imports the training engine (and so torch); only the pages that train import it, so the
+first page (Data) appears without loading torch.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-import dff_core
+from dashboard.services import errors
 from dashboard.services.config import compare_kwargs, get_scenario, run_digest
 from dashboard.services.data import Loaded
-from dashboard.services.jobs import Job, register, work
+from dashboard.services.jobs import Job, register
+from dashboard.services.runner import ProcessTask, ThreadTask, runner
 from dashboard.services.state import BACKBONE_LABELS
-from dashboard.services.store import has_result, load_result, save_sweep, sweep_config, sweep_runs_dir
+from dashboard.services.store import (
+    cache_dir,
+    discard,
+    has_result,
+    load_result,
+    save_sweep,
+    sweep_config,
+    sweep_runs_dir,
+)
+from dashboard.services.worker import TrainTask, niced_compare
 from dff_core.backbones import BACKBONES
-from dff_core.correction import torch_threads
+from dff_core.errors import DataError
 from dff_core.progress import ProgressEvent
-from dff_core.results import ComparisonResult
 from dff_core.sweep import sweep as run_sweep
 
 
@@ -34,45 +42,42 @@ def backbone_choices() -> tuple[str, ...]:
 
 
 def start_job(session: str, loaded: Loaded, config: Mapping[str, Any]) -> Job:
-    """Start (or reuse) the comparison of ``config`` on ``loaded`` in a background thread.
+    """Queue the comparison of ``config`` on ``loaded`` (it runs in a worker process).
 
-    A stored result for the same digest is loaded instead of recomputed.
+    A stored result for the same digest is loaded instead of recomputed; a stored entry that
+    cannot be read (corrupt, partly written, from another version) is removed and recomputed.
     """
     config = dict(config)
     digest = run_digest(loaded.digest, config)
     job = Job(id=uuid.uuid4().hex, session=session, digest=digest, config=config)
     register(job)
+    scenario = get_scenario(loaded, config)  # here, in the script thread: cached and Streamlit-aware
     if has_result(digest):
         try:
-            job.result = load_result(digest, get_scenario(loaded, config))
-            job.status, job.stage, job.finished = "done", "loaded from the result store", time.perf_counter()
+            job.result = load_result(digest, scenario)
+        except (DataError, OSError, ValueError, KeyError) as exc:
+            errors.logger().warning("stored run %s is unreadable (%s); computing it again", digest, exc)
+            discard(digest)
+        else:
+            job.status, job.stage, job.finished = "done", "loaded from the result store", job.queued_at
             return job
-        except Exception:  # unreadable store entry: recompute it
-            pass
-
-    scenario = get_scenario(loaded, config)  # here, in the script thread: cached and Streamlit-aware
-
-    def run() -> ComparisonResult:
-        with job.lock:
-            job.stage = "training"
-        with torch_threads(1):  # small networks train fastest on one thread, and the server keeps the other
-            return dff_core.compare(
-                scenario, **compare_kwargs(config), on_progress=job.record, should_stop=job.cancel.is_set
-            )
-
-    threading.Thread(target=work, args=(job, run), name=f"dff-job-{job.id[:8]}", daemon=True).start()
-    return job
+    task = TrainTask(scenario=scenario, compare_kwargs=compare_kwargs(config), digest=digest, cache_dir=cache_dir())
+    return runner().submit(job, ProcessTask(payload=task, load=lambda: load_result(digest, scenario)))
 
 
 def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilons: tuple[float, ...]) -> Job:
-    """Run the ε trade-off sweep for ``config`` in a background thread (stored as CSV)."""
+    """Queue the ε trade-off sweep for ``config`` (stored as CSV); it runs on the engine's sweep pool.
+
+    The job takes as many of the runner's slots as it has ε values (at least one, at most the free
+    ones), so training jobs and sweeps together never run more processes than there are slots.
+    """
     cfg = sweep_config(config, epsilons)
     job = Job(id=uuid.uuid4().hex, session=session, digest=run_digest(loaded.digest, cfg), config=cfg)
     register(job)
 
     scenario = get_scenario(loaded, config)
 
-    def run() -> pd.DataFrame:
+    def run(slots: int) -> pd.DataFrame:
         kw = compare_kwargs(config)
         grid = {"epsilon": list(epsilons), "seed": [kw["seed"]], "backbone": [kw["backbone"]], "loss": [kw["loss"]]}
         total = len(epsilons)
@@ -82,17 +87,18 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
             job.record(ProgressEvent("train", method="dff", epoch=done, epochs=n, status="epoch", message=message))
 
         progress(0, total)
-        # The engine's local sweep backend: one process per core, each run a full plain-vs-DFF
-        # comparison; finished runs are kept under the cache folder, so a cancelled sweep resumes.
+        # The engine's local sweep backend, one process per slot (below the server's priority), each run a
+        # full plain-vs-DFF comparison; finished runs are kept under the cache folder, so a cancelled sweep resumes.
         res = run_sweep(
             scenario,
             grid,
             backend="local",
-            max_workers=max(1, min(total, os.cpu_count() or 1)),
+            max_workers=max(1, min(total, slots)),
             out_dir=sweep_runs_dir(job.digest),
             train={"epochs": kw["epochs"], "methods": ["two_stage", "dff"]},
             on_progress=progress,
             should_stop=job.cancel.is_set,
+            run_fn=niced_compare,
         )
         if len(res.failed):
             raise RuntimeError(f"{len(res.failed)} sweep run(s) failed: {res.failed['error'].iloc[0]}")
@@ -111,5 +117,4 @@ def start_sweep(session: str, loaded: Loaded, config: Mapping[str, Any], epsilon
             }
         )
 
-    threading.Thread(target=work, args=(job, run, save_sweep), name=f"dff-sweep-{job.id[:8]}", daemon=True).start()
-    return job
+    return runner().submit(job, ThreadTask(run=run, save=save_sweep, max_slots=len(epsilons)))

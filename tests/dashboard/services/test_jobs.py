@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from dashboard.services import errors
 from dashboard.services import jobs as J
 from dashboard.services import store as R
 from dff_core.progress import ProgressEvent
@@ -54,8 +55,14 @@ def test_worker_records_errors_and_never_saves_them():
     t = threading.Thread(target=J.work, args=(job, boom))
     t.start()
     t.join(10)
-    assert job.status == "error" and "row 3" in job.error and "ValueError" in job.snapshot()["traceback"]
-    assert not R.has_result(job.digest)
+    snap = job.snapshot()
+    assert job.status == "error" and "row 3" in snap["error"] and "traceback" not in snap  # never sent to the page
+    assert snap["error_id"] and not R.has_result(job.digest)
+    for h in errors.logger().handlers:
+        h.flush()
+    log = errors.log_file().read_text(encoding="utf-8")
+    entry = log[log.index(snap["error_id"]) :]
+    assert "Traceback" in entry and "bad input at row 3" in entry  # the id leads to the full story
 
 
 def test_worker_hands_a_finished_result_to_its_saver():
@@ -67,6 +74,18 @@ def test_worker_hands_a_finished_result_to_its_saver():
     cancelled.cancel.set()
     J.work(cancelled, lambda: 1, lambda digest, result: saved.setdefault(digest, result))
     assert cancelled.status == "cancelled" and "5" * 64 not in saved
+
+
+def test_a_result_that_cannot_be_stored_is_still_shown():
+    job = J.Job(id="j6", session="A", digest="6" * 64, config={})
+
+    def full_disk(digest, result):
+        raise OSError(28, "No space left on device", "/srv/dff/.dff_cache/x.tmp-1/arrays.npz")
+
+    J.work(job, lambda: 7, full_disk)
+    snap = job.snapshot()
+    assert job.status == "done" and job.result == 7
+    assert "No space left" in snap["store_error"]
 
 
 def test_job_table_drops_stale_and_replaced_jobs(monkeypatch):

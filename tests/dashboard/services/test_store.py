@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,6 +76,15 @@ def test_a_stored_run_reopens_with_its_settings_on_its_data_only(store, monkeypa
     # The store folder is a run folder: the engine reopens it on its own from the recorded spec.
     alone = load_run(store / digest)
     np.testing.assert_array_equal(alone.methods["dff"].regret, result.methods["dff"].regret)
+    # A damaged entry: not served, removed, and stored again by the next run so the link reopens it.
+    _truncate(store / digest / R.MODEL_FILE)
+    assert R.model_file(R.run_dir(digest)) is None  # Export never serves the corrupt correction
+    assert R.stored_run(loaded, digest) is None and not (store / digest).exists()
+    R.save_result(digest, result)
+    _truncate(store / digest / "per_instance.csv")
+    assert R.load_stored(loaded, cfg) is None and not (store / digest).exists()
+    R.save_result(digest, result)
+    assert R.stored_run(loaded, digest)[0] == cfg and R.model_file(R.run_dir(digest)) is not None
 
 
 def test_stored_sweep_is_keyed_by_config_and_epsilons(store):
@@ -83,3 +96,87 @@ def test_stored_sweep_is_keyed_by_config_and_epsilons(store):
     R.save_sweep(C.run_digest(loaded.digest, R.sweep_config(cfg, eps)), table)
     pd.testing.assert_frame_equal(R.stored_sweep(loaded, cfg, eps), table)
     assert R.stored_sweep(loaded, cfg, (0.1,)) is None
+
+
+# ------------------------------------------------------------------------------ self-repair
+
+
+def _truncate(path, keep: int = 10) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:keep])
+
+
+def test_a_damaged_entry_is_detected_and_replaced_by_the_next_save(traffic_result, store):
+    digest = C.run_digest("d" * 64, {"k": 2})
+    R.save_result(digest, traffic_result)
+    assert R.is_complete(store / digest)
+    _truncate(store / digest / "arrays.npz")
+    assert R.has_result(digest) and not R.is_complete(store / digest)  # the manifest's checksum catches it
+    (store / digest / "notes.txt").write_text("left by hand")  # a folder the engine alone would refuse to replace
+    R.save_result(digest, traffic_result)  # replaces the damaged folder instead of failing on it
+    back = R.load_result(digest, traffic_result)
+    np.testing.assert_array_equal(back.methods["dff"].regret, traffic_result.methods["dff"].regret)
+    assert sorted(p.name for p in store.iterdir() if p.name != "logs") == [digest]  # nothing left aside
+
+
+def test_discard_removes_damaged_entries_only(traffic_result, store):
+    digest = C.run_digest("d" * 64, {"k": 3})
+    R.save_result(digest, traffic_result)
+    assert not R.discard(digest) and R.has_result(digest)  # a complete entry is kept
+    (store / digest / "metrics.csv").unlink()
+    assert R.discard(digest) and not (store / digest).exists()
+    assert not R.discard(digest)  # nothing left to remove
+
+
+def test_a_damaged_model_file_is_never_offered(traffic_result, store):
+    digest = C.run_digest("d" * 64, {"k": 4})
+    R.save_result(digest, traffic_result)
+    folder = store / digest
+    model = folder / R.MODEL_FILE
+    model.write_bytes(b"not the file the manifest lists")  # hand-made results have no model: a stray file
+    assert R.model_file(folder) is None
+    assert R.model_file(store / ("e" * 64)) is None  # no such run
+
+
+def test_temporary_folders_left_by_a_killed_save_are_cleaned_when_stale(traffic_result, store):
+    store.mkdir(parents=True, exist_ok=True)
+    stale, fresh = store / f".{'a' * 64}.tmp-1234abcd", store / f".{'b' * 64}.tmp-5678abcd"
+    for p in (stale, fresh):
+        p.mkdir()
+        (p / "summary.json").write_text("{}")
+    os.utime(stale, (time.time() - 2 * R.STALE_TEMP_S,) * 2)
+    R.save_result(C.run_digest("d" * 64, {"k": 5}), traffic_result)
+    assert not stale.exists() and fresh.exists()  # a recent one may be a save in progress
+
+
+@pytest.fixture
+def file_size_limit():
+    """Writes beyond 512 bytes fail with OSError (EFBIG) as on a full disk; restored afterwards."""
+    resource = pytest.importorskip("resource")
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512, old[1]))
+
+    try:
+        yield limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_full_disk_keeps_the_previous_entry_and_leaves_no_temporary_folder(traffic_result, store, file_size_limit):
+    digest = C.run_digest("d" * 64, {"k": 6})
+    R.save_result(digest, traffic_result)
+    before = {p.name: p.read_bytes() for p in (store / digest).iterdir()}
+    file_size_limit()
+    assert R.save_result(digest, traffic_result) == store / digest  # the same run stored before is kept as it was
+    with pytest.raises(OSError):
+        R.save_result(C.run_digest("d" * 64, {"k": 7}), traffic_result)
+    sweep_digest = C.run_digest("d" * 64, {"sweep": 1})
+    with pytest.raises(OSError):
+        R.save_sweep(sweep_digest, pd.DataFrame({"epsilon": np.linspace(0, 1, 200), "regret_mean": 1.0}))
+    assert {p.name: p.read_bytes() for p in (store / digest).iterdir()} == before
+    assert [p.name for p in store.iterdir() if ".tmp-" in p.name or ".old-" in p.name] == []
+    assert sorted(p.name for p in store.iterdir() if p.name != "logs") == [digest]

@@ -1,0 +1,67 @@
+"""Train page's start/progress part: a job waiting in the queue shows its place, and Cancel takes it out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services as S
+from dashboard.services import runner as RN
+from dashboard.services.jobs import Job
+from tests.dashboard.services.test_runner import wait_for_release
+
+REPO = Path(__file__).resolve().parents[3]
+APP = str(REPO / "dashboard" / "app.py")
+
+pytestmark = pytest.mark.skipif(not (REPO / "sample_data" / "readings.csv").is_file(), reason="sample_data/ is missing")
+
+
+@pytest.fixture
+def busy_server(tmp_path, monkeypatch):
+    """The app's job runner with one slot, taken by a job of another session until released."""
+    monkeypatch.setenv("DFF_CACHE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv(RN.WORKERS_ENV, "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    runner = RN.runner()
+    other = Job(id="other-session-job", session="other", digest="0" * 64, config={})
+    payload = {"started": str(tmp_path / "other.started"), "release": str(tmp_path / "other.release")}
+    runner.submit(other, RN.ProcessTask(payload=payload, load=lambda: None, target=wait_for_release))
+    deadline = time.monotonic() + 120
+    while other.snapshot()["stage"] != "working":
+        assert time.monotonic() < deadline, "the blocking job did not start"
+        time.sleep(0.1)
+    yield runner
+    (tmp_path / "other.release").touch()
+    runner.shutdown()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_a_queued_job_shows_its_place_and_cancel_takes_it_out(busy_server):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/train.py").run()
+    at.number_input(key="cfg_epochs").set_value(2)
+    at.button(key="start").click().run()
+    assert not at.exception, at.exception
+    job = S.get_job(at.session_state["job_id"], at.session_state["session_id"])
+    assert job.status == "queued" and busy_server.position(job) == 1
+    assert any("runs 1 comparison at a time" in c.value for c in at.caption)
+    progress = [p.proto.text for p in at.get("progress")]
+    assert any("position 1 of 1 in the queue" in t for t in progress), progress
+    assert not at.button(key="cancel").disabled
+    at.button(key="cancel").click().run()
+    deadline = time.monotonic() + 30
+    while job.running:
+        assert time.monotonic() < deadline, "the queued job was not taken out"
+        time.sleep(0.1)
+    assert job.status == "cancelled" and job.started is None  # it never ran
+    at.run()
+    assert not at.exception
+    assert any("cancelled" in w.value for w in at.warning)
+    assert not S.has_result(job.digest)

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import services as S
 from dashboard.services import export as X
 from dashboard.services import views as V
-from dashboard.services.result_labels import metric_columns
+from dashboard.services.labels import metrics_table
 from dashboard.services.state import Session, Widget
 
 st.title("Export")
@@ -59,7 +59,7 @@ c2.download_button(
 c2.caption(f"One row per test time and method: regret and objective in {unit}.")
 c1.download_button(
     "Metrics per method (CSV)",
-    lambda: X.csv_bytes(result.metrics.rename(columns=metric_columns(unit)).rename_axis("method").reset_index()),
+    lambda: X.csv_bytes(metrics_table(result.metrics, unit=unit).reset_index()),
     file_name=f"dff-metrics-{tag}.csv",
     mime="text/csv",
     icon=":material/leaderboard:",

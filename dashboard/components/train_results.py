@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
-from dashboard.services.result_labels import method_name, metric_columns
+from dashboard.services.labels import method_label, metrics_table
 from dashboard.services.state import Session
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def render(current: str, running: bool, opened: str | None) -> None:
     )
     with st.expander("All metrics"):
         st.dataframe(
-            result.metrics.rename(columns=metric_columns(unit), index=method_name),
+            metrics_table(result.metrics, unit=unit),
             key="metrics_table",
         )
     st.page_link("app_pages/decisions.py", label="Next: inspect decisions", icon=":material/arrow_forward:")
@@ -123,7 +123,7 @@ def verdict(result: ComparisonResult, unit: str) -> None:
         return
     for name in [m for m in result.methods if m != "two_stage"]:
         v = result.verdict(name)
-        text = f"**{method_name(name)}:** " + v.sentence(method=method_name(name), unit=unit)
+        text = f"**{method_label(name)}:** " + v.sentence(method=method_label(name), unit=unit)
         if v.verdict == "better":
             st.success(text, icon=":material/thumb_up:")
         elif v.verdict == "worse":

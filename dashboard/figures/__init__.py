@@ -1,7 +1,7 @@
 """Pure figure builders: engine results and display tables in, plotly figures out.
 
 No Streamlit here, so every chart is unit-tested without a browser. Every chart uses the same
-method colours (:data:`COLORS`) and readable labels (:mod:`dashboard.services.result_labels`), puts units
+method colours (:data:`COLORS`) and readable labels (:mod:`dashboard.services.labels`), puts units
 on its axes and shows the sensor id, time and value on hover. By page:
 :mod:`~dashboard.figures.results` (Train), :mod:`~dashboard.figures.maps` (Data, Decisions),
 :mod:`~dashboard.figures.charts` (the others); :mod:`~dashboard.figures.style` holds the shared look.

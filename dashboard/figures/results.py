@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.style import COLORS, SENSOR_COLOR, apply_layout, label, result_methods, result_times, result_unit
-from dashboard.services.result_labels import EPOCH0_MEANING
+from dashboard.services.labels import EPOCH0_MEANING
 from dff_core.progress import ProgressEvent
 from dff_core.results import ComparisonResult
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.services.result_labels import method_name
+from dashboard.services.labels import method_label
 from dff_core.results import METHODS, ComparisonResult
 
 #: One colour per method, used on every chart (plain grey, DFF blue, DFL amber, hindsight black).
@@ -42,14 +42,14 @@ BASE_LAYOUT = {
 
 
 #: Short labels for tight spaces (KPI tiles).
-SHORT_LABELS = {m: method_name(m, short=True) for m in ORDER}
+SHORT_LABELS = {m: method_label(m, short=True) for m in ORDER}
 #: Robust colour limits: the 2nd and 98th percentiles, so one outlier does not flatten the scale.
 ROBUST_PERCENTILES = (2.0, 98.0)
 
 
 def label(method: str, short: bool = False) -> str:
-    """Readable name of a method key (see :mod:`dashboard.services.result_labels`)."""
-    return method_name(method, short=short)
+    """Readable name of a method key (see :mod:`dashboard.services.labels`)."""
+    return method_label(method, short=short)
 
 
 def robust_limits(values, lo: float = ROBUST_PERCENTILES[0], hi: float = ROBUST_PERCENTILES[1]) -> tuple[float, float]:

@@ -53,6 +53,16 @@ def method_label(method: str, short: bool = False) -> str:
     return (SHORT_METHOD_LABELS if short else METHOD_LABELS).get(method, method)
 
 
+#: What each trained method's epoch 0 is (its starting point before any decision-focused training).
+EPOCH0_MEANING: Final = {
+    "dff": "the plain backbone (no correction yet)",
+    "dfl": "its own least-squares warm start",
+    "dfl_backbone": "the backbone's fitted weights",
+    "dfl_scratch": "random weights",
+    "dff_unbounded": "the plain backbone (no correction yet)",
+}
+
+
 # ------------------------------------------------------------------------------ scenarios and settings
 SCENARIO_LABELS: Final = {"traffic": "Traffic routing", "allocation": "Allocation of response units"}
 BACKBONE_LABELS: Final = {
@@ -154,11 +164,11 @@ def metrics_table(metrics: pd.DataFrame, unit: str = "cost units", value_unit: s
 # ------------------------------------------------------------------------------ features
 #: Calendar features of the engine (``dff_core.scenarios.features.CALENDAR_COLUMNS``).
 CALENDAR_LABELS: Final = {
-    "tod_sin": "time of day",
-    "tod_cos": "time of day",
-    "dow_sin": "day of week",
-    "dow_cos": "day of week",
-    "weekend": "weekend",
+    "tod_sin": "time of day (sine part)",
+    "tod_cos": "time of day (cosine part)",
+    "dow_sin": "day of week (sine part)",
+    "dow_cos": "day of week (cosine part)",
+    "weekend": "weekend (yes/no)",
     "slot_of_day": "time of day (slot)",
     "slot_of_week": "time of week (slot)",
 }

@@ -13,7 +13,7 @@ import pandas as pd
 
 from dashboard.services import cache
 from dashboard.services.data import sensors_frame
-from dashboard.services.result_labels import feature_label, method_name
+from dashboard.services.labels import feature_label, method_label
 from dff_core.decisions import HINDSIGHT, allocation_decisions, route_decisions
 from dff_core.explain import correction_summary
 from dff_core.explain import decision_differences as engine_decision_differences
@@ -159,7 +159,7 @@ def regret_at(result: ComparisonResult, instance: int, travel_times: dict[str, f
             r = float(travel_times[m] - travel_times[HINDSIGHT])
         else:
             r = float(result.methods[m].regret[instance])
-        rows.append({"Method": method_name(m), "Regret": r})
+        rows.append({"Method": method_label(m), "Regret": r})
     return pd.DataFrame(rows)
 
 
@@ -233,7 +233,7 @@ def routes_table(result: ComparisonResult) -> pd.DataFrame | None:
                         "time": times,
                         "trip": trip,
                         "method": m,
-                        "method_name": method_name(m),
+                        "method_name": method_label(m),
                         "travel_time": tt[m],
                         "regret": tt[m] - tt[HINDSIGHT],
                         "n_links": (f > 1e-9).sum(axis=1),
@@ -379,4 +379,4 @@ def reading_word(result: ComparisonResult) -> str:
 def readable_features(attr: pd.DataFrame, result: ComparisonResult) -> pd.DataFrame:
     """``attr`` with its ``feature`` column in words (``S39@t-1d`` -> ``S39 pace, 1 day earlier``)."""
     word = reading_word(result)
-    return attr.assign(feature=[feature_label(f, word) for f in attr["feature"]])
+    return attr.assign(feature=[feature_label(f, quantity=word) for f in attr["feature"]])

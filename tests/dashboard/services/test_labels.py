@@ -21,8 +21,8 @@ from dff_core.scenarios.features import CALENDAR_COLUMNS, make_features
         ("S39@t-3", "15min", "S39 speed, 45 min earlier"),
         ("S39@t-2", None, "S39 speed, 2 readings earlier"),
         ("S39@mean1h", None, "S39 speed, mean of the last 1 h"),
-        ("tod_sin", None, "time of day"),
-        ("dow_cos", None, "day of week"),
+        ("tod_sin", None, "time of day (sine part)"),
+        ("dow_cos", None, "day of week (cosine part)"),
         ("A7@prev", None, "A7 value, previous period"),
         ("A7:rain_mm", None, "A7 rain mm"),
     ],
@@ -88,3 +88,17 @@ def test_tooltips_exist_for_the_controls():
     for control in ("backbone", "horizon", "methods", "source", "budget", "epsilon", "epochs", "loss", "scenario",
                     "duplicates", "count_unit", "crs", "timezone", "zero_speeds"):  # fmt: skip
         assert len(L.HELP[control]) > 30, control
+
+
+def test_every_trained_method_says_what_its_epoch_zero_is():
+    assert "backbone" in L.EPOCH0_MEANING["dff"]
+    assert "warm start" in L.EPOCH0_MEANING["dfl"]
+    assert L.EPOCH0_MEANING["dff"] != L.EPOCH0_MEANING["dfl"]
+    assert set(L.EPOCH0_MEANING) == set(L.METHOD_LABELS) - {"two_stage", "hindsight"}
+
+
+def test_feature_labels_name_what_the_sensors_measure():
+    assert L.feature_label("S39@t-1d", quantity="pace") == "S39 pace, 1 day earlier"
+    assert L.feature_label("S39@t-3", quantity="count") == "S39 count, 3 readings earlier"
+    assert L.feature_label("S39@t-1") == "S39 speed, 1 reading earlier"
+    assert L.feature_label("weird_name") == "weird name"

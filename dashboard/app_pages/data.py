@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from dashboard import figures as F
@@ -51,6 +53,11 @@ def source_choice() -> str:
 
 
 # ------------------------------------------------------------------------------ uploads
+def text_option(col: Any, label: str, key: str, placeholder: str, help_key: str) -> str:
+    """A free-text reading option kept for the session, with its tooltip from :data:`labels.HELP`."""
+    return col.text_input(label, key=key, placeholder=placeholder, help=L.HELP[help_key], persist_state="session")
+
+
 def reading_options() -> dict[str, str | None]:
     """The "Reading options" controls; returns ``value`` and the loader's options as typed."""
     c1, c2, c3 = st.columns(3)
@@ -84,17 +91,9 @@ def reading_options() -> dict[str, str | None]:
     )
     with st.expander("More reading options: coordinates, time zone, speeds of 0, files without timestamps"):
         c1, c2, c3 = st.columns(3)
-        crs = c1.text_input(
-            "Coordinate system of the sensors",
-            key=Widget.UPLOAD_CRS,
-            placeholder="latitude/longitude (WGS84)",
-            help=L.HELP["crs"],
-            persist_state="session",
-        )
-        timezone = c2.text_input(
-            "Time zone", key=Widget.UPLOAD_TIMEZONE, placeholder="as in the file", help=L.HELP["timezone"],
-            persist_state="session",
-        )  # fmt: skip
+        wgs84 = "latitude/longitude (WGS84)"
+        crs = text_option(c1, "Coordinate system of the sensors", Widget.UPLOAD_CRS, wgs84, "crs")
+        timezone = text_option(c2, "Time zone", Widget.UPLOAD_TIMEZONE, "as in the file", "timezone")
         zero_speeds = c3.selectbox(
             "Speeds of exactly 0 are",
             list(L.ZERO_SPEED_LABELS),
@@ -105,17 +104,10 @@ def reading_options() -> dict[str, str | None]:
             persist_state="session",
         )
         c1, c2, _ = st.columns(3)
-        start = c1.text_input(
-            "Time of the first row (files without timestamps)",
-            key=Widget.UPLOAD_START,
-            placeholder="2012-03-01 00:00",
-            help=L.HELP["start"],
-            persist_state="session",
+        start = text_option(
+            c1, "Time of the first row (files without timestamps)", Widget.UPLOAD_START, "2012-03-01 00:00", "start"
         )
-        freq = c2.text_input(
-            "Reading interval", key=Widget.UPLOAD_FREQ, placeholder="e.g. 5min", help=L.HELP["freq"],
-            persist_state="session",
-        )  # fmt: skip
+        freq = text_option(c2, "Reading interval", Widget.UPLOAD_FREQ, "e.g. 5min", "freq")
     return {
         "value": value,
         "count_unit": count_unit,

@@ -20,39 +20,40 @@ from dashboard.services.labels import (  # noqa: F401  (re-exported: labels live
 
 
 class Session:
-    """Keys of the values the app and its pages keep in ``st.session_state``."""
+    """Keys of the values the app and its pages keep in ``st.session_state`` (plain strings, so a page may
+    also read them by name)."""
 
     #: This browser tab's id: jobs are visible to the session that started them only.
-    ID: Final = "session_id"
+    ID = "session_id"
     #: The active dataset (:class:`dashboard.services.data.Loaded`), or ``None`` when nothing loads.
-    LOADED: Final = "loaded"
+    LOADED = "loaded"
     #: Why the sample city could not be loaded (shown instead of the Data page).
-    LOAD_ERROR: Final = "load_error"
+    LOAD_ERROR = "load_error"
     #: Id of this session's training job, and of its ε-sweep job.
-    JOB_ID: Final = "job_id"
-    SWEEP_JOB_ID: Final = "sweep_job_id"
+    JOB_ID = "job_id"
+    SWEEP_JOB_ID = "sweep_job_id"
     #: The shown comparison result, its run digest and its run configuration.
-    RESULT: Final = "result"
-    RESULT_DIGEST: Final = "result_digest"
-    RESULT_CONFIG: Final = "result_config"
+    RESULT = "result"
+    RESULT_DIGEST = "result_digest"
+    RESULT_CONFIG = "result_config"
     #: The folder of a run opened from disk (its results are shown, not the store's), else ``None``.
-    OPENED_DIR: Final = "opened_dir"
+    OPENED_DIR = "opened_dir"
     #: The folder named in the URL that the Train page tried to open, so it is tried once.
-    OPEN_TRIED: Final = "open_tried"
+    OPEN_TRIED = "open_tried"
     #: Problems of the last upload, and the digest of the files last validated.
-    UPLOAD_ISSUES: Final = "upload_issues"
-    UPLOAD_TRIED: Final = "upload_tried"
+    UPLOAD_ISSUES = "upload_issues"
+    UPLOAD_TRIED = "upload_tried"
     #: Set once the run named in the URL has been reopened (a refresh is a new session).
-    RESTORED: Final = "restored"
+    RESTORED = "restored"
     #: The run the Decisions page's time slider was last positioned for.
-    DECISION_RUN: Final = "decision_run"
+    DECISION_RUN = "decision_run"
     #: The last uploaded dataset (:class:`dashboard.services.data.Loaded`), kept while the sample is shown
     #: so that choosing "Upload" again brings it back.
-    UPLOADED: Final = "uploaded"
+    UPLOADED = "uploaded"
     #: Digest of the dataset the sensor preview's selection belongs to (a new dataset resets it).
-    PREVIEW_FOR: Final = "preview_for"
+    PREVIEW_FOR = "preview_for"
     #: Set by the start page's "Run the sample" button: the Train page starts the default comparison once.
-    RUN_SAMPLE: Final = "run_sample"
+    RUN_SAMPLE = "run_sample"
 
 
 #: Session values the app starts with ``None`` (the dataset and its error are set when loading).

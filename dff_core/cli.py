@@ -31,6 +31,7 @@ from dff_core.progress import ProgressEvent
 from dff_core.results import RUN_FILES, ComparisonResult
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
 from dff_core.selection import EPSILON_GRID, LR_GRID, is_auto
+from dff_core.summary_text import summary_table
 from dff_core.sweep import GRID_KEYS, GROUP_KEYS, SweepBusyError, SweepConfigError, SweepInterrupted, load_config, sweep
 
 EXIT_OK, EXIT_FAILURE, EXIT_DATA = 0, 1, 2
@@ -308,7 +309,7 @@ def run_compare(args: argparse.Namespace) -> int:
         result.timings = {"data": max(0.0, t_data), **result.timings}
     result.save(out)
     summary = result.summary()
-    print(_table(summary))
+    print(summary_table(summary))
     print(f"wrote {out} (summary.json and the full run; load it with dff_core.comparison.load_run)")
     return EXIT_OK
 
@@ -347,53 +348,6 @@ def _planned_epochs(methods: Sequence[str], epsilon: Any, budget: Any) -> int:
         n = lr_fits * (len(EPSILON_GRID) if m == "dff" and is_auto(epsilon) else 1)
         fits += n + (1 if n > 1 else 0)
     return max(1, fits * int(budget.epochs))
-
-
-def _table(summary: dict[str, Any]) -> str:
-    """The comparison as text: one row per method, then the shared budget and the verdict in plain words."""
-    unit = summary.get("unit") or ""
-    folds = summary.get("folds") if summary.get("kind") == "backtest" else None
-    scope = f"{folds} folds, pooled test n={summary['n_test']}" if folds else f"test n={summary['n_test']}"
-    lines = [
-        f"{'method':<14}{'regret':>12}{'norm.regret':>13}{'mse':>12}{'mae':>10}{'max shift':>11}  ({unit}, {scope})"
-    ]
-    for name, m in summary["methods"].items():
-
-        def f(k: str, fmt: str = "{:.4g}", m: dict = m) -> str:
-            v = m.get(k)
-            return "-" if v is None else fmt.format(v)
-
-        lines.append(
-            f"{name:<14}{f('regret_mean'):>12}{f('normalized_regret'):>13}{f('mse'):>12}{f('mae'):>10}"
-            f"{f('max_relative_shift', '{:.3g}'):>11}"
-        )
-    for fold in summary.get("per_fold") or []:
-        dff = (fold.get("verdict") or {}).get("dff_vs_two_stage")
-        window = f"{fold.get('test_start') or ''} .. {fold.get('test_end') or ''}".strip(" .")
-        if dff:
-            lines.append(
-                f"  fold {fold['fold']} ({window}, n={fold['n_test']}): DFF − plain {dff['mean_difference']:+.4g} "
-                f"[{dff['ci_low']:+.3g}, {dff['ci_high']:+.3g}], p = {dff['p_value']:.2g}: {dff['verdict']}"
-            )
-    budget = summary.get("training_budget")
-    if budget:
-        lr = (
-            "lr chosen from " + ", ".join(f"{v:g}" for v in budget["lr_grid"])
-            if budget["lr"] == "auto"
-            else (f"lr {budget['lr']:g}")
-        )
-        stop = "no early stopping" if budget["patience"] is None else f"patience {budget['patience']}"
-        lines.append(
-            f"Training budget of every trained method ({', '.join(budget.get('methods', []))}): up to "
-            f"{budget['epochs']} epochs, {lr}, {stop}, batch {budget['batch_size']}; best validation epoch kept."
-        )
-    dff_eps = ((summary.get("training") or {}).get("dff") or {}).get("epsilon")
-    if summary.get("epsilon") == "auto" and dff_eps is not None:
-        lines.append(f"ε chosen on validation data: {dff_eps:g}.")
-    verdict = (summary.get("verdict") or {}).get("dff_vs_two_stage")
-    if verdict:
-        lines.append(("Pooled verdict: " if folds else "Verdict: ") + verdict["sentence"])
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- sweep

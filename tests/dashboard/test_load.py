@@ -95,7 +95,9 @@ def _open_train_page(browser, url: str, epochs: int):
     _idle(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train & compare").click()
     _idle(page)
-    box = page.get_by_label("Epochs", exact=True)  # a different setting per session: three different runs
+    box = page.get_by_label(
+        "Epochs (training passes)", exact=True
+    )  # a different setting per session: three different runs
     box.fill(str(epochs))
     box.press("Enter")
     _idle(page)
@@ -125,7 +127,7 @@ def test_three_sessions_training_at_once_queue_and_all_finish(server) -> None:
             # While the queue is full: the health check answers and a new visitor's first page draws.
             assert _health(url) == 200
             visitor = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
-            visitor.goto(url, timeout=300_000)
+            visitor.goto(f"{url}/data", timeout=300_000)  # the Data page draws the sample's map and readings
             _idle(visitor)
             expect(visitor.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible(
                 timeout=300_000

@@ -17,10 +17,12 @@ import streamlit as st  # noqa: E402
 
 from dashboard import services as S  # noqa: E402
 from dashboard.services.errors import run_page  # noqa: E402
+from dashboard.services.runner import runner  # noqa: E402
 from dashboard.services.state import Session  # noqa: E402
 
 st.set_page_config(page_title="DFF Studio", page_icon=":material/alt_route:", layout="wide")
 ss = st.session_state
+runner()  # the job runner (one per server) starts its worker parent now, not at the first Start
 
 # Per-session defaults (each browser tab is its own session; nothing per-user lives in globals).
 if Session.ID not in ss:

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing import spawn as mp_spawn
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -133,6 +134,9 @@ class Runner:
         self._active: dict[str, _Active] = {}
         self._thread: threading.Thread | None = None
         self._ctx: Any = None
+        # Start the worker parent (it imports torch and the engine, several seconds) now, in the
+        # background, so the first Start does not wait for it.
+        threading.Thread(target=self._warm_up, name="dff-job-warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------------ public
     def submit(self, job: Job, task: ProcessTask | ThreadTask) -> Job:
@@ -184,9 +188,16 @@ class Runner:
             self._thread.start()
 
     def _context(self) -> Any:
-        if self._ctx is None:
-            self._ctx = mp_context()
-        return self._ctx
+        with self._lock:
+            if self._ctx is None:
+                self._ctx = mp_context()
+            return self._ctx
+
+    def _warm_up(self) -> None:
+        """Start the forkserver that workers are forked from (no-op for ``spawn``); errors surface at the first job."""
+        with contextlib.suppress(Exception):
+            if self._context().get_start_method() == "forkserver":
+                forkserver.ensure_running()
 
     def _loop(self) -> None:
         while True:

@@ -234,3 +234,79 @@ def test_count_upload_runs_routing_and_allocation(server: str) -> None:
             raise
         finally:
             browser.close()
+
+
+def _metr_la_dir() -> Path | None:
+    from dff_core.data import shared_data_dir
+
+    root = shared_data_dir()
+    folder = None if root is None else root / "metr-la-week"
+    return folder if folder is not None and (folder / "los_speed.csv").is_file() else None
+
+
+@pytest.mark.skipif(_metr_la_dir() is None, reason="METR-LA week not found in ../shared/data")
+def test_metr_la_upload_and_sample_allocation(server: str) -> None:
+    folder = _metr_la_dir()
+    assert folder is not None
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        try:
+            # METR-LA as published: a wide table of mph without timestamps, and a locations file.
+            page.goto(f"{server}/data")
+            _idle(page)
+            page.get_by_text("Upload CSV files").click()
+            _idle(page)
+            page.get_by_test_id("stSelectbox").filter(has_text="The readings are").click()
+            page.get_by_role("option", name="speeds in mph", exact=True).click()
+            _idle(page)
+            page.get_by_text("More reading options").click()
+            for label, text in (
+                ("Time of the first row (files without timestamps)", "2012-03-01 00:00"),
+                ("Reading interval", "5min"),
+            ):
+                box = page.get_by_label(label, exact=True)
+                box.fill(text)
+                box.press("Enter")
+                _idle(page)
+            for kind, name in (("readings", "los_speed.csv"), ("sensors", "graph_sensor_locations.csv")):
+                box = page.get_by_test_id("stFileUploader").filter(has_text=f"{kind.capitalize()} CSV")
+                box.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(folder / name))
+                _idle(page)
+            expect(page.get_by_text("Loaded: Uploaded data")).to_be_visible(timeout=120_000)
+            expect(page.get_by_test_id("stMetric").filter(has_text="207")).to_be_visible()
+            _shot(page, "11-metr-la-data")
+            _nav(page, "Train & compare")
+            epochs = page.get_by_label("Epochs (training passes)", exact=True)
+            epochs.fill("2")
+            epochs.press("Enter")
+            _idle(page)
+            _run(page)
+            _shot(page, "12-metr-la-train")
+            for title in ("Decisions", "Interpretability", "Export"):
+                _nav(page, title)
+                expect(page.get_by_test_id("stException")).to_have_count(0)
+                _shot(page, f"13-metr-la-{title.lower()}")
+
+            # Back to the sample city in one click, then allocation.
+            _nav(page, "Data")
+            page.get_by_test_id("stMain").get_by_text("Sample city", exact=True).first.click()
+            _idle(page)
+            expect(page.get_by_text("Loaded: Sample city")).to_be_visible(timeout=60_000)
+            _nav(page, "Train & compare")
+            page.get_by_text("Allocation of response units").click()
+            _idle(page)
+            _run(page)
+            _shot(page, "14-sample-allocation")
+            for title in ("Decisions", "Interpretability", "Export"):
+                _nav(page, title)
+                expect(page.get_by_test_id("stException")).to_have_count(0)
+                _shot(page, f"15-allocation-{title.lower()}")
+        except Exception:
+            _shot(page, "failure-metr-la")
+            raise
+        finally:
+            browser.close()

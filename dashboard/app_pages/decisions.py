@@ -83,11 +83,13 @@ if result.config.get("scenario") == "traffic":
         "pale band is the hindsight route. Sensors are coloured by the pace really measured at this time."
     )
     shown = [m for m in F.ORDER if m in tt]
+    st.caption(f"Realised travel time of each method's routes at this time, in {unit} (the unit stays out of the cards "
+               "so the numbers fit).")  # fmt: skip
     for col, m in zip(st.columns(len(shown)), shown):
         delta = None if m == "hindsight" else f"{tt[m] - tt['hindsight']:+.2f} vs hindsight"
         col.metric(
             f"{F.label(m, short=True)} realised",
-            f"{tt[m]:.1f} {unit}",
+            f"{tt[m]:.1f}",
             delta=delta,
             delta_color="inverse",
             border=True,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -149,34 +151,35 @@ def test_temporary_folders_left_by_a_killed_save_are_cleaned_when_stale(traffic_
     assert not stale.exists() and fresh.exists()  # a recent one may be a save in progress
 
 
-@pytest.fixture
-def file_size_limit():
-    """Writes beyond 512 bytes fail with OSError (EFBIG) as on a full disk; restored afterwards."""
+@contextlib.contextmanager
+def file_size_limit(nbytes: int = 512) -> Iterator[None]:
+    """In the block, writes beyond ``nbytes`` fail with OSError (EFBIG) as on a full disk.
+
+    Restored when the block ends, inside the test: pytest's own report must not be written while the
+    limit holds (its output file may already be larger).
+    """
     resource = pytest.importorskip("resource")
     old = resource.getrlimit(resource.RLIMIT_FSIZE)
     handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (512, old[1]))
-
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, old[1]))
     try:
-        yield limit
+        yield
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, old)
         signal.signal(signal.SIGXFSZ, handler)
 
 
-def test_a_full_disk_keeps_the_previous_entry_and_leaves_no_temporary_folder(traffic_result, store, file_size_limit):
+def test_a_full_disk_keeps_the_previous_entry_and_leaves_no_temporary_folder(traffic_result, store):
     digest = C.run_digest("d" * 64, {"k": 6})
     R.save_result(digest, traffic_result)
     before = {p.name: p.read_bytes() for p in (store / digest).iterdir()}
-    file_size_limit()
-    assert R.save_result(digest, traffic_result) == store / digest  # the same run stored before is kept as it was
-    with pytest.raises(OSError):
-        R.save_result(C.run_digest("d" * 64, {"k": 7}), traffic_result)
-    sweep_digest = C.run_digest("d" * 64, {"sweep": 1})
-    with pytest.raises(OSError):
-        R.save_sweep(sweep_digest, pd.DataFrame({"epsilon": np.linspace(0, 1, 200), "regret_mean": 1.0}))
+    with file_size_limit():
+        assert R.save_result(digest, traffic_result) == store / digest  # the same run stored before is kept
+        with pytest.raises(OSError):
+            R.save_result(C.run_digest("d" * 64, {"k": 7}), traffic_result)
+        sweep_digest = C.run_digest("d" * 64, {"sweep": 1})
+        with pytest.raises(OSError):
+            R.save_sweep(sweep_digest, pd.DataFrame({"epsilon": np.linspace(0, 1, 200), "regret_mean": 1.0}))
     assert {p.name: p.read_bytes() for p in (store / digest).iterdir()} == before
     assert [p.name for p in store.iterdir() if ".tmp-" in p.name or ".old-" in p.name] == []
     assert sorted(p.name for p in store.iterdir() if p.name != "logs") == [digest]

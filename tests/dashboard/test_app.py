@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services as S
@@ -24,14 +23,8 @@ pytestmark = pytest.mark.skipif(not (SAMPLE / "readings.csv").is_file(), reason=
 
 
 @pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    """Empty Streamlit caches and a private result store for every test."""
-    monkeypatch.setenv("DFF_CACHE_DIR", str(tmp_path / "store"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def fresh(fresh_caches: None) -> None:
+    """Empty Streamlit caches and a private result store for every test (tests/dashboard/conftest.py)."""
 
 
 def _app() -> AppTest:

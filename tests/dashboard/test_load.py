@@ -8,17 +8,14 @@ no page shows an exception. Skipped when Chromium is absent.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.dashboard.browser import streamlit_server
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -38,12 +35,6 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 CONNECTED = '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _health(url: str) -> int:
     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as r:
         return r.status
@@ -52,36 +43,10 @@ def _health(url: str) -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A real server with ONE job slot, so three sessions' jobs must queue; yields (URL, result store)."""
-    port = _free_port()
     store = tmp_path_factory.mktemp("load-store")
     log = tmp_path_factory.mktemp("load") / "streamlit.log"
-    env = {**os.environ, "DFF_CACHE_DIR": str(store), "DFF_JOB_WORKERS": "1"}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-        "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                if _health(url) == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with streamlit_server({"DFF_CACHE_DIR": str(store), "DFF_JOB_WORKERS": "1"}, log, ready_s=120) as url:
         yield url, store
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _idle(page) -> None:

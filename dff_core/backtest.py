@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from dff_core.errors import DataError
+from dff_core.metrics import metrics_row
 from dff_core.problems.base import OptProblem
 from dff_core.results import (
     ALL_METHODS,
@@ -32,13 +33,12 @@ from dff_core.results import (
     FOLD_PREFIX,
     MANIFEST,
     ComparisonResult,
-    json_default,
-    metrics_row,
     read_manifest,
     verdicts,
     write_atomically,
     write_manifest,
 )
+from dff_core.run_json import json_default
 from dff_core.stats import PairedComparison, paired_difference
 
 #: Fewest training rows a fold may have (before its validation window).

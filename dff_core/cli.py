@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from tqdm import tqdm
 
 from dff_core.comparison import available_methods, compare
 from dff_core.data.parsing import format_duration
 from dff_core.errors import DataError, SolverError
 from dff_core.presets import resolve_preset
-from dff_core.progress import ProgressEvent
+from dff_core.progress import ProgressBar
 from dff_core.results import RUN_FILES, ComparisonResult
 from dff_core.scenarios.spec import DATA_FIELDS, ScenarioSpec, build, load_data, spec_fields
 from dff_core.selection import EPSILON_GRID, LR_GRID, is_auto
@@ -229,25 +228,6 @@ def _lr_arg(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"must be a number such as 1e-3, or 'auto'; got {value!r}") from None
 
 
-class _Progress:
-    """tqdm bar on stderr fed by :class:`~dff_core.progress.ProgressEvent` objects (one bar step per training epoch)."""
-
-    def __init__(self, total: int, disable: bool) -> None:
-        self.bar = tqdm(total=total, file=sys.stderr, disable=disable, unit="epoch", dynamic_ncols=True)
-
-    def __call__(self, event: ProgressEvent) -> None:
-        self.bar.set_description(event.label, refresh=False)
-        if event.stage == "train" and event.epoch > 0 and self.bar.n < self.bar.total:
-            self.bar.update(1)
-
-    def close(self, finished: bool = False) -> None:
-        """Close the bar; ``finished`` fills it (early stopping ends training before the last epoch)."""
-        if finished and not self.bar.disable:
-            self.bar.set_description("done", refresh=False)
-            self.bar.update(self.bar.total - self.bar.n)
-        self.bar.close()
-
-
 @register(
     "compare",
     "compare two-stage, DFF and decision-focused baselines on a scenario; write the run folder",
@@ -284,7 +264,7 @@ def run_compare(args: argparse.Namespace) -> int:
                 "the fast preset's training time (early stopping usually ends sooner).",
                 file=sys.stderr,
             )
-    progress = _Progress(total=max(1, epochs_total), disable=args.quiet)
+    progress = ProgressBar(total=max(1, epochs_total), disable=args.quiet)
     finished = False
     try:
         result = compare(

@@ -153,3 +153,20 @@ def shift_metrics(C_ref: np.ndarray, C_new: np.ndarray) -> dict[str, float]:
         "max_relative_shift": float(shift.max()) if shift.size else 0.0,
         "min_cosine": float(cosine_similarity(C_new, C_ref).min()) if len(C_ref) else 1.0,
     }
+
+
+def metrics_row(
+    z_test: np.ndarray, C_test: np.ndarray, C_hat: np.ndarray, C_pred: np.ndarray, regret: np.ndarray, seconds: float
+) -> dict[str, float]:
+    """One method's row of a metrics table (shift and cosine measured against the backbone's ``C_hat``)."""
+    n = len(regret)
+    return {
+        "regret_mean": float(regret.mean()) if n else float("nan"),
+        "regret_median": float(np.median(regret)) if n else float("nan"),
+        "normalized_regret": float(regret.sum() / (np.abs(z_test).sum() + 1e-7)),
+        "mse": mse(C_test, C_pred),
+        "mae": mae(C_test, C_pred),
+        "mape": mape(C_test, C_pred),
+        **shift_metrics(C_hat, C_pred),
+        "seconds": float(seconds),
+    }

@@ -6,9 +6,12 @@ through the same :class:`ProgressEvent`, so a progress bar, a log or a dashboard
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from tqdm import tqdm
 
 #: Pipeline stages, in the order a comparison goes through them.
 STAGES = ("backbone", "train", "evaluate")
@@ -69,3 +72,22 @@ def epoch_event(
         best_epoch=int(best_epoch),
         metrics={k: float(row[k]) for k in metric_keys},
     )
+
+
+class ProgressBar:
+    """tqdm bar on stderr fed by :class:`~dff_core.progress.ProgressEvent` objects (one bar step per training epoch)."""
+
+    def __init__(self, total: int, disable: bool) -> None:
+        self.bar = tqdm(total=total, file=sys.stderr, disable=disable, unit="epoch", dynamic_ncols=True)
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.bar.set_description(event.label, refresh=False)
+        if event.stage == "train" and event.epoch > 0 and self.bar.n < self.bar.total:
+            self.bar.update(1)
+
+    def close(self, finished: bool = False) -> None:
+        """Close the bar; ``finished`` fills it (early stopping ends training before the last epoch)."""
+        if finished and not self.bar.disable:
+            self.bar.set_description("done", refresh=False)
+            self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()

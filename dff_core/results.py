@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 import dff_core
-from dff_core import metrics
 from dff_core.data.io import read_npz
 from dff_core.errors import DataError
 from dff_core.problems.base import OptProblem
+from dff_core.run_json import _as_datetime, _table_from_json, _table_json, _times_from_json, _times_json, json_default
 from dff_core.stats import PairedComparison, paired_difference
 
 #: The core method keys every display shows, in display order (stable: saved runs and sweeps use them):
@@ -62,23 +62,6 @@ METHOD_LABELS = {
     "dff_unbounded": "DFF without trust region",
     "hindsight": "Hindsight",
 }
-
-
-def metrics_row(
-    z_test: np.ndarray, C_test: np.ndarray, C_hat: np.ndarray, C_pred: np.ndarray, regret: np.ndarray, seconds: float
-) -> dict[str, float]:
-    """One method's row of a metrics table (shift and cosine measured against the backbone's ``C_hat``)."""
-    n = len(regret)
-    return {
-        "regret_mean": float(regret.mean()) if n else float("nan"),
-        "regret_median": float(np.median(regret)) if n else float("nan"),
-        "normalized_regret": float(regret.sum() / (np.abs(z_test).sum() + 1e-7)),
-        "mse": metrics.mse(C_test, C_pred),
-        "mae": metrics.mae(C_test, C_pred),
-        "mape": metrics.mape(C_test, C_pred),
-        **metrics.shift_metrics(C_hat, C_pred),
-        "seconds": float(seconds),
-    }
 
 
 def verdicts(regrets: dict[str, np.ndarray], unit: str = "", baseline: str = "two_stage") -> dict[str, dict[str, Any]]:
@@ -274,53 +257,6 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def _table_json(df: pd.DataFrame) -> dict[str, Any]:
-    """A DataFrame as JSON without loss: columns, dtypes, and values (NaN as null)."""
-    data = {str(c): [None if isinstance(v, float) and v != v else v for v in df[c].tolist()] for c in df.columns}
-    return {
-        "columns": [str(c) for c in df.columns],
-        "dtypes": {str(c): str(t) for c, t in df.dtypes.items()},
-        "data": data,
-    }
-
-
-def _table_from_json(obj: dict[str, Any]) -> pd.DataFrame:
-    df = pd.DataFrame({c: obj["data"][c] for c in obj["columns"]}, columns=obj["columns"])
-    return df.astype({c: t for c, t in obj["dtypes"].items() if t != "object"})
-
-
-def _times_json(times: pd.Index | None) -> dict[str, Any] | None:
-    if times is None:
-        return None
-    if isinstance(times, pd.DatetimeIndex):
-        tz = None if times.tz is None else str(times.tz)
-        return {"kind": "datetime", "tz": tz, "values": [None if pd.isna(t) else t.isoformat() for t in times]}
-    return {"kind": "values", "values": [v.item() if isinstance(v, np.generic) else v for v in times]}
-
-
-def _times_from_json(obj: dict[str, Any] | None) -> pd.Index | None:
-    if obj is None:
-        return None
-    if obj["kind"] == "datetime":
-        return pd.DatetimeIndex(_as_datetime(pd.Series(obj["values"], dtype=object), obj.get("tz")))
-    return pd.Index(obj["values"])
-
-
-def _as_datetime(values: pd.Series, tz: str | None) -> pd.Series:
-    """ISO timestamps back to datetimes, in time zone ``tz`` (offsets may differ across a DST change)."""
-    if tz is None:
-        return pd.to_datetime(values)
-    return pd.to_datetime(values, utc=True).dt.tz_convert(tz)
 
 
 def _write_files(result: ComparisonResult, folder: Path) -> None:

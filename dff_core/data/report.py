@@ -20,6 +20,17 @@ __all__ = ["MAX_ISSUES_PER_KIND", "Issue", "IssueCollector", "ValidationReport"]
 MAX_ISSUES_PER_KIND = 20
 
 
+#: Changes reported as "<count> <noun(s)> <what happened>", in the order the summary lists them.
+_COUNTED_CHANGES = (
+    ("repeats_ignored", "identical repeated row", "ignored"),
+    ("zero_speeds_missing", "zero speed", "treated as missing"),
+    ("impossible_values_missing", "impossible value", "treated as missing"),
+    ("values_filled", "missing value", "filled by interpolation"),
+    ("timestamps_removed", "time step", "in long gaps removed"),
+    ("links_dropped", "link", "dropped"),
+)
+
+
 @dataclass
 class Issue:
     """One problem (``severity="error"``) or warning found in an input file."""
@@ -131,18 +142,7 @@ class ValidationReport:
                 f"{_n(q['readings_merged'], 'conflicting reading')} at {len(q['readings_merged_by_sensor'])} "
                 f"sensor(s) merged ({q['merge_policy']} per timestamp)"
             )
-        if q["repeats_ignored"]:
-            lines.append(f"{_n(q['repeats_ignored'], 'identical repeated row')} ignored")
-        if q["zero_speeds_missing"]:
-            lines.append(f"{_n(q['zero_speeds_missing'], 'zero speed')} treated as missing")
-        if q["impossible_values_missing"]:
-            lines.append(f"{_n(q['impossible_values_missing'], 'impossible value')} treated as missing")
-        if q["values_filled"]:
-            lines.append(f"{_n(q['values_filled'], 'missing value')} filled by interpolation")
-        if q["timestamps_removed"]:
-            lines.append(f"{_n(q['timestamps_removed'], 'time step')} in long gaps removed")
-        if q["links_dropped"]:
-            lines.append(f"{_n(q['links_dropped'], 'link')} dropped")
+        lines += [f"{_n(q[key], noun)} {what}" for key, noun, what in _COUNTED_CHANGES if q[key]]
         if q["timezone"]:
             lines.append(f"timestamps converted to local time in {q['timezone']}")
         if q["crs"]:

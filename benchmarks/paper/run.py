@@ -36,6 +36,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.paper import report
-from benchmarks.paper.config import FULL, QUICK, Config, with_overrides
+from benchmarks.paper.config import ARMS, FULL, QUICK, Config, with_overrides
 from benchmarks.paper.data import Task, make_task
 from dff_core.selection import EPSILON_GRID
 
@@ -250,21 +251,40 @@ def _git_commit() -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
-def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print) -> pd.DataFrame:
-    """Run every cell of ``cfg`` with ``jobs`` processes and write the CSV/markdown outputs to ``out``."""
+def _cell_key(c: dict[str, Any]) -> tuple[str, int, int, int]:
+    return (str(c["task"]), int(c["deg"]), int(c["n_train"]), int(c["seed"]))
+
+
+def run(cfg: Config, out: Path, jobs: int = 2, command: str = "", log=print, resume: bool = False) -> pd.DataFrame:
+    """Run every cell of ``cfg`` with ``jobs`` processes and write the CSV/markdown outputs to ``out``.
+
+    Each finished cell's rows are appended to ``raw.partial.csv`` at once, so a long run that is stopped
+    keeps what it finished; ``resume=True`` reads that file and runs only the cells it lacks.
+    """
     out.mkdir(parents=True, exist_ok=True)
     commit = _git_commit()  # at the start: the code that is imported and run
     todo = cells(cfg)
     rows: list[dict[str, Any]] = []
+    partial = out / "raw.partial.csv"
+    if resume and partial.exists():
+        done = pd.read_csv(partial)
+        rows.extend(done.to_dict("records"))
+        keys = {_cell_key(r) for r in rows}
+        todo = [c for c in todo if _cell_key(c) not in keys]
+        log(f"resuming: {len(keys)} cells kept from {partial}, {len(todo)} to run")
+    elif partial.exists():
+        partial.unlink()
     skipped: dict[str, str] = {}
     t0 = time.perf_counter()
 
     def collect(res: list[dict[str, Any]], i: int) -> None:
+        done = [r for r in res if r.get("method") != "skipped"]
         for r in res:
             if r.get("method") == "skipped":
                 skipped[r["task"]] = r["error"]
-            else:
-                rows.append(r)
+        rows.extend(done)
+        if done:
+            pd.DataFrame(done).to_csv(partial, mode="a", header=not partial.exists(), index=False)
         if res and res[0].get("method") != "skipped":
             c = res[0]
             log(
@@ -349,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (0..k-1); at least 10 for RESULTS.md")
     ap.add_argument("--epochs", type=int, default=None, help="epochs of every decision-focused arm")
     ap.add_argument("--lr", type=float, default=None, help="learning rate of every decision-focused arm")
+    ap.add_argument("--degs", type=int, nargs="*", default=None, help="polynomial degrees (every task)")
+    ap.add_argument("--sizes", type=int, nargs="*", default=None, help="training sizes (every task)")
+    ap.add_argument("--backbones", nargs="*", default=None, help="backbones (linear random_forest mlp)")
+    ap.add_argument("--arms", nargs="*", default=None, help=f"arms to run, of {' '.join(ARMS)}")
+    ap.add_argument("--epsilons", type=float, nargs="*", default=None, help="fixed ε of the dff@ε arms")
+    ap.add_argument("--resume", action="store_true", help="keep the cells already in OUT/raw.partial.csv")
     ap.add_argument("--use-c-hat", action="store_true", help="feed ĉ to DFF's correction net as well")
     ap.add_argument("--results", type=Path, default=None, help="also rewrite this section of RESULTS.md")
     ap.add_argument("--notes", type=Path, default=None, help="markdown notes to include in the RESULTS.md section")
@@ -359,6 +385,13 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"--tasks: unknown task(s) {sorted(unknown)}; choose from {sorted(cfg.grid)}")
         cfg = with_overrides(cfg, grid={t: cfg.grid[t] for t in args.tasks})
+    unknown_arms = set(args.arms or ()) - set(ARMS)
+    if unknown_arms:
+        ap.error(f"--arms: unknown arm(s) {sorted(unknown_arms)}; choose from {' '.join(ARMS)}")
+    grid_kw = {"degs": args.degs, "n_trains": args.sizes, "backbones": args.backbones}
+    grid_kw = {k: tuple(v) for k, v in grid_kw.items() if v}
+    if grid_kw:
+        cfg = with_overrides(cfg, grid={t: replace(g, **grid_kw) for t, g in cfg.grid.items()})
     dff_kwargs = {**cfg.dff_kwargs, **({"use_c_hat": True} if args.use_c_hat else {})}
     cfg = with_overrides(
         cfg,
@@ -366,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs,
         lr=args.lr,
         dff_kwargs=dff_kwargs,
+        arms=tuple(args.arms) if args.arms else None,
+        epsilons=tuple(args.epsilons) if args.epsilons else None,
     )
     if args.estimate:
         est = estimate(cfg)
@@ -373,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"at most {hours:.1f} CPU-hours ({hours / max(1, args.jobs):.1f} h wall with {args.jobs} workers)")
         return 0
     command = "python -m benchmarks.paper.run " + " ".join(argv if argv is not None else sys.argv[1:])
-    raw = run(cfg, args.out, jobs=args.jobs, command=command.strip())
+    raw = run(cfg, args.out, jobs=args.jobs, command=command.strip(), resume=args.resume)
     if args.results is not None:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
         report.update_results(args.results, args.out, notes)

@@ -141,3 +141,22 @@ def test_replace_section_keeps_other_sections() -> None:
     assert "old" not in new and "new body" in new and "## A\n\na" in new and "## B\n\nb" in new
     appended = report.replace_section("# R\n", report.SECTION_TITLE, "x")
     assert appended.endswith("## Paper-style synthetic experiments\n\nx\n")
+
+
+def test_grid_flags_and_resume_keep_finished_cells(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    args = ["--quick", "--jobs", "1", "--out", str(out), "--tasks", "shortest_path", "--degs", "2", "--sizes", "30",
+            "--seeds", "2", "--backbones", "linear", "--arms", "two_stage", "dff", "--epochs", "2"]  # fmt: skip
+    assert main(args) == 0
+    raw = pd.read_csv(out / "raw.csv")
+    assert set(raw["method"]) == {"two_stage", "dff"} and set(raw["backbone"]) == {"linear"}
+    assert set(raw["deg"]) == {2} and set(raw["n_train"]) == {30} and set(raw["seed"]) == {0, 1}
+    # Every finished cell was appended as it finished; a resumed run keeps them and runs nothing again.
+    assert len(pd.read_csv(out / "raw.partial.csv")) == len(raw)
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 0
+    said = capsys.readouterr().out
+    assert "2 cells kept" in said and "0 to run" in said
+    pd.testing.assert_frame_equal(pd.read_csv(out / "raw.csv"), raw)
+    with pytest.raises(SystemExit):
+        main([*args[:-2], "--arms", "nonsense"])

@@ -759,9 +759,23 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         timing += ")"
     commit = cfg.get("git_commit")
     cf = cfg.get("cross_fit", {})
+    parts = cfg.get("parts") or []
+    if parts:
+        cmds = "; ".join(
+            f"`{p.get('command')}` ({(p.get('wall_seconds') or 0) / 60:.0f} min wall, "
+            f"arms {', '.join(p.get('arms') or [])})"
+            for p in parts
+        )
+        first = (
+            f"Commands (one run per part of the grid, joined by `python -m benchmarks.paper.report --merge`): {cmds}."
+            + (f" Code: commit `{commit}`." if commit else "")
+        )
+    else:
+        first = f"Command: `{cfg.get('command', 'python -m benchmarks.paper.run')}`{timing}." + (
+            f" Code: commit `{commit}`." if commit else ""
+        )
     lines = [
-        f"Command: `{cfg.get('command', 'python -m benchmarks.paper.run')}`{timing}."
-        + (f" Code: commit `{commit}`." if commit else ""),
+        first,
         f"Seeds: {len(seeds)} ({', '.join(str(s) for s in seeds)}); each seed redraws the data and the models' "
         f"initial weights. Test instances per run: {cfg.get('n_test')}. The validation split "
         f"({int(100 * cfg.get('val_fraction', 0.2))}% of the training instances) chooses every arm's epoch and "
@@ -780,13 +794,16 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         )
         + f" (scheme {cfg.get('cross_fit_scheme', 'forward')}); in-sample otherwise.",
     ]
-    for task, spec in cfg.get("grid", {}).items():
+    grids = [p.get("grid") or {} for p in parts] if parts else [cfg.get("grid", {})]
+    for task, spec in ((t, sp) for g in grids for t, sp in g.items()):
         lines.append(
             f"{TASK_LABELS.get(task, task)}: degrees {spec.get('degs')}, training sizes {spec.get('n_trains')}, "
             f"backbones {', '.join(BACKBONE_LABELS.get(b, b) for b in spec.get('backbones', []))}"
             + (f", {spec['n_test']} test instances" if spec.get("n_test") else "")
             + "."
         )
+    for note in cfg.get("left_out") or []:
+        lines.append(f"Not reported (unfinished when the run was stopped): {note}.")
     return "\n".join(f"- {ln}" for ln in lines) + "\n"
 
 
@@ -801,12 +818,58 @@ def update_results(results_md: Path, out: Path, notes: str = "") -> None:
     results_md.write_text(replace_section(text, SECTION_TITLE, body), encoding="utf-8")
 
 
+def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Join several runs' rows into ``out/raw.csv`` and their settings into ``out/config.json``.
+
+    Each part is a run folder (``raw.csv``, or ``raw.partial.csv`` of a run that was stopped). A
+    (task, degree, size, backbone) group that has fewer seeds than the part's fullest group is left out,
+    so every reported cell has the same seeds; the returned notes say what was left out.
+    """
+    frames, configs, notes = [], [], []
+    for part in parts:
+        path = part / "raw.csv" if (part / "raw.csv").exists() else part / "raw.partial.csv"
+        df = load_raw(path)
+        seeds = df.groupby(KEYS)["seed"].nunique()
+        short = seeds[seeds < seeds.max()]
+        for key, n in short.items():
+            notes.append(f"{part.name}: left out {'/'.join(str(k) for k in key)} ({n} of {seeds.max()} seeds finished)")
+        keep = ~df.set_index(KEYS).index.isin(short.index)
+        frames.append(df[keep])
+        cfg_path = part / "config.json"
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.exists() else {}
+        cfg["rows_from"] = path.name
+        configs.append(cfg)
+    raw = pd.concat(frames, ignore_index=True)
+    dup = raw.duplicated([*KEYS, "seed", "method"])
+    if dup.any():
+        raise ValueError(
+            f"{int(dup.sum())} (cell, seed, method) rows appear in more than one part; merge disjoint runs"
+        )
+    raw = raw.sort_values([*KEYS, "seed", "method"]).reset_index(drop=True)
+    out.mkdir(parents=True, exist_ok=True)
+    raw.to_csv(out / "raw.csv", index=False)
+    merged = {k: v for k, v in configs[0].items() if k not in ("grid", "command", "wall_seconds", "cpu_seconds")}
+    merged["parts"] = [
+        {k: c.get(k) for k in ("command", "grid", "arms", "wall_seconds", "cpu_seconds", "git_commit", "rows_from")}
+        for c in configs
+    ]
+    merged["left_out"] = notes
+    (out / "config.json").write_text(json.dumps(merged, indent=2), encoding="utf-8")
+    return raw, notes
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Rebuild the paper-style tables (and RESULTS.md section) from raw.csv.")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/paper/out"), help="folder holding raw.csv")
+    ap.add_argument("--merge", type=Path, nargs="*", default=None,
+                    help="run folders whose rows are joined into OUT/raw.csv first (disjoint grids)")  # fmt: skip
     ap.add_argument("--results", type=Path, default=None, help="RESULTS.md to update (section only)")
     ap.add_argument("--notes", type=Path, default=None, help="markdown file with notes to include in the section")
     args = ap.parse_args(argv)
+    if args.merge:
+        _, left_out = merge_runs(args.merge, args.out)
+        for note in left_out:
+            print(note)
     raw = load_raw(args.out / "raw.csv")
     tg = write_outputs(raw, args.out)
     if args.results is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,3 +162,22 @@ def test_grid_flags_and_resume_keep_finished_cells(tmp_path, capsys) -> None:
     pd.testing.assert_frame_equal(pd.read_csv(out / "raw.csv"), raw)
     with pytest.raises(SystemExit):
         main([*args[:-2], "--arms", "nonsense"])
+
+
+def test_merged_runs_keep_only_cells_with_every_seed(tmp_path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    rows_a = [_row(s, m, 0.1) for s in range(3) for m in ("two_stage", "dff")]
+    rows_b = [_row(s, m, 0.1, deg=1) for s in range(3) for m in ("two_stage", "dff")]
+    rows_b += [_row(0, m, 0.1, deg=2) for m in ("two_stage", "dff")]  # a cell stopped after one seed
+    pd.DataFrame(rows_a).to_csv(a / "raw.csv", index=False)
+    pd.DataFrame(rows_b).to_csv(b / "raw.partial.csv", index=False)
+    (a / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out a", "arms": ["dff"]}')
+    raw, notes = report.merge_runs([a, b], tmp_path / "out")
+    assert sorted(raw["deg"].unique()) == [1, 6] and len(raw) == 12
+    assert len(notes) == 1 and "shortest_path/2/1000/linear (1 of 3 seeds" in notes[0]
+    cfg = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert [p["rows_from"] for p in cfg["parts"]] == ["raw.csv", "raw.partial.csv"]
+    assert "--out a" in report._setup_text(cfg, raw) and "Not reported" in report._setup_text(cfg, raw)
+    with pytest.raises(ValueError, match="more than one part"):
+        report.merge_runs([a, a], tmp_path / "twice")

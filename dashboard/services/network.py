@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dashboard.services.folders import cache_dir
 from dff_core.data.crs import check_crs
 from dff_core.data.digest import digest_bytes
 from dff_core.data.report import ValidationReport
@@ -120,8 +121,6 @@ def store_files(files: Mapping[str, tuple[str, bytes]]) -> dict[str, str]:
     skipped when the folder already holds the same bytes; a file is written aside and renamed, so a
     reader never sees half of it.
     """
-    from dashboard.services.store import cache_dir  # here: the store imports the data module, which imports this
-
     if "network" not in files:
         raise DataError(["The node file needs its road network: upload the links file (e.g. X_net.tntp) too."])
     parts = {k: files[k][1] for k in NETWORK_KINDS if k in files}

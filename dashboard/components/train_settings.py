@@ -156,7 +156,7 @@ def traffic_controls(loaded: S.Loaded, running: bool, col: Any) -> dict[str, Any
         disabled=running,
         persist_state="session",
         placeholder="automatic: 5 long trips",
-        help=L.HELP["pairs"],
+        help=L.HELP["pairs_network" if loaded.network is not None else "pairs"],
     )
     return {"pairs": [p.split(" → ") for p in pairs] or None}
 

@@ -292,6 +292,10 @@ HELP: Final = {
         "Trips to route, as origin → destination sensors. Leave empty to route 5 long trips across the network "
         "chosen automatically."
     ),
+    "pairs_network": (
+        "Trips to route, as origin → destination nodes of the road network (its zones when it has them). "
+        "Leave empty to route 5 long trips across the network chosen automatically."
+    ),
     "source": "Where the units go: to the sensors of the readings, or to the items of an allocation table.",
     "alloc_value": "What the allocation ranks places by: the predicted delay (from speeds) or predicted counts.",
     "budget": "How many response units are placed at each decision time (whole units).",

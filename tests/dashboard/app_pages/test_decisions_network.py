@@ -54,3 +54,7 @@ def test_a_run_on_an_uploaded_network_routes_on_its_links_and_draws_them(tmp_pat
     assert (gap.min(axis=1) < 1e-5).all() and (gap.min(axis=0) < 1e-5).all()  # the route's links, end to end
     origin = _trace(fig, role="origin")
     assert set(zip(origin["lon"], origin["lat"])) == {nodes[int(a)] for a, _ in pairs}  # at the zones, not sensors
+    for page in ("app_pages/interpretability.py", "app_pages/export.py"):
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        assert not [e for e in at.error if "Something went wrong" in e.value]

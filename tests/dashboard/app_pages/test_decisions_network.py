@@ -9,6 +9,7 @@ import pytest
 
 from dashboard import services as S
 from dashboard.services import views as V
+from dff_core.results import read_run_meta
 from tests.dashboard.apps import new_app, train, upload
 from tests.dashboard.networks import TOY_LINKS, coords, segments, upload_files, write_toy
 from tests.dashboard.saved_runs import chart
@@ -32,6 +33,8 @@ def test_a_run_on_an_uploaded_network_routes_on_its_links_and_draws_them(tmp_pat
     assert result.config["network"] == "Toy_net.tntp"
     assert cfg["scenario"]["network"] == loaded.network.spec["network"]
     assert at.session_state["result_digest"] == S.run_digest(loaded.digest, cfg)
+    stored = read_run_meta(S.run_dir(at.session_state["result_digest"]))["config"]
+    assert S.run_config_of(stored) == cfg  # a browser refresh finds the run again from its own folder
     nodes = toy_nodes()
     pairs = [tuple(p) for p in result.extra["pairs"]]
     assert all(int(a) <= 4 and int(b) <= 4 for a, b in pairs)  # default trips join the TNTP zones

@@ -148,3 +148,22 @@ def test_chicago_sketch_loads_and_draws_its_2950_links(tmp_path):
     assert segments(roads) == 2950
     lon, lat = coords(roads, "lon"), coords(roads, "lat")
     assert re.match(r"-8[78]\.", f"{pd.Series(lon).median():.2f}") and 41 < pd.Series(lat).median() < 42.5
+
+
+@pytest.mark.parametrize("form", ["geojson", "wkt_csv"])
+def test_links_that_draw_themselves_need_no_node_file(toy, tmp_path, form):
+    from dff_core.data.roadnet import load_road_network
+
+    links = load_road_network(toy["network"]).links_gdf()[["from_id", "to_id", "free_flow_min", "geometry"]]
+    if form == "geojson":
+        path = tmp_path / "streets.geojson"
+        links.to_file(path, driver="GeoJSON")
+    else:
+        path = tmp_path / "streets.csv"
+        pd.DataFrame(links).assign(geometry=links.geometry.to_wkt()).to_csv(path, index=False)
+    files = upload_files({k: toy[k] for k in ("readings", "sensors")})
+    files["network"] = (path.name, path.read_bytes())
+    at = upload(new_app(), files)
+    assert not at.exception, at.exception
+    assert _tiles(at)["Road links"] == str(TOY_LINKS) and _tiles(at)["Sensors on links"] == "11"
+    assert segments(chart(at, "sensor_map")["data"][0]) == TOY_LINKS

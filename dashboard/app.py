@@ -66,6 +66,9 @@ def describe_session() -> None:
         if loaded is not None:
             size = f"{loaded.readings.shape[1]} sensors" if loaded.dataset is not None else "allocation table"
             st.caption(f":material/database: Data: **{loaded.name}** ({size})")
+            road = loaded.network
+            if road is not None:
+                st.caption(f":material/route: Road network: **{road.name}** ({road.n_links:,} links)")
         job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
         if job is not None and job.running:
             st.caption(":material/hourglass_top: training in progress")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import figures as F
 from dashboard import services as S
+from dashboard.components import road_network as RN
 from dashboard.services import labels as L
 from dashboard.services.state import Session, Widget
 from dff_core.errors import DataError
@@ -137,8 +138,11 @@ def upload_files() -> dict[str, tuple[str, bytes]]:
     return files
 
 
-def load_upload(files: dict[str, tuple[str, bytes]], options: dict[str, str | None]) -> None:
-    """Validate each new set of files and options once; good data become the session's data."""
+def load_upload(
+    files: dict[str, tuple[str, bytes]], options: dict[str, str | None], network: dict[str, Any] | None = None
+) -> None:
+    """Validate each new set of files and options once (``network``: the road network's options); good data
+    become the session's data."""
     ss = st.session_state
     if not files:  # uploads removed: forget the last attempt and its problems
         ss[Session.UPLOAD_TRIED] = ss[Session.UPLOAD_ISSUES] = None
@@ -146,7 +150,7 @@ def load_upload(files: dict[str, tuple[str, bytes]], options: dict[str, str | No
     opts = dict(options)
     value = opts.pop("value") or "speed_kmh"
     try:
-        digest = S.upload_digest(files, value, **opts)
+        digest = S.upload_digest(files, value, network=network, **opts)
     except ValueError as err:
         ss[Session.UPLOAD_ISSUES] = {"errors": [str(err)], "warnings": []}
         return
@@ -154,7 +158,7 @@ def load_upload(files: dict[str, tuple[str, bytes]], options: dict[str, str | No
         return
     ss[Session.UPLOAD_TRIED] = digest
     try:
-        S.activate(ss, S.load_uploaded_data(files, value, **opts), st.query_params)
+        S.activate(ss, S.load_uploaded_data(files, value, network=network, **opts), st.query_params)
         ss[Session.UPLOAD_ISSUES] = None
     except DataError as err:
         ss[Session.UPLOAD_ISSUES] = {"errors": list(err.problems), "warnings": list(getattr(err, "warnings", []))}
@@ -200,7 +204,9 @@ def upload_section() -> None:
         st.markdown("**Reading options**")
         options = reading_options()
     files = upload_files()
-    load_upload(files, options)
+    road_files, road_options = RN.upload()
+    files = {**files, **road_files}
+    load_upload(files, options, road_options)
     loaded = st.session_state.get(Session.LOADED)
     if not files and loaded is not None and not loaded.is_sample:
         st.caption("Showing the files uploaded earlier; upload files to replace them.")
@@ -282,14 +288,15 @@ def preview(loaded: S.Loaded) -> None:
         help=L.HELP["preview"],
         persist_state="session",
     )
-    st.plotly_chart(
-        F.sensor_map(
+    if loaded.network is not None:
+        fig = RN.figure(loaded, chosen)
+        alt = f"Map of the road network's {loaded.network.n_links} links and {len(ids)} sensors on them"
+    else:
+        fig = F.sensor_map(
             loaded.sensors, loaded.links, value="mean_value", value_label=f"Mean {loaded.value_label}", selected=chosen
-        ),
-        key="sensor_map",
-        config={"displaylogo": False, "scrollZoom": True},
-        alt=f"Map of {len(ids)} sensors and {len(loaded.links)} road links",
-    )
+        )
+        alt = f"Map of {len(ids)} sensors and {len(loaded.links)} road links"
+    st.plotly_chart(fig, key="sensor_map", config={"displaylogo": False, "scrollZoom": True}, alt=alt)
     if chosen:
         long = loaded.readings[[c for c in loaded.readings.columns if str(c) in chosen]]
         long = long.rename(columns=str).rename_axis("time").reset_index()
@@ -311,6 +318,7 @@ if loaded is None:
     st.error(st.session_state.get(Session.LOAD_ERROR) or "No data loaded.", icon=":material/error:")
     st.stop()
 summary(loaded)
+RN.summary(loaded)
 quality_banner(loaded)
 validation_report(loaded)
 preview(loaded)

@@ -59,7 +59,7 @@ if result.config.get("scenario") == "traffic":
     )
     flows, tt = V.route_decisions(result, i, pair)
     trip_tt = tt if pair is not None else None
-    links = S.links_segments(result.extra.get("links"), sensors)
+    links, geometry, places = V.route_layers(result, sensors)
     unit = "min" if pair is not None and result.extra.get("demand", [1])[pair] == 1 else result.unit
     st.plotly_chart(
         F.route_map(
@@ -68,11 +68,12 @@ if result.config.get("scenario") == "traffic":
             tt,
             unit=unit,
             sensors=sites if sites is not None else sensors,
-            od=V.trip_points(pairs, sensors, pair),
+            od=V.trip_points(pairs, places, pair),
             time_label=times[i],
             sensor_values=result.C_test[i] if sites is not None else None,
             value_label="realised pace (min/km)",
             street=street,
+            geometry=geometry,
         ),
         key="route_map",
         config=CHART,

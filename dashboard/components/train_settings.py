@@ -44,7 +44,7 @@ def not_offered(loaded: S.Loaded, choices: list[Choice], scenario: str) -> list[
             continue
         needs = "speed readings" if c.value == "delay" else "count readings"
         out.append(f"Allocation by {L.ALLOCATION_VALUE_LABELS.get(c.value, c.value)} needs {needs}; {what}.")
-    if not len(loaded.links):
+    if not len(loaded.links) and loaded.network is None:
         out.append("Traffic routing needs road links between the sensors; none were given or could be inferred.")
     return out
 
@@ -73,7 +73,8 @@ def bpr_assumptions(loaded: S.Loaded) -> None:
 def scenario_controls(loaded: S.Loaded, running: bool, col: Any) -> tuple[str, list[Choice]]:
     """The scenario choice (only kinds that fit the data); returns it and the engine's choices."""
     choices = scenario_choices(loaded.dataset) if loaded.dataset is not None else []
-    traffic_ok = any(c.kind == "traffic" and c.ok for c in choices) and len(loaded.links) > 0
+    has_graph = len(loaded.links) > 0 or loaded.network is not None
+    traffic_ok = any(c.kind == "traffic" and c.ok for c in choices) and has_graph
     scenarios = (["traffic"] if traffic_ok else []) + ["allocation"]
     _keep_valid(Widget.SCENARIO, scenarios)
     scenario = col.radio(
@@ -92,6 +93,12 @@ def scenario_controls(loaded: S.Loaded, running: bool, col: Any) -> tuple[str, l
             if counts
             else "Travel time per km = 60 ÷ the speed at each sensor."
         )
+        road = loaded.network
+        if road is not None:
+            col.caption(
+                f":material/route: Routes on the road network **{road.name}** ({road.n_links:,} links; "
+                f"{road.matched} sensors on its links price them)."
+            )
     return scenario, choices
 
 
@@ -149,7 +156,7 @@ def traffic_controls(loaded: S.Loaded, running: bool, col: Any) -> dict[str, Any
         disabled=running,
         persist_state="session",
         placeholder="automatic: 5 long trips",
-        help=L.HELP["pairs"],
+        help=L.HELP["pairs_network" if loaded.network is not None else "pairs"],
     )
     return {"pairs": [p.split(" → ") for p in pairs] or None}
 
@@ -249,7 +256,14 @@ def render(loaded: S.Loaded, running: bool) -> dict:
             bpr_assumptions(loaded)
 
     config = S.run_config(
-        S.scenario_spec(scenario, horizon=horizon, sample=loaded.is_sample, read=loaded.options, **extra),
+        S.scenario_spec(
+            scenario,
+            horizon=horizon,
+            sample=loaded.is_sample,
+            read=loaded.options,
+            network=loaded.network.spec if loaded.network is not None else None,
+            **extra,
+        ),
         backbone=backbone,
         epsilon=float(epsilon),
         loss=loss,

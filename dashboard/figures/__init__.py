@@ -3,8 +3,9 @@
 No Streamlit here, so every chart is unit-tested without a browser. Every chart uses the same
 method colours (:data:`COLORS`) and readable labels (:mod:`dashboard.services.labels`), puts units
 on its axes and shows the sensor id, time and value on hover. By page:
-:mod:`~dashboard.figures.results` (Train), :mod:`~dashboard.figures.maps` (Data, Decisions),
-:mod:`~dashboard.figures.charts` (the others); :mod:`~dashboard.figures.style` holds the shared look.
+:mod:`~dashboard.figures.results` (Train), :mod:`~dashboard.figures.maps` and
+:mod:`~dashboard.figures.roads` (Data, Decisions), :mod:`~dashboard.figures.charts` (the others);
+:mod:`~dashboard.figures.style` holds the shared look.
 """
 
 from dashboard.figures.charts import (
@@ -25,6 +26,7 @@ from dashboard.figures.results import (
     training_curves,
     training_status,
 )
+from dashboard.figures.roads import network_map
 from dashboard.figures.style import COLORS, METHODS, ORDER, SHORT_LABELS, label, robust_limits
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "kpi_table",
     "label",
     "map_view",
+    "network_map",
     "paired_regret_scatter",
     "pareto_front",
     "progress_curve",

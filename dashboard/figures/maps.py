@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.figures.geometry import finite, line_coords, link_names, road_trace
 from dashboard.figures.style import (
     COLORS,
     CONTEXT_FILL,
@@ -289,6 +290,7 @@ def route_map(
     value_label: str = "",
     street: bool = False,
     height: int = 680,
+    geometry: Sequence | None = None,
 ) -> go.Figure:
     """Routes chosen by each method (link masks over ``links``) with their realised travel times.
 
@@ -296,12 +298,13 @@ def route_map(
     ``links``; ``od`` lists ``(lon, lat, name, role)`` with role ``"origin"`` or ``"destination"``.
     Routes are drawn side by side where they share links; ``sensor_values`` (one per row of
     ``sensors``, e.g. the true pace at this time) colours the sensors with robust limits.
+    ``geometry`` (one WGS84 LineString per row of ``links``, which then has ``from_id``/``to_id``)
+    draws a road network's links and the routes along them instead of straight segments.
     """
     fig = go.Figure()
-    base = _links_trace(links)
+    base = _links_trace(links) if geometry is None else road_trace(geometry, links)
     fig.add_trace(base)
-    all_lon = np.asarray([v for v in base.lon if v is not None], float)
-    all_lat = np.asarray([v for v in base.lat if v is not None], float)
+    all_lon, all_lat = finite(base.lon), finite(base.lat)
     b = _bounds(all_lat, all_lon)
     step = ROUTE_OFFSET * max(b[2] - b[0], b[3] - b[1], 1e-3)
     if sensors is not None and len(sensors):
@@ -330,7 +333,11 @@ def route_map(
     for name in [m for m in ("hindsight", "two_stage", "dfl", "dff") if m in routes]:
         width, side = ROUTE_STYLE[name]
         mask = np.asarray(routes[name]) > 1e-9
-        rlon, rlat, rtext = offset_segments(links, mask, side * step)
+        if geometry is None:
+            rlon, rlat, rtext = offset_segments(links, mask, side * step)
+        else:
+            rlon, rlat, which = line_coords(geometry, np.flatnonzero(mask), side * step)
+            rtext = np.where(which >= 0, link_names(links)[np.maximum(which, 0)], "")
         tt = travel_times.get(name)
         tt_txt = f"{tt:.1f} {unit}" if tt is not None else "n/a"
         fig.add_trace(

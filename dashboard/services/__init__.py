@@ -3,6 +3,7 @@
 * :mod:`~dashboard.services.state`: session-state and widget keys, choices, defaults.
 * :mod:`~dashboard.services.labels`: words on screen: method, metric and feature names, tooltips, glossary.
 * :mod:`~dashboard.services.data`: the sample city or uploaded CSVs (:class:`Loaded`), display tables.
+* :mod:`~dashboard.services.network`: an uploaded road network (:class:`RoadView`): its files, checks, matches.
 * :mod:`~dashboard.services.config`: run configurations (scenario spec + training options), their
   digest, the scenario they build, the widget values that restore them.
 * :mod:`~dashboard.services.session`: switching the session's data (runs on the old data are dropped).
@@ -46,6 +47,7 @@ from dashboard.services.data import (
     upload_digest,
 )
 from dashboard.services.jobs import Job, get_job
+from dashboard.services.network import NETWORK_DEFAULTS, NETWORK_KINDS, RoadView, network_options, node_frame
 from dashboard.services.session import activate, forget_runs
 from dashboard.services.state import (
     ALLOCATION_SOURCES,
@@ -100,6 +102,8 @@ __all__ = [
     "LOSSES",
     "LOSS_LABELS",
     "MAX_UPLOAD_MB",
+    "NETWORK_DEFAULTS",
+    "NETWORK_KINDS",
     "REPO_ROOT",
     "RUN_DIR_PARAM",
     "RUN_PARAM",
@@ -112,6 +116,7 @@ __all__ = [
     "UPLOAD_KINDS",
     "Job",
     "Loaded",
+    "RoadView",
     "Session",
     "Widget",
     "activate",
@@ -132,6 +137,8 @@ __all__ = [
     "load_stored",
     "load_uploaded_data",
     "model_file",
+    "network_options",
+    "node_frame",
     "read_options",
     "run_config",
     "run_config_of",

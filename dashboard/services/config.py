@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.services import cache
 from dashboard.services.data import Loaded
+from dashboard.services.network import RoadView
 from dashboard.services.state import (
     DEFAULT_BACKBONE,
     DEFAULT_BUDGET,
@@ -32,11 +33,14 @@ from dff_core.data.parsing import parse_duration
 from dff_core.scenarios.base import Scenario
 from dff_core.scenarios.choices import default_allocation_value
 from dff_core.scenarios.features import MIN_AUTO_HORIZON, smallest_multiple
+from dff_core.scenarios.network import network_pairs, trip_ends
 from dff_core.scenarios.spec import READ_FIELDS, ScenarioSpec, build
 from dff_core.scenarios.traffic import default_pairs, network_arcs
 
 #: Bumped when the meaning of a run configuration or the store's layout changes (it enters every run digest).
 STORE_VERSION = "3"
+#: The scenario spec's fields naming a road network and how to read it.
+NETWORK_FIELDS = ("network", "network_nodes", "network_crs", "match_distance")
 #: The training options of a run configuration, in the order of ``dff_core.compare``'s arguments.
 TRAINING_KEYS = ("backbone", "epsilon", "loss", "epochs", "methods", "seed")
 
@@ -51,6 +55,7 @@ def scenario_spec(
     alloc_value: str | None = None,
     sample: bool = False,
     read: Mapping[str, Any] | None = None,
+    network: Mapping[str, Any] | None = None,
 ) -> ScenarioSpec:
     """The scenario the Train page's widgets describe.
 
@@ -59,11 +64,14 @@ def scenario_spec(
     scenario on its own); uploaded data are passed to :func:`get_scenario` instead, and ``read``
     (:attr:`Loaded.options`: how the Data page read them) is recorded so the run says how its
     files were read. ``alloc_value`` (what the allocation ranks by) applies to readings only.
+    ``network`` (:attr:`RoadView.spec <dashboard.services.network.RoadView.spec>`: the uploaded road
+    network's files and options) makes traffic routing use its links; allocation ignores it.
     """
     how = {k: v for k, v in (read or {}).items() if k in READ_FIELDS and v is not None}
     if kind == "traffic":
         trips = [(str(a), str(b)) for a, b in pairs] if pairs else None
-        return ScenarioSpec(kind="traffic", horizon=horizon, pairs=trips, sample=sample, **how)
+        road = {k: v for k, v in (network or {}).items() if k in NETWORK_FIELDS and v is not None}
+        return ScenarioSpec(kind="traffic", horizon=horizon, pairs=trips, sample=sample, **how, **road)
     source = source or "readings"
     return ScenarioSpec(
         kind="allocation",
@@ -187,9 +195,20 @@ def _choose_pairs(dataset: Any, n_pairs: int) -> list[str]:
     return [f"{a} → {b}" for a, b in default_pairs(ids, lat, lon, arcs, n_pairs=n_pairs)]
 
 
+def _choose_network_pairs(road: RoadView, n_pairs: int) -> list[str]:
+    ends = trip_ends(road.network, road.match)
+    return [f"{a} → {b}" for a, b in network_pairs(road.network, ends, n_pairs=n_pairs)]
+
+
 def candidate_pairs(loaded: Loaded, n_pairs: int = 20) -> list[str]:
-    """Reachable long trips (``"origin → destination"``) offered for routing, from the engine's chooser."""
+    """Reachable long trips (``"origin → destination"``) offered for routing, from the engine's chooser.
+
+    On a road network they join network nodes (its zones, else the ends of links holding sensors).
+    """
+    road = loaded.network
     try:
+        if road is not None:
+            return cache.candidate_pairs(loaded.digest, n_pairs, lambda: _choose_network_pairs(road, n_pairs))
         return cache.candidate_pairs(loaded.digest, n_pairs, lambda: _choose_pairs(loaded.dataset, n_pairs))
     except (ValueError, KeyError):
         return []
@@ -207,6 +226,7 @@ def default_config(loaded: Loaded) -> dict[str, Any]:
         alloc_value=default_allocation_value(loaded.dataset) if has_readings else None,
         sample=loaded.is_sample,
         read=loaded.options,
+        network=loaded.network.spec if loaded.network is not None else None,
     )
     return run_config(
         spec,

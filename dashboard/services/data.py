@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.services import cache
 from dashboard.services.labels import value_label
+from dashboard.services.network import NETWORK_KINDS, RoadView, load_network, network_options
 from dashboard.services.state import SAMPLE_NAME, UPLOADED_NAME
 from dff_core.data import load_dataset, load_items
 from dff_core.data import sample_paths as engine_sample_paths
@@ -66,6 +67,8 @@ class Loaded:
     items: pd.DataFrame | None = None  # allocation items table (period, item_id, value, ...)
     #: How the files were read (``value`` and the non-default loader options): they enter the scenario spec.
     options: dict[str, Any] = field(default_factory=dict)
+    #: The uploaded road network and the sensors' matches onto it (routing then uses its links), else ``None``.
+    network: RoadView | None = None
 
     @property
     def is_sample(self) -> bool:
@@ -94,10 +97,24 @@ def read_options(value: str = "speed_kmh", **options: str | None) -> dict[str, s
     return out
 
 
-def upload_digest(files: Mapping[str, tuple[str, bytes]], value: str = "speed_kmh", **options: str | None) -> str:
-    """Digest of uploaded files (``{kind: (name, bytes)}``) and the options they are read with."""
-    opts = "|".join(f"{k}={v}" for k, v in sorted(read_options(value, **options).items())).encode()
-    return digest_bytes({**{k: blob for k, (_, blob) in files.items()}, "options": opts})
+def upload_digest(
+    files: Mapping[str, tuple[str, bytes]],
+    value: str = "speed_kmh",
+    *,
+    network: Mapping[str, Any] | None = None,
+    **options: str | None,
+) -> str:
+    """Digest of uploaded files (``{kind: (name, bytes)}``) and the options they are read with.
+
+    ``network`` holds the road network's options (:func:`~dashboard.services.network.network_options`);
+    they count only when a network file is uploaded. A network's file names count too: messages name them.
+    """
+    opts = dict(read_options(value, **options))
+    if any(k in files for k in NETWORK_KINDS):
+        opts.update(network_options(**dict(network or {})))
+        opts["network_names"] = "/".join(files[k][0] for k in NETWORK_KINDS if k in files)
+    text = "|".join(f"{k}={v}" for k, v in sorted(opts.items())).encode()
+    return digest_bytes({**{k: blob for k, (_, blob) in files.items()}, "options": text})
 
 
 # ------------------------------------------------------------------------------ display tables
@@ -172,6 +189,7 @@ def _wrap(
     report: Any,
     items: pd.DataFrame | None = None,
     options: Mapping[str, Any] | None = None,
+    network: RoadView | None = None,
 ) -> Loaded:
     options = dict(options or {})
     if dataset is None:
@@ -184,7 +202,7 @@ def _wrap(
     sensors["mean_value"] = sensors["sensor_id"].map(means).to_numpy()
     links = links_segments(getattr(dataset, "links", None), sensors)
     label = value_label(dataset.value_kind, dataset.unit)
-    return Loaded(name, digest, dataset, report, sensors, links, readings, label, items, options)
+    return Loaded(name, digest, dataset, report, sensors, links, readings, label, items, options, network)
 
 
 # ------------------------------------------------------------------------------ loaders
@@ -221,8 +239,10 @@ def load_sample_data() -> Loaded:
     return cache.sample_data(digest, lambda: _read_sample(digest))
 
 
-def _read_uploaded(digest: str, files: Mapping[str, tuple[str, bytes]], options: Mapping[str, str]) -> Loaded:
-    dataset = report = items = None
+def _read_uploaded(
+    digest: str, files: Mapping[str, tuple[str, bytes]], options: Mapping[str, str], network: Mapping[str, Any]
+) -> Loaded:
+    dataset = report = items = road = None
     if "readings" in files:
         kw: dict[str, Any] = dict(options)
         for kind in ("readings", "sensors", "links"):
@@ -236,20 +256,30 @@ def _read_uploaded(digest: str, files: Mapping[str, tuple[str, bytes]], options:
         report = report or rep2
     if dataset is None and items is None:
         raise DataError(["No readings or allocation file: upload a readings CSV (with sensors) or an allocation CSV."])
-    return _wrap(UPLOADED_NAME, digest, dataset, report, items, options if dataset is not None else {})
+    if any(k in files for k in NETWORK_KINDS):
+        road = load_network({k: files[k] for k in NETWORK_KINDS if k in files}, dataset, report, network)
+    return _wrap(UPLOADED_NAME, digest, dataset, report, items, options if dataset is not None else {}, road)
 
 
 def load_uploaded_data(
-    files: Mapping[str, tuple[str, bytes]], value: str = "speed_kmh", **options: str | None
+    files: Mapping[str, tuple[str, bytes]],
+    value: str = "speed_kmh",
+    *,
+    network: Mapping[str, Any] | None = None,
+    **options: str | None,
 ) -> Loaded:
-    """Validate and load uploaded CSVs: ``{kind: (file name, bytes)}`` with kind in ``state.UPLOAD_KINDS``.
+    """Validate and load uploaded files: ``{kind: (file name, bytes)}`` with kind in ``state.UPLOAD_KINDS``
+    or a road network's (:data:`~dashboard.services.network.NETWORK_KINDS`).
 
     ``value`` says what the readings measure; ``options`` are the loader's reading options
     (:data:`READ_DEFAULTS`: ``start``/``freq`` date a wide file without timestamps, as METR-LA's;
-    ``duplicates``, ``zero_speeds``, ``timezone``, ``crs``, ``count_unit``). Raises the engine's
-    ``DataError`` (with ``.problems``) when the files are unusable, ``ValueError`` for bad options.
+    ``duplicates``, ``zero_speeds``, ``timezone``, ``crs``, ``count_unit``); ``network`` the road
+    network's (``network_crs``, ``match_distance``): the network is checked and the sensors matched
+    onto its links by the engine, as a run will. Raises the engine's ``DataError`` (with ``.problems``)
+    when the files are unusable, ``ValueError`` for bad options.
     """
     opts = read_options(value, **options)
-    digest = upload_digest(files, value, **options)
+    net_opts = network_options(**dict(network or {})) if any(k in files for k in NETWORK_KINDS) else {}
+    digest = upload_digest(files, value, network=network, **options)
     files = dict(files)
-    return cache.uploaded_data(digest, lambda: _read_uploaded(digest, files, opts))
+    return cache.uploaded_data(digest, lambda: _read_uploaded(digest, files, opts, net_opts))

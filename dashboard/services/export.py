@@ -25,7 +25,6 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from dashboard import figures as F
-from dashboard.services import data
 from dashboard.services import views as V
 
 #: Image formats :func:`figure_image` makes, with their MIME types.
@@ -154,12 +153,13 @@ def result_figures(result, run: str, sensors: pd.DataFrame | None, sweep: pd.Dat
     sites = V.site_frame(result, sensors)
     if V.is_routing(result) and sensors is not None and len(sensors):
         flows, tt = V.route_decisions(result, i)
-        links = data.links_segments(result.extra.get("links"), sensors)
+        links, geometry, places = V.route_layers(result, sensors)
         pairs = result.extra.get("pairs") or [tuple(p) for p in result.config.get("pairs") or []]
         figs["routes"] = F.route_map(
             links, flows, tt, unit=result.unit, sensors=sites if sites is not None else sensors,
-            od=V.trip_points(pairs, sensors), time_label=label,
+            od=V.trip_points(pairs, places), time_label=label,
             sensor_values=result.C_test[i] if sites is not None else None, value_label="realised pace (min/km)",
+            geometry=geometry,
         )  # fmt: skip
     elif not V.is_routing(result):
         alloc, _ = V.allocation_decisions(result, i)

@@ -292,6 +292,10 @@ HELP: Final = {
         "Trips to route, as origin → destination sensors. Leave empty to route 5 long trips across the network "
         "chosen automatically."
     ),
+    "pairs_network": (
+        "Trips to route, as origin → destination nodes of the road network (its zones when it has them). "
+        "Leave empty to route 5 long trips across the network chosen automatically."
+    ),
     "source": "Where the units go: to the sensors of the readings, or to the items of an allocation table.",
     "alloc_value": "What the allocation ranks places by: the predicted delay (from speeds) or predicted counts.",
     "budget": "How many response units are placed at each decision time (whole units).",
@@ -314,4 +318,21 @@ HELP: Final = {
     "start": "For a wide file without a timestamp column: the time of its first row.",
     "freq": "The time between rows of a file without timestamps (e.g. 5min), or a coarser step to average onto.",
     "preview": "Sensors whose readings are drawn below (at most 8).",
+    "network": (
+        "Optional: a road network to route on instead of the sensor graph. A TNTP X_net.tntp (with its "
+        "X_node.tntp), a links CSV (from_id, to_id, free_flow_time; a WKT geometry column or a node file) or "
+        "a GeoJSON/GeoPackage of LineString links. Each sensor is put on its nearest link."
+    ),
+    "network_nodes": (
+        "Node coordinates of the network: TNTP X_node.tntp, or a CSV node_id, x, y. Not needed when the links "
+        "file draws its links (GeoJSON, WKT geometry)."
+    ),
+    "network_crs": (
+        "Coordinate system of the network's node coordinates when they are not latitude/longitude degrees, "
+        "e.g. EPSG:26771 for Chicago Sketch (Illinois State Plane feet). A PROJ string works for local units."
+    ),
+    "match_distance": (
+        "A sensor farther than this from every link is left out of the routing (listed in the validation "
+        "report). Raise it when sensors sit beside the drawn roads."
+    ),
 }

@@ -100,6 +100,8 @@ class Widget:
     UPLOAD_ZERO_SPEEDS: Final = "upload_zero_speeds"
     UPLOAD_CRS: Final = "upload_crs"
     UPLOAD_TIMEZONE: Final = "upload_timezone"
+    UPLOAD_NETWORK_CRS: Final = "upload_network_crs"
+    UPLOAD_MATCH_DISTANCE: Final = "upload_match_distance"
     PREVIEW_SENSORS: Final = "preview_sensors"
     # Train page: the run configuration
     SCENARIO: Final = "cfg_scenario"

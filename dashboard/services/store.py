@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -30,22 +29,15 @@ import pandas as pd
 from dashboard.services import cache
 from dashboard.services.config import get_scenario, run_config_of, run_digest
 from dashboard.services.data import Loaded
+from dashboard.services.folders import REPO_ROOT, cache_dir  # noqa: F401  (re-exported: the store names its folder)
 from dff_core.errors import DataError
 from dff_core.results import MANIFEST, ComparisonResult, read_run_meta
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Seconds after which a temporary save folder (``.<name>.tmp-*``) or file (``*.tmp-*``) is left over, not in use.
 STALE_TEMP_S = 600.0
 _log = logging.getLogger("dff_studio.dashboard")
 #: The fitted DFF correction in a run folder.
 MODEL_FILE = "dff.safetensors"
-
-
-def cache_dir() -> Path:
-    """Folder of stored results: ``$DFF_CACHE_DIR`` or ``<repo>/.dff_cache``."""
-    d = Path(os.environ.get("DFF_CACHE_DIR") or REPO_ROOT / ".dff_cache")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def run_dir(digest: str) -> Path:

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from dashboard.services import cache
-from dashboard.services.data import sensors_frame
+from dashboard.services.data import links_segments, sensors_frame
 from dashboard.services.labels import feature_label, method_label
+from dashboard.services.network import node_frame
 from dff_core.decisions import HINDSIGHT, allocation_decisions, route_decisions
 from dff_core.explain import correction_summary
 from dff_core.explain import decision_differences as engine_decision_differences
@@ -37,6 +38,7 @@ __all__ = [
     "regret_at",
     "result_sensors",
     "route_decisions",
+    "route_layers",
     "routes_table",
     "row_label",
     "sensor_names",
@@ -144,6 +146,21 @@ def trip_points(pairs: list, sensors: pd.DataFrame, pair: int | None = None) -> 
             if sid in pos.index:
                 out.append((float(pos.loc[sid, "lon"]), float(pos.loc[sid, "lat"]), f"{sid} (trip {o} → {d})", role))
     return out
+
+
+def route_layers(
+    result: ComparisonResult, sensors: pd.DataFrame | None
+) -> tuple[pd.DataFrame, list | None, pd.DataFrame | None]:
+    """What a route map of ``result`` draws: its links (rows = the problem's arcs), their drawings, and the
+    places trips start and end (``sensor_id, lat, lon``).
+
+    On a road network: the network's links, one WGS84 LineString per link, and its nodes. On the sensor
+    graph: straight segments between ``sensors``, no drawings (``None``), and the sensors.
+    """
+    geometry, nodes = result.extra.get("link_geometry"), result.extra.get("nodes")
+    if geometry is not None and nodes is not None:
+        return pd.DataFrame(result.extra["links"]).reset_index(drop=True), list(geometry), node_frame(nodes)
+    return links_segments(result.extra.get("links"), sensors), None, sensors
 
 
 def regret_at(result: ComparisonResult, instance: int, travel_times: dict[str, float] | None = None) -> pd.DataFrame:

@@ -40,7 +40,15 @@ from dff_core.scenarios.bpr import BPR, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_FRE
 from dff_core.scenarios.features import chronological_split, infer_freq, make_features, resolve_timing
 from dff_core.scenarios.traffic import MIN_SPEED_KMH, PaceRouting, _demand, _hull_nodes, _paces, routing_scenario
 
-__all__ = ["FREE_FLOW_QUANTILE", "IDW_K", "IDW_OFFSET_M", "build_network_scenario", "network_pairs", "slowdown_weights"]
+__all__ = [
+    "FREE_FLOW_QUANTILE",
+    "IDW_K",
+    "IDW_OFFSET_M",
+    "build_network_scenario",
+    "network_pairs",
+    "slowdown_weights",
+    "trip_ends",
+]
 
 #: Neighbouring sensors whose slowdowns a link without a sensor averages.
 IDW_K = 4
@@ -184,7 +192,7 @@ def network_pairs(
     return [(ids[s], ids[t]) for s, t in chosen]
 
 
-def _trip_ends(network: RoadNetwork, match: SensorMatch) -> list[str]:
+def trip_ends(network: RoadNetwork, match: SensorMatch) -> list[str]:
     """Default trip ends: the TNTP zones, else the nodes of links holding sensors."""
     if len(network.centroids) >= 2:
         return list(network.centroids)
@@ -245,7 +253,7 @@ def build_network_scenario(
     sensor_ids = match.sensor_ids
     sensors = dataset.sensors.copy()
     sensors.index = sensors.index.astype(str)
-    pairs = [(str(a), str(b)) for a, b in (pairs or network_pairs(network, _trip_ends(network, match), n_pairs, seed))]
+    pairs = [(str(a), str(b)) for a, b in (pairs or network_pairs(network, trip_ends(network, match), n_pairs, seed))]
     if not pairs:
         raise ValueError("traffic scenario: pairs is empty; give at least one (origin, destination) node pair.")
     P = _checked_pairs(network, pairs)

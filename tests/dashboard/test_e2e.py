@@ -260,3 +260,36 @@ def test_metr_la_upload_and_sample_allocation(server: str) -> None:
             _nav(page, title)
             expect(page.get_by_test_id("stException")).to_have_count(0)
             _shot(page, f"15-allocation-{title.lower()}")
+
+
+def test_road_network_upload_draws_its_links(server: str, tmp_path: Path) -> None:
+    from tests.dashboard.networks import upload_files, write_toy
+
+    files = upload_files(write_toy(tmp_path / "toy"))
+    with _browser_page("failure-network") as page:
+        page.goto(f"{server}/data")
+        _idle(page)
+        page.get_by_text("Upload CSV files").click()
+        _idle(page)
+        labels = {
+            "readings": "Readings CSV",
+            "sensors": "Sensors CSV",
+            "network": "Road network links",
+            "network_nodes": "Node coordinates",
+        }
+        for kind, label in labels.items():
+            name, blob = files[kind]
+            box = page.get_by_test_id("stFileUploader").filter(has_text=label)
+            box.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+                files=[{"name": name, "mimeType": "text/plain", "buffer": blob}]
+            )
+            _idle(page)
+        expect(page.get_by_test_id("stMetric").filter(has_text="Sensors on links")).to_contain_text("11")
+        expect(page.get_by_text("Road network Toy_net.tntp", exact=False).first).to_be_visible(timeout=60_000)
+        chart = page.get_by_test_id("stPlotlyChart").first
+        chart.scroll_into_view_if_needed()
+        expect(chart.locator("canvas").first).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(1500)  # the map draws its layers after the canvas appears
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        OUT.mkdir(parents=True, exist_ok=True)
+        chart.screenshot(path=str(OUT / "11-road-network-map.png"))

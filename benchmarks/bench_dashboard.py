@@ -7,8 +7,10 @@ Starts ``python -m streamlit run dashboard/app.py`` (a fresh result store) and a
 Streamlit app (a title and a line of text per page), then drives both with the system Chromium
 (Playwright, never a downloaded browser):
 
-* **first page**: a new browser context (a new session) opens the app until the script is idle and
-  the Data page's first chart is drawn; the hello app until its title shows and its script is idle.
+* **first page**: a new browser context (a new session) opens the app at its address (the Start page)
+  until the script is idle, against the hello app's first page; and opens the Data page directly until
+  its first chart is drawn, against a hello page with one plotly chart (a new context downloads and
+  starts plotly.js, about 2-3 s of any Streamlit page with a chart).
 * **page switch**: a click in the sidebar until the new page's title shows and its script is idle,
   for every page, before and after a comparison exists; the hello app's switch is the reference.
 * **comparison**: Start with the default settings until the KPIs show, against the engine's own
@@ -46,7 +48,13 @@ CONNECTED = '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
 PAGES = [("Train & compare", "Train & compare"), ("Decisions", "Decisions"), ("Interpretability", "Interpretability"),
          ("Export", "Export"), ("Data", "Data")]  # fmt: skip
 HELLO_MAIN = (
-    'import streamlit as st\nst.navigation([st.Page("one.py", title="One"), st.Page("two.py", title="Two")]).run()\n'
+    "import streamlit as st\n"
+    'st.navigation([st.Page("one.py", title="One"), st.Page("two.py", title="Two"), '
+    'st.Page("chart.py", title="Chart")]).run()\n'
+)
+HELLO_CHART = (
+    "import streamlit as st\nimport plotly.graph_objects as go\n"
+    'st.title("Chart")\nst.plotly_chart(go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 3, 2])))\n'
 )
 HELLO_PAGE = 'import streamlit as st\nst.title("{t}")\nst.write("Hello from page {t}.")\n'
 
@@ -101,12 +109,15 @@ def _idle(page: Any, timeout_s: float = 300) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_s * 1000)
 
 
-def open_first(browser: Any, url: str, chart: bool) -> tuple[float, Any]:
-    """A new session opening ``url``: seconds until idle (and, for the app, its first chart drawn)."""
+def open_first(browser: Any, url: str, chart: bool, path: str | None = None) -> tuple[float, Any]:
+    """A new session opening ``url`` + ``path``: seconds until idle (and, with ``chart``, its first chart drawn).
+
+    ``path`` defaults to the app's Data page (the page with charts) when ``chart``, else the address itself.
+    """
     ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
     page = ctx.new_page()
     t = time.perf_counter()
-    page.goto(f"{url}/data" if chart else url, timeout=600_000)  # the app opens on its start page; measure Data
+    page.goto(url + (path if path is not None else "/data" if chart else ""), timeout=600_000)
     page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=300_000)
     _idle(page)
     if chart:
@@ -194,6 +205,7 @@ def main() -> None:
     (hello / "app.py").write_text(HELLO_MAIN)
     for name, title in (("one.py", "One"), ("two.py", "Two")):
         (hello / name).write_text(HELLO_PAGE.format(t=title))
+    (hello / "chart.py").write_text(HELLO_CHART)
     env = {**os.environ, "DFF_CACHE_DIR": str(tmp / "store")}
 
     with (
@@ -206,11 +218,18 @@ def main() -> None:
         warm = {u: open_first(browser, u, chart=u == aurl)[0] for u in (hurl, aurl)}
         print(f"first session after start (cold caches): hello {warm[hurl]:.2f} s, app {warm[aurl]:.2f} s")
         first_hello, first_app, sw_hello, sw_app = [], [], [], {}
+        start_app, chart_hello = [], []
         for _ in range(args.repeats):
             t, hp = open_first(browser, hurl, chart=False)
             first_hello.append(t)
             sw_hello.append(switch(hp, "Two", "Two"))
             hp.context.close()
+            t, hp = open_first(browser, hurl, chart=True, path="/chart")
+            chart_hello.append(t)
+            hp.context.close()
+            t, sp = open_first(browser, aurl, chart=False)
+            start_app.append(t)
+            sp.context.close()
             t, ap_ = open_first(browser, aurl, chart=True)
             first_app.append(t)
             for link, title in PAGES:
@@ -219,7 +238,9 @@ def main() -> None:
         idle_health = [health(aurl) for _ in range(20)]
         print("\n| measurement | app (median, runs) | reference | reference median | ratio |")
         print("|---|---:|---|---:|---:|")
-        _row("first page (new session, Data page with charts)", first_app, first_hello, "hello page")
+        _row("first page (new session, the Start page)", start_app, first_hello, "hello page")
+        _row("Data page opened directly (new session, with its charts)", first_app, chart_hello,
+             "hello page with one chart")  # fmt: skip
         for link, xs in sw_app.items():
             _row(f"switch to {link} (no result yet)", xs, sw_hello, "hello page switch")
 

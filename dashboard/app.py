@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 from dashboard import services as S  # noqa: E402
 from dashboard.services.errors import run_page  # noqa: E402
 from dashboard.services.runner import runner  # noqa: E402
+from dashboard.services.server import freeze_startup_heap  # noqa: E402
 from dashboard.services.state import Session  # noqa: E402
 
 st.set_page_config(page_title="DFF Studio", page_icon=":material/alt_route:", layout="wide")
@@ -90,3 +91,4 @@ try:
     run_page(page)
 finally:
     describe_session()
+    freeze_startup_heap()  # once per server: long-lived objects leave the garbage collector's scans

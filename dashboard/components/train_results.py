@@ -11,6 +11,7 @@ from dashboard import figures as F
 from dashboard import services as S
 from dashboard.services.labels import method_label, metrics_table
 from dashboard.services.state import Session
+from dashboard.services.views import cached
 
 if TYPE_CHECKING:
     from dff_core.results import ComparisonResult
@@ -82,12 +83,12 @@ def render(current: str, running: bool, opened: str | None) -> None:
             help="Smallest cosine similarity between corrected and backbone predictions; the bound is √(1−ε²).",
         )
 
-    verdict(result, unit)
+    verdict(result, unit, digest)
 
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(
-            F.regret_distribution(result),
+            cached(digest, "regret_distribution", lambda: F.regret_distribution(result)),
             key="regret_chart",
             config={"displaylogo": False},
             alt="Per-instance regret distribution per method",
@@ -95,13 +96,16 @@ def render(current: str, running: bool, opened: str | None) -> None:
     with c2:
         if "dff" in result.methods:
             st.plotly_chart(
-                F.paired_regret_scatter(result),
+                cached(digest, "paired_regret_scatter", lambda: F.paired_regret_scatter(result)),
                 key="paired_chart",
                 config={"displaylogo": False},
                 alt="Plain regret against DFF regret per test instance",
             )
     st.plotly_chart(
-        F.training_curves(result), key="curves_chart", config={"displaylogo": False}, alt="Validation regret per epoch"
+        cached(digest, "training_curves", lambda: F.training_curves(result)),
+        key="curves_chart",
+        config={"displaylogo": False},
+        alt="Validation regret per epoch",
     )
     st.caption(
         "Epoch 0 is where each method starts: DFF from the plain backbone (no correction), end-to-end DFL from its "
@@ -116,13 +120,13 @@ def render(current: str, running: bool, opened: str | None) -> None:
     st.page_link("app_pages/decisions.py", label="Next: inspect decisions", icon=":material/arrow_forward:")
 
 
-def verdict(result: ComparisonResult, unit: str) -> None:
+def verdict(result: ComparisonResult, unit: str, digest: str) -> None:
     """Each fine-tuned method against the plain prediction in plain words: the mean change in regret per
     decision, its 95% interval and whether the difference is reliable (paired test on the test decisions)."""
     if "two_stage" not in result.methods or result.n_test < 2:
         return
     for name in [m for m in result.methods if m != "two_stage"]:
-        v = result.verdict(name)
+        v = cached(digest, f"verdict:{name}", lambda name=name: result.verdict(name))
         text = f"**{method_label(name)}:** " + v.sentence(method=method_label(name), unit=unit)
         if v.verdict == "better":
             st.success(text, icon=":material/thumb_up:")

@@ -1,9 +1,10 @@
 """Maps of sensors, road links and routes.
 
-Maps use ``map_style="white-bg"`` with our own layers, so they render without internet access
-(tile styles fetch from CDNs; ``*_mapbox`` traces are gone in plotly 7); ``street=True`` switches to
-online street tiles. Every map has a scale bar, colour scales use robust (2nd-98th percentile) limits,
-and hover shows the sensor id and value.
+Offline maps (the default) are plain SVG charts of longitude and latitude, drawn at the true aspect ratio of
+the study area: no tiles, no WebGL, so they render without internet access and about twice as fast as a
+web map in a browser without a GPU (``benchmarks/bench_dashboard.py``). ``street=True`` draws the same
+traces on a MapLibre web map with online street tiles. Every map has a scale bar, colour scales use robust
+(2nd-98th percentile) limits, and hover shows the sensor id and value.
 """
 
 from __future__ import annotations
@@ -63,15 +64,6 @@ def map_view(lon0: float, lat0: float, lon1: float, lat1: float, width_px: float
     return {"center": {"lat": lat_mid, "lon": (lon0 + lon1) / 2}, "zoom": zoom}
 
 
-def _context_layer(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
-    """A shaded study-area rectangle drawn from our own GeoJSON (no network needed)."""
-    px_, py_ = (lon1 - lon0) * 0.08 + 1e-3, (lat1 - lat0) * 0.08 + 1e-3
-    ring = [[lon0 - px_, lat0 - py_], [lon1 + px_, lat0 - py_], [lon1 + px_, lat1 + py_], [lon0 - px_, lat1 + py_]]
-    ring.append(ring[0])
-    geo = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
-    return {"source": geo, "sourcetype": "geojson", "type": "fill", "color": CONTEXT_FILL, "below": "traces"}
-
-
 def _links_trace(links: pd.DataFrame) -> go.Scattermap:
     """The road network as one line trace (the base layer of every map)."""
     lon, lat, text = _segments(links)
@@ -108,17 +100,85 @@ def _finish_map(
     street: bool = False,
     width_px: float = MAP_WIDTH_PX,
 ) -> go.Figure:
-    """Offline by default (white background and our own study-area layer); ``street`` uses online map tiles."""
+    """Offline by default (a plane map: :func:`to_plane`); ``street`` puts the traces on online map tiles."""
     b = _bounds(lat, lon)
-    style = {"style": STREET_STYLE} if street else {"style": "white-bg", "layers": [_context_layer(*b)]}
-    fig.update_layout(
-        map={**style, **map_view(*b, width_px=width_px, height_px=max(height - MAP_CHROME_PX, 200))},
-        title={"text": title},
-        margin={"l": 0, "r": 0, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0},
-        height=height,
-    )
+    layout = {
+        "title": {"text": title},
+        "margin": {"l": 0, "r": 0, "t": 40, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0},
+        "height": height,
+    }
+    if not street:
+        return to_plane(fig, b, layout)
+    view = map_view(*b, width_px=width_px, height_px=max(height - MAP_CHROME_PX, 200))
+    fig.update_layout(map={"style": STREET_STYLE, **view}, **layout)
     return fig
+
+
+#: Keys of a ``scattermap`` trace (and of its marker and line) that mean the same on a ``scatter`` trace.
+_PLANE_KEYS = {
+    "mode", "name", "text", "hovertext", "customdata", "hovertemplate", "hoverinfo", "showlegend", "legendgroup",
+    "legendrank", "meta", "opacity", "visible", "fill", "fillcolor", "connectgaps", "uid", "textposition",
+}  # fmt: skip
+_PLANE_MARKER_KEYS = {
+    "size", "color", "colorscale", "cmin", "cmax", "cmid", "colorbar", "opacity", "showscale", "sizemode",
+    "sizeref", "sizemin", "reversescale", "autocolorscale", "coloraxis",
+}  # fmt: skip
+
+
+def _plane_trace(tr: go.Scattermap) -> go.Scatter:
+    """The same layer as an SVG ``scatter`` trace: x = longitude, y = latitude, hover fields renamed."""
+    d = tr.to_plotly_json()
+    out: dict = {k: v for k, v in d.items() if k in _PLANE_KEYS}
+    out["x"], out["y"] = d.get("lon"), d.get("lat")
+    if "marker" in d:
+        out["marker"] = {k: v for k, v in d["marker"].items() if k in _PLANE_MARKER_KEYS}
+    if "line" in d:
+        out["line"] = {k: v for k, v in d["line"].items() if k in ("color", "width")}
+    if "hovertemplate" in out:
+        out["hovertemplate"] = str(out["hovertemplate"]).replace("%{lat", "%{y").replace("%{lon", "%{x")
+    return go.Scatter(**out)
+
+
+def to_plane(fig: go.Figure, bounds: tuple[float, float, float, float], layout: dict) -> go.Figure:
+    """Redraw a map figure's ``scattermap`` traces as SVG lines and markers on hidden lon/lat axes.
+
+    One degree of latitude is drawn ``1/cos(latitude)`` times as long as one of longitude, so distances look
+    as on a map of the area (the scale bar stays true); the study area is a shaded rectangle and the scale
+    bar is labelled with its length.
+    """
+    lon0, lat0, lon1, lat1 = bounds
+    lat_mid = (lat0 + lat1) / 2
+    out = go.Figure([_plane_trace(t) if isinstance(t, go.Scattermap) else t for t in fig.data])
+    px_, py_ = (lon1 - lon0) * 0.08 + 1e-3, (lat1 - lat0) * 0.08 + 1e-3
+    out.add_shape(
+        type="rect", x0=lon0 - px_, x1=lon1 + px_, y0=lat0 - py_, y1=lat1 + py_, fillcolor=CONTEXT_FILL,
+        line={"width": 0}, layer="below",
+    )  # fmt: skip
+    for t in out.data:
+        km = (t.meta or {}).get("scale_km") if isinstance(t.meta, dict) else None
+        if km is not None:
+            xs = [v for v in t.x if v is not None]
+            ys = [v for v in t.y if v is not None]
+            out.add_annotation(
+                x=(min(xs) + max(xs)) / 2, y=min(ys), text=f"{km:g} km", showarrow=False, yanchor="top",
+                font={"size": 12, "color": "#111827"},
+            )  # fmt: skip
+    axis = {"visible": False, "showgrid": False, "zeroline": False}
+    out.update_layout(
+        **layout,
+        xaxis={**axis, "range": [lon0 - 1.5 * px_, lon1 + 1.5 * px_], "constrain": "domain"},
+        yaxis={
+            **axis,
+            "range": [lat0 - 1.5 * py_, lat1 + 1.5 * py_],
+            "scaleanchor": "x",
+            "scaleratio": 1 / max(float(np.cos(np.radians(lat_mid))), 1e-6),
+            "constrain": "domain",
+        },
+        plot_bgcolor="white",
+        hovermode="closest",
+    )
+    return out
 
 
 def _km_per_deg_lon(lat: float) -> float:

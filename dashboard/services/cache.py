@@ -51,6 +51,13 @@ def stored_result(run_key: str, _load: Callable[[], T]) -> T:
     return _load()
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def result_view(run_key: str, what: str, _make: Callable[[], T]) -> T:
+    """A figure or summary drawn from a finished run, keyed by its run digest (data + settings, which determine
+    the run) and what it shows: page switches redraw it without recomputing (plotly figures take 50-150 ms each)."""
+    return _make()
+
+
 @st.cache_data(max_entries=8, show_spinner="Attributing the correction to the inputs…")
 def attribution(run_key: str, n_max: int, _compute: Callable[[], pd.DataFrame | None]) -> pd.DataFrame | None:
     """Feature attribution of a run's DFF correction on up to ``n_max`` test instances."""

@@ -8,6 +8,9 @@ only the pages that show a result import this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
 
@@ -21,6 +24,8 @@ from dff_core.explain import decision_differences as engine_decision_differences
 from dff_core.explain import feature_attribution as engine_feature_attribution
 from dff_core.problems import LinearMapped, ShortestPath
 from dff_core.results import ComparisonResult
+
+T = TypeVar("T")
 
 __all__ = [
     "allocation_decisions",
@@ -397,3 +402,8 @@ def readable_features(attr: pd.DataFrame, result: ComparisonResult) -> pd.DataFr
     """``attr`` with its ``feature`` column in words (``S39@t-1d`` -> ``S39 pace, 1 day earlier``)."""
     word = reading_word(result)
     return attr.assign(feature=[feature_label(f, quantity=word) for f in attr["feature"]])
+
+
+def cached(run: str, what: str, make: Callable[[], T]) -> T:
+    """``make()`` once per run digest and name (figures, verdicts: pure functions of the run)."""
+    return cache.result_view(run, what, make)

@@ -18,7 +18,8 @@ def test_route_map_is_large_offline_with_distinct_ends_and_a_scale(traffic_run):
     at = open_run(traffic_run, PAGE)
     fig = chart(at, "route_map")
     assert fig["layout"]["height"] >= 600
-    assert fig["layout"]["map"]["style"] == "white-bg"
+    assert {t["type"] for t in fig["data"]} == {"scatter"}  # offline: SVG, no tiles or WebGL
+    assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
     origin, dest = _traces(fig, role="origin")[0], _traces(fig, role="destination")[0]
     assert origin["marker"]["color"] != dest["marker"]["color"]
     assert [t for t in fig["data"] if "scale_km" in (t.get("meta") or {})]
@@ -30,7 +31,8 @@ def test_street_basemap_toggle(traffic_run):
     at = open_run(traffic_run, PAGE)
     at.toggle(key="decision_street").set_value(True).run()
     assert not at.exception, at.exception
-    assert chart(at, "route_map")["layout"]["map"]["style"] == "open-street-map"
+    fig = chart(at, "route_map")
+    assert fig["layout"]["map"]["style"] == "open-street-map" and {t["type"] for t in fig["data"]} == {"scattermap"}
     assert any("internet" in c.value for c in at.caption)
 
 

@@ -34,3 +34,30 @@ def test_verdict_in_plain_words_matches_the_engines_paired_test(traffic_run):
         assert f"{v.ci_low:+.3g} to {v.ci_high:+.3g}" in line and f"{v.n} paired decisions" in line
         expected = {"better": "lowers regret", "worse": "raises regret"}.get(v.verdict, "No reliable difference")
         assert expected in line
+
+
+def test_result_figures_and_verdicts_are_built_once_per_run(traffic_run, monkeypatch):
+    from dashboard import figures as F
+    from dff_core.results import ComparisonResult
+
+    calls: dict[str, int] = {}
+
+    def counted(name, fn):
+        def wrapper(*a, **kw):
+            calls[name] = calls.get(name, 0) + 1
+            return fn(*a, **kw)
+
+        return wrapper
+
+    for name in ("regret_distribution", "paired_regret_scatter", "training_curves"):
+        monkeypatch.setattr(F, name, counted(name, getattr(F, name)))
+    monkeypatch.setattr(ComparisonResult, "verdict", counted("verdict", ComparisonResult.verdict))
+    at = open_run(traffic_run, "app_pages/train.py")
+    first = dict(calls)
+    assert first["regret_distribution"] == first["training_curves"] == 1 and first["verdict"] >= 1
+    at.switch_page("app_pages/data.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    for name in ("regret_distribution", "paired_regret_scatter", "training_curves", "verdict"):
+        assert calls[name] == first[name], name  # the page switch redrew them from the session's cache
+    assert chart(at, "regret_chart")["data"]  # and the charts are still there

@@ -1,4 +1,4 @@
-"""Maps of sensors, links and routes (offline layers)."""
+"""Maps of sensors, links and routes (offline plane maps; street tiles on request)."""
 
 from __future__ import annotations
 
@@ -26,19 +26,29 @@ LINKS = pd.DataFrame(
 )
 
 
+def _offline(fig: go.Figure) -> bool:
+    """An offline map: SVG traces only (no tiles, no WebGL), drawn at the study area's true aspect ratio."""
+    return all(isinstance(t, go.Scatter) for t in fig.data) and fig.layout.yaxis.scaleanchor == "x"
+
+
 def test_sensor_map_offline_style_and_layers():
     fig = F.sensor_map(SENSORS, LINKS, selected=["b"])
-    assert all(isinstance(t, go.Scattermap) for t in fig.data)
-    assert fig.layout.map.style == "white-bg"
-    assert fig.layout.map.layers[0].sourcetype == "geojson"
+    assert _offline(fig) and not fig.layout.map.style
+    # One degree of latitude is 1/cos(lat) times as long as one of longitude, as on a map of the area.
+    assert fig.layout.yaxis.scaleratio == pytest.approx(1 / np.cos(np.radians(34.1)))
+    assert fig.layout.shapes[0].type == "rect"  # the shaded study area, under the traces
     links, sensors, sel, scale = fig.data
     assert scale.meta["scale_km"] > 0
-    assert "km" in scale.name  # the legend names the length (map text needs online glyphs)
+    assert "km" in scale.name
+    assert [a.text for a in fig.layout.annotations] == [f"{scale.meta['scale_km']:g} km"]  # labelled on the map
     assert _no_map_text(fig)
-    assert list(links.lon) == [-118.3, -118.2, None, -118.2, -118.1, None]
+    assert list(links.x) == [-118.3, -118.2, None, -118.2, -118.1, None]
+    assert list(links.y) == [34.0, 34.1, None, 34.1, 34.2, None]
     assert list(sensors.customdata[:, 0]) == ["a", "b", "c"]
+    assert "%{y:.4f}" in sensors.hovertemplate and "%{lat" not in sensors.hovertemplate
     assert list(sel.text) == ["b"]
-    assert 34.0 < fig.layout.map.center.lat < 34.2
+    lo, hi = fig.layout.yaxis.range
+    assert lo < 34.0 and hi > 34.2  # the whole study area is in view
 
 
 def _no_map_text(fig: go.Figure) -> bool:
@@ -53,6 +63,7 @@ def _meta(fig: go.Figure, key: str, value) -> list:
 def test_sensor_map_robust_colour_limits_ignore_an_outlier():
     s = pd.concat([SENSORS] * 20, ignore_index=True).assign(v=np.r_[np.linspace(1, 2, 59), 1000.0])
     marker = F.sensor_map(s, value="v").data[0].marker
+    assert marker.colorbar.title.text == "v"
     assert 1.0 <= marker.cmin < marker.cmax < 3.0  # the 1000 outlier does not flatten the scale
 
 
@@ -80,9 +91,9 @@ def test_route_map_draws_each_method_with_travel_time():
     assert set(tr) == {"two_stage", "dff", "hindsight"}
     assert tr["dff"].line.color == F.COLORS["dff"]
     assert "9.5 min" in tr["dff"].name and "12.0 min" in tr["two_stage"].name
-    assert tr["two_stage"].lon[2] is None and len(tr["two_stage"].lon) == 3  # one link drawn
-    assert tr["two_stage"].lon[0] == pytest.approx(-118.3, abs=0.01)
-    assert fig.layout.map.style == "white-bg"
+    assert tr["two_stage"].x[2] is None and len(tr["two_stage"].x) == 3  # one link drawn
+    assert tr["two_stage"].x[0] == pytest.approx(-118.3, abs=0.01)
+    assert _offline(fig)
     assert fig.layout.height >= 600
     assert _no_map_text(fig)
     assert _scale_km(fig) > 0
@@ -98,7 +109,7 @@ def test_route_map_offsets_routes_that_share_a_link():
     fig = F.route_map(LINKS, routes, {"two_stage": 9.0, "dff": 9.0, "hindsight": 9.0})
     tr = _by_method(fig)
     plain, dff, best = (
-        np.asarray([v for v in tr[m].lon if v is not None], float) for m in ("two_stage", "dff", "hindsight")
+        np.asarray([v for v in tr[m].x if v is not None], float) for m in ("two_stage", "dff", "hindsight")
     )
     np.testing.assert_allclose(best, [-118.3, -118.2, -118.2, -118.1])  # hindsight in the middle
     assert not np.allclose(plain, dff)  # the same links, drawn side by side
@@ -115,9 +126,11 @@ def test_route_map_origin_and_destination_distinct():
 
 
 def test_street_basemap_is_opt_in():
-    assert F.route_map(LINKS, {}, {}).layout.map.style == "white-bg"
-    street = F.route_map(LINKS, {}, {}, street=True).layout.map
-    assert street.style == "open-street-map" and not street.layers
+    assert _offline(F.route_map(LINKS, {}, {}))
+    fig = F.route_map(LINKS, {}, {}, street=True)
+    assert all(isinstance(t, go.Scattermap) for t in fig.data)
+    assert fig.layout.map.style == "open-street-map" and not fig.layout.map.layers
+    assert 34.0 < fig.layout.map.center.lat < 34.2
 
 
 def test_allocation_map_sizes_by_units_and_colours_by_realised_value():
@@ -130,7 +143,7 @@ def test_allocation_map_sizes_by_units_and_colours_by_realised_value():
     assert (got.marker.cmin, got.marker.cmax) == (0.0, 5.0)  # shared limits, to compare maps
     assert _no_map_text(fig)
     assert "3 units at 2 sites" in fig.layout.title.text and "realised 9.00 calls" in fig.layout.title.text
-    assert fig.layout.map.style == "white-bg"
+    assert _offline(fig)
 
 
 def test_map_view_fits_the_study_area_snugly():

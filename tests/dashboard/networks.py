@@ -55,8 +55,11 @@ def upload_files(paths: dict[str, Path]) -> dict[str, tuple[str, bytes]]:
 
 
 def coords(trace: dict, axis: str) -> np.ndarray:
-    """A map trace's ``lon`` or ``lat`` from the chart's JSON (a list, or plotly's binary array form)."""
-    raw = trace.get(axis)
+    """A map trace's ``lon`` or ``lat`` from the chart's JSON (a list, or plotly's binary array form).
+
+    Offline maps are plane charts (longitude on x, latitude on y); street maps keep ``lon``/``lat``.
+    """
+    raw = trace.get(axis, trace.get({"lon": "x", "lat": "y"}[axis]))
     if isinstance(raw, dict):
         return np.frombuffer(base64.b64decode(raw["bdata"]), dtype=np.dtype(raw["dtype"])).astype(float)
     return np.asarray([np.nan if v is None else v for v in raw or []], dtype=float)

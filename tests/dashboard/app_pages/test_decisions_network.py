@@ -42,7 +42,7 @@ def test_a_run_on_an_uploaded_network_routes_on_its_links_and_draws_them(tmp_pat
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     fig = chart(at, "route_map")
-    assert fig["layout"]["map"]["style"] == "white-bg"
+    assert fig["layout"]["yaxis"]["scaleanchor"] == "x" and "map" not in fig["layout"]  # offline plane map
     roads = fig["data"][0]
     assert segments(roads) == TOY_LINKS
     i = at.session_state["decision_i"]
@@ -56,7 +56,7 @@ def test_a_run_on_an_uploaded_network_routes_on_its_links_and_draws_them(tmp_pat
     gap = np.abs(drawn[:, None, :] - ends[None, :, :]).max(axis=2)  # float32 on the wire: 1e-5 degree steps
     assert (gap.min(axis=1) < 1e-5).all() and (gap.min(axis=0) < 1e-5).all()  # the route's links, end to end
     origin = _trace(fig, role="origin")
-    assert set(zip(origin["lon"], origin["lat"])) == {nodes[int(a)] for a, _ in pairs}  # at the zones, not sensors
+    assert set(zip(origin["x"], origin["y"])) == {nodes[int(a)] for a, _ in pairs}  # at the zones, not sensors
     for page in ("app_pages/interpretability.py", "app_pages/export.py"):
         at.switch_page(page).run()
         assert not at.exception, at.exception

@@ -60,7 +60,7 @@ def test_upload_reports_matched_dropped_and_distances(toy):
 def test_the_map_draws_every_link_once_and_highlights_the_matched_ones(toy):
     at = upload(new_app(), upload_files(toy))
     fig = chart(at, "sensor_map")
-    assert fig["layout"]["map"]["style"] == "white-bg"  # offline
+    assert fig["layout"]["yaxis"]["scaleanchor"] == "x" and "map" not in fig["layout"]  # offline plane map
     roads, held = fig["data"][0], fig["data"][1]
     assert roads["meta"]["links"] == TOY_LINKS and segments(roads) == TOY_LINKS
     assert roads["line"]["width"] <= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from shapely import LineString
 
 from dashboard import figures as F
@@ -22,9 +23,9 @@ def _role(fig, role):
 
 def test_network_map_draws_links_matches_and_unmatched_sensors_offline():
     fig = F.network_map(GEOMS, LINKS, SENSORS, MATCHES, value="mean_value", max_distance_m=200)
-    assert fig.layout.map.style == "white-bg"
+    assert isinstance(fig.data[0], go.Scatter) and fig.layout.yaxis.scaleanchor == "x"  # offline plane map
     roads, held = fig.data[0], fig.data[1]
-    assert roads.meta["links"] == 4 and np.isnan(roads.lon).sum() == 4
+    assert roads.meta["links"] == 4 and np.isnan(np.asarray(roads.x, float)).sum() == 4
     assert held.meta["links"] == 2 and sorted(set(held.text) - {""}) == ["1 → 2", "3 → 4"]
     on = _role(fig, "matched")
     assert [row[0] for row in on.customdata] == ["s1", "s2"] and on.customdata[1][1] == "3 → 4"
@@ -39,6 +40,6 @@ def test_route_map_follows_the_link_drawings():
     route = np.array([1, 1, 0, 0], float)
     fig = F.route_map(LINKS, {"hindsight": route, "dff": route}, {"hindsight": 2.0, "dff": 2.0}, geometry=bent)
     hind = next(t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("method") == "hindsight")
-    lat = np.asarray(hind.lat, float)
+    lat = np.asarray(hind.y, float)  # offline plane map: latitude on y
     assert np.nanmax(lat) > 52.002  # the bend of the first link, not a straight segment
     assert np.isnan(lat).sum() == 2  # two links

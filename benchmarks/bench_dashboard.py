@@ -168,10 +168,29 @@ def comparison(page: Any) -> tuple[float, float]:
 
 
 def progress_text(page: Any) -> str:
-    """The Train page's progress line(s), as the session sees them."""
+    """What the Train page says about its job: the progress line (running or queued), else how it ended.
+
+    A job ends early when DFF's validation regret stops improving (patience), so by the end of the
+    load phase a session may show its results instead of a progress line.
+    """
     texts = [t.strip() for t in page.get_by_test_id("stProgress").all_inner_texts() if t.strip()]
     infos = [t.strip() for t in page.get_by_test_id("stCaptionContainer").all_inner_texts() if "queue" in t.lower()]
-    return " | ".join(texts + infos) or "(no progress line)"
+    if texts or infos:
+        return " | ".join(texts + infos)
+    if page.get_by_test_id("stMetric").filter(has_text="DFF regret").count():
+        return "finished: results shown"
+    alerts = [t.strip() for t in page.get_by_test_id("stAlert").all_inner_texts() if t.strip()]
+    return " | ".join(alerts) or "(no progress line)"
+
+
+def job_states(pages: list[Any]) -> str:
+    """One word per training session: running, queued, finished or other (to read each load measurement by)."""
+    words = []
+    for p in pages:
+        text = progress_text(p)
+        words.append("queued" if "queue" in text else "finished" if text.startswith("finished") else
+                     "running" if "·" in text else "other")  # fmt: skip
+    return ", ".join(words)
 
 
 def poll_health(url: str, seconds: float) -> list[float]:
@@ -266,13 +285,18 @@ def main() -> None:
             for p in pages:
                 start_training(p, epochs=200)
             time.sleep(3)
+            for i, p in enumerate(pages):
+                print(f"session {i + 1} at the start of the load phase: {progress_text(p)}")
             busy: list[float] = []
             poller = threading.Thread(target=lambda: busy.extend(poll_health(aurl, args.load_seconds)))
             poller.start()
-            visitor = [open_first(browser, aurl, chart=True)[0] for _ in range(2)]
+            visitor = []
+            for _ in range(2):
+                visitor.append(open_first(browser, aurl, chart=True)[0])
+                print(f"new visitor's first page {visitor[-1]:.2f} s; the sessions' jobs now: {job_states(pages)}")
             poller.join()
             for i, p in enumerate(pages):
-                print(f"session {i + 1} progress: {progress_text(p)}")
+                print(f"session {i + 1} at the end of the load phase: {progress_text(p)}")
             print(f"\nwith {args.load} sessions training (load average now {os.getloadavg()[0]:.1f}):")
             print("| measurement | under load | idle | ratio |")
             print("|---|---:|---:|---:|")

@@ -16,9 +16,9 @@ if str(_ROOT) not in sys.path:  # import dff_core and dashboard without installi
 import streamlit as st  # noqa: E402
 
 from dashboard import services as S  # noqa: E402
+from dashboard.services import cache, server_gc  # noqa: E402
 from dashboard.services.errors import run_page  # noqa: E402
 from dashboard.services.runner import runner  # noqa: E402
-from dashboard.services.server import freeze_startup_heap  # noqa: E402
 from dashboard.services.state import Session  # noqa: E402
 
 st.set_page_config(page_title="DFF Studio", page_icon=":material/alt_route:", layout="wide")
@@ -37,6 +37,9 @@ if Session.LOADED not in ss:
         ss[Session.LOAD_ERROR] = f"The sample city could not be loaded: {exc}"
 for key in S.SESSION_DEFAULTS:
     ss.setdefault(key, None)
+# Once per server, with the engine and the sample city loaded: no full garbage collection per script run (each
+# training session's progress poll is one), and the start-up heap exempt from Python's own full collections.
+cache.server_tuned(server_gc.tune)
 # After a browser refresh (a new session) the URL still names the run shown before: reopen it with its settings.
 if Session.RESTORED not in ss:
     ss[Session.RESTORED] = True
@@ -91,4 +94,3 @@ try:
     run_page(page)
 finally:
     describe_session()
-    freeze_startup_heap()  # once per server: long-lived objects leave the garbage collector's scans

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import figures as F
@@ -11,6 +15,21 @@ from dashboard.services import errors
 from dashboard.services import training as T
 from dashboard.services.runner import runner
 from dashboard.services.state import Session, Widget
+from dff_core.progress import ProgressEvent
+
+
+def live_curve(state: MutableMapping[str, Any], job_id: str, events: Sequence[ProgressEvent], unit: str) -> go.Figure:
+    """The live validation-regret curve of job ``job_id``, rebuilt only when a new epoch was scored since the last poll.
+
+    Each poll of a training session is a script run in the server; most polls bring no new epoch,
+    and rebuilding the plotly figure was the largest part of a poll's own work.
+    """
+    key = (job_id, sum("val_regret" in e.metrics for e in events), unit)
+    cached = state.get(Session.LIVE_CURVE)
+    if cached is None or cached[0] != key:
+        cached = (key, F.progress_curve(events, unit=unit))
+        state[Session.LIVE_CURVE] = cached
+    return cached[1]
 
 
 def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, opened: str | None) -> str:
@@ -75,7 +94,7 @@ def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, ope
             st.progress(job.progress_fraction(), text=text)
             if any("val_regret" in e.metrics for e in events):
                 st.plotly_chart(
-                    F.progress_curve(events, unit=S.scenario_unit(loaded, job.config)),
+                    live_curve(ss, job.id, events, S.scenario_unit(loaded, job.config)),
                     key="live_curve",
                     config={"displaylogo": False},
                     alt="Validation regret per epoch while training",

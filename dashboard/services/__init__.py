@@ -10,6 +10,7 @@
 * :mod:`~dashboard.services.store`: finished runs on disk, keyed by data + configuration.
 * :mod:`~dashboard.services.jobs`: background jobs and the table sessions find them in.
 * :mod:`~dashboard.services.cache`: every Streamlit cache (the only module using ``st.cache_*``).
+* :mod:`~dashboard.services.server_gc`: garbage collection in the server (none per script run, so polling stays cheap).
 * :mod:`~dashboard.services.training`, :mod:`~dashboard.services.runs` and
   :mod:`~dashboard.services.views`: starting training, opening saved run folders, and what result
   pages draw. They import the training engine (torch), so they are not re-exported here:

@@ -74,3 +74,9 @@ def job_table() -> dict[str, Any]:
 def job_runner(_make: Callable[[], T]) -> T:
     """The process-wide job runner: the queue and the worker processes every session's jobs share."""
     return _make()
+
+
+@st.cache_resource
+def server_tuned(_tune: Callable[[], T]) -> T:
+    """Process-wide set-up run once per server (garbage collection, :mod:`dashboard.services.server_gc`)."""
+    return _tune()

@@ -54,6 +54,9 @@ class Session:
     PREVIEW_FOR = "preview_for"
     #: Set by the start page's "Run the sample" button: the Train page starts the default comparison once.
     RUN_SAMPLE = "run_sample"
+    #: The live training curve last drawn, with the job and event count it shows (polls without a new
+    #: epoch redraw it without rebuilding it).
+    LIVE_CURVE = "live_curve"
 
 
 #: Session values the app starts with ``None`` (the dataset and its error are set when loading).

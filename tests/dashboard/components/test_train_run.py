@@ -10,8 +10,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services as S
+from dashboard.components.train_run import live_curve
 from dashboard.services import runner as RN
 from dashboard.services.jobs import Job
+from dff_core.progress import ProgressEvent
 from tests.dashboard.services.test_runner import wait_for_release
 
 REPO = Path(__file__).resolve().parents[3]
@@ -65,3 +67,23 @@ def test_a_queued_job_shows_its_place_and_cancel_takes_it_out(busy_server):
     assert not at.exception
     assert any("cancelled" in w.value for w in at.warning)
     assert not S.has_result(job.digest)
+
+
+def _epoch(method: str, epoch: int, val_regret: float | None) -> ProgressEvent:
+    metrics = {"train_loss": 1.0 / (epoch + 1)} | ({} if val_regret is None else {"val_regret": val_regret})
+    return ProgressEvent("train", method=method, epoch=epoch, epochs=5, status="epoch", metrics=metrics)
+
+
+def test_the_live_curve_is_rebuilt_only_when_a_new_epoch_was_scored():
+    state: dict = {}
+    events = [_epoch("dff", 0, 0.5), _epoch("dff", 1, 0.4)]
+    first = live_curve(state, "job-1", events, "vehicle-minutes")
+    assert [list(t.y) for t in first.data] == [[0.5, 0.4]]
+    assert live_curve(state, "job-1", list(events), "vehicle-minutes") is first  # a poll without news: the same figure
+    events.append(_epoch("dff", 2, None))  # an event without a validation score changes nothing drawn
+    assert live_curve(state, "job-1", events, "vehicle-minutes") is first
+    events.append(_epoch("dff", 3, 0.3))
+    newer = live_curve(state, "job-1", events, "vehicle-minutes")
+    assert newer is not first and [list(t.y) for t in newer.data] == [[0.5, 0.4, 0.3]]
+    other = live_curve(state, "job-2", events, "vehicle-minutes")  # another job (same events) is drawn anew
+    assert other is not newer

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -74,6 +75,14 @@ def _browser_page(failure: str) -> Iterator[Any]:
             browser.close()
 
 
+def _map_drawn(page: Any, title: str) -> None:
+    """The offline map titled ``title`` was drawn as SVG: its lines and markers, and the scale bar's label."""
+    chart = page.locator('[data-testid="stPlotlyChart"]').filter(has_text=title).first
+    expect(chart.locator(".scatterlayer .trace").first).to_be_visible(timeout=60_000)
+    assert chart.locator(".scatterlayer .trace").count() >= 3  # road links, sensors, scale bar at least
+    expect(chart.locator(".annotation-text", has_text=re.compile(r"^[\d.]+ km$")).first).to_be_visible()
+
+
 def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
     with _browser_page("failure") as page:
         t0 = time.perf_counter()
@@ -85,7 +94,7 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
         _nav(page, "Data")
         expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Loaded: Sample city")).to_be_visible()
-        expect(page.locator(".maplibregl-canvas").first).to_be_visible()
+        _map_drawn(page, "Sensors and road links")
         _shot(page, "1-data")
 
         _nav(page, "Train & compare")
@@ -104,7 +113,7 @@ def test_sample_comparison_routes_and_bad_upload(server: str) -> None:
         _nav(page, "Decisions")
         _idle(page)
         expect(page.get_by_text("Routes and realised travel times")).to_be_visible(timeout=60_000)
-        expect(page.locator(".maplibregl-canvas").first).to_be_visible()  # the map itself was drawn
+        _map_drawn(page, "Routes and realised travel times")  # the map itself was drawn
         expect(page.get_by_test_id("stMetric").filter(has_text="Hindsight realised")).to_be_visible()
         _shot(page, "3-decisions")
 

@@ -297,8 +297,7 @@ def test_road_network_upload_draws_its_links(server: str, tmp_path: Path) -> Non
         expect(page.get_by_text("Road network Toy_net.tntp", exact=False).first).to_be_visible(timeout=60_000)
         chart = page.get_by_test_id("stPlotlyChart").first
         chart.scroll_into_view_if_needed()
-        expect(chart.locator("canvas").first).to_be_visible(timeout=60_000)
-        page.wait_for_timeout(1500)  # the map draws its layers after the canvas appears
+        _map_drawn(page, "Road network")
         expect(page.get_by_test_id("stException")).to_have_count(0)
         OUT.mkdir(parents=True, exist_ok=True)
         chart.screenshot(path=str(OUT / "11-road-network-map.png"))

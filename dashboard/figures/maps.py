@@ -37,8 +37,7 @@ DESTINATION_COLOR = "#DC2626"
 
 # ----------------------------------------------------------------------------- maps
 def _bounds(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float, float, float]:
-    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
-    lat, lon = lat[np.isfinite(lat)], lon[np.isfinite(lon)]
+    lat, lon = (a[np.isfinite(a)] for a in (np.asarray(lat, float), np.asarray(lon, float)))
     if lat.size == 0:
         return -1.0, 1.0, -1.0, 1.0
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
@@ -215,6 +214,22 @@ def _scale_trace(lon: np.ndarray, lat: np.ndarray) -> go.Scattermap:
     )
 
 
+def selected_trace(
+    sensors: pd.DataFrame, selected: Sequence[str], color: str = SELECTED_COLOR, opacity: float | None = None
+) -> go.Scattermap:
+    """Large markers over the sensors the user picked (the time-series preview's sensors)."""
+    sel = sensors[sensors["sensor_id"].astype(str).isin([str(s) for s in selected]).to_numpy()]
+    return go.Scattermap(
+        lon=sel["lon"],
+        lat=sel["lat"],
+        mode="markers",
+        marker={"size": 15, "color": color, **({"opacity": opacity} if opacity is not None else {})},
+        name="Selected sensors",
+        text=sel["sensor_id"].astype(str),
+        hovertemplate="sensor %{text}<extra>selected</extra>",
+    )
+
+
 def sensor_map(
     sensors: pd.DataFrame,
     links: pd.DataFrame | None = None,
@@ -264,18 +279,7 @@ def sensor_map(
         )
     )
     if len(selected):
-        sel = sensors[sensors["sensor_id"].astype(str).isin([str(s) for s in selected])]
-        fig.add_trace(
-            go.Scattermap(
-                lon=sel["lon"],
-                lat=sel["lat"],
-                mode="markers",
-                marker={"size": 15, "color": SELECTED_COLOR},
-                name="Selected sensors",
-                text=sel["sensor_id"].astype(str),
-                hovertemplate="sensor %{text}<extra>selected</extra>",
-            )
-        )
+        fig.add_trace(selected_trace(sensors, selected))
     lon_a, lat_a = np.asarray(lon_all, float), np.asarray(lat_all, float)
     fig.add_trace(_scale_trace(lon_a, lat_a))
     return _finish_map(fig, lon_a, lat_a, "Sensors and road links", street=street)

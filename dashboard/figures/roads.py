@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.geometry import finite, line_coords, link_names, road_trace
-from dashboard.figures.maps import _finish_map, _scale_trace
+from dashboard.figures.maps import _finish_map, _scale_trace, selected_trace
 from dashboard.figures.style import SENSOR_COLOR, robust_limits
 
 MATCHED_COLOR = "#F97316"
@@ -106,18 +106,7 @@ def network_map(
             )
         )
     if len(selected):
-        sel = sensors[ids.isin([str(s) for s in selected]).to_numpy()]
-        fig.add_trace(
-            go.Scattermap(
-                lon=sel["lon"],
-                lat=sel["lat"],
-                mode="markers",
-                marker={"size": 15, "color": "#DC2626", "opacity": 0.6},
-                name="Selected sensors",
-                text=sel["sensor_id"].astype(str),
-                hovertemplate="sensor %{text}<extra>selected</extra>",
-            )
-        )
+        fig.add_trace(selected_trace(sensors, selected, color="#DC2626", opacity=0.6))
     lon_a = np.r_[finite(base.lon), sensors["lon"].to_numpy(float)]
     lat_a = np.r_[finite(base.lat), sensors["lat"].to_numpy(float)]
     fig.add_trace(_scale_trace(lon_a, lat_a))

@@ -127,11 +127,16 @@ if c2.button("Cancel sweep", icon=":material/stop:", disabled=not sweeping, key=
     sweep_job.cancel.set()
 
 
-@st.fragment(run_every=1.0 if sweeping else None)
+sweep_every = S.poll_interval(sweep_job) if sweeping else None
+
+
+@st.fragment(run_every=sweep_every)
 def sweep_monitor() -> None:
     job = S.get_job(ss[Session.SWEEP_JOB_ID], ss[Session.ID])
     if job is None:
         return
+    if sweep_every is not None and (S.poll_interval(job) or sweep_every) > sweep_every:
+        st.rerun(scope="app")  # redraw with the slower poll interval
     snap = job.snapshot()
     if job.running:
         st.progress(V.sweep_fraction(snap["events"]), text=f"sweep: {snap['stage']} · {snap['elapsed']:.0f} s")

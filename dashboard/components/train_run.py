@@ -65,15 +65,20 @@ def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, ope
         job.cancel.set()
         st.toast("Taken out of the queue." if queued else "Cancelling after the current batch…", icon=":material/stop:")
 
-    # Poll once a second: each poll is a script run in the server, and the progress lives in the job record
-    # (the training itself runs in a worker process, see services/runner.py).
-    @st.fragment(run_every=1.0 if running else None)
+    # Poll once a second, then every few seconds once the job is older (S.poll_interval): each poll is a script
+    # run in the server, and the progress lives in the job record (the training runs in a worker process, see
+    # services/runner.py). The interval is fixed when the fragment is drawn, so slowing down takes one full rerun.
+    every = S.poll_interval(job) if running else None
+
+    @st.fragment(run_every=every)
     @errors.guard
     def monitor() -> None:
         """Polls the job record; the worker process itself never calls Streamlit."""
         job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
         if job is None:
             return
+        if every is not None and (S.poll_interval(job) or every) > every:
+            st.rerun(scope="app")  # redraw with the slower interval
         snap = job.snapshot()
         if snap["status"] == "queued":
             st.progress(0.0, text=f"{snap['stage']} · {snap['elapsed']:.0f} s")

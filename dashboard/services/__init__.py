@@ -47,7 +47,7 @@ from dashboard.services.data import (
     sample_paths,
     upload_digest,
 )
-from dashboard.services.jobs import Job, get_job
+from dashboard.services.jobs import Job, get_job, poll_interval
 from dashboard.services.network import NETWORK_DEFAULTS, NETWORK_KINDS, RoadView, network_options, node_frame
 from dashboard.services.session import activate, forget_runs
 from dashboard.services.state import (
@@ -140,6 +140,7 @@ __all__ = [
     "model_file",
     "network_options",
     "node_frame",
+    "poll_interval",
     "read_options",
     "run_config",
     "run_config_of",

@@ -92,6 +92,22 @@ class Job:
             self.stage = event.message or STAGE_LABELS.get(event.label, event.label)
 
 
+#: Pages poll a running job once a second at first, then every :data:`SLOW_POLL_S` once it is older
+#: than :data:`FAST_POLL_FOR_S`: each poll is a script run in the server, and a long queue of waiting
+#: sessions polling fast would take the server's time from new visitors.
+FAST_POLL_S = 1.0
+SLOW_POLL_S = 3.0
+FAST_POLL_FOR_S = 30.0
+
+
+def poll_interval(job: Job | None) -> float | None:
+    """Seconds between a page's polls of ``job`` (``None``: not running, no polling)."""
+    if job is None or not job.running:
+        return None
+    age = time.perf_counter() - job.queued_at
+    return FAST_POLL_S if age < FAST_POLL_FOR_S else SLOW_POLL_S
+
+
 def jobs() -> dict[str, Job]:
     """The process-wide job table. Sessions only reach their own jobs through the id in their session state."""
     return cache.job_table()

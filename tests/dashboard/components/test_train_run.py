@@ -56,6 +56,13 @@ def test_a_queued_job_shows_its_place_and_cancel_takes_it_out(busy_server):
     assert any("runs 1 comparison at a time" in c.value for c in at.caption)
     progress = [p.proto.text for p in at.get("progress")]
     assert any("position 1 of 1 in the queue" in t for t in progress), progress
+    # Once the job is older than the fast-polling period the page redraws once with the slower interval
+    # (no rerun loop: the run ends) and still shows the queue.
+    job.queued_at -= 31.0
+    at.run()
+    assert not at.exception, at.exception
+    assert S.poll_interval(job) == 3.0
+    assert any("position 1 of 1 in the queue" in p.proto.text for p in at.get("progress"))
     assert not at.button(key="cancel").disabled
     at.button(key="cancel").click().run()
     deadline = time.monotonic() + 30

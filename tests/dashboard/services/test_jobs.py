@@ -36,6 +36,16 @@ def test_job_progress_and_session_isolation():
     assert J.get_job(None, "A") is None
 
 
+def test_pages_poll_a_running_job_fast_at_first_then_slower():
+    job = _job("poll")
+    assert J.poll_interval(job) == J.FAST_POLL_S  # queued just now
+    job.queued_at -= J.FAST_POLL_FOR_S + 1
+    assert J.poll_interval(job) == J.SLOW_POLL_S > J.FAST_POLL_S
+    job.status = "done"
+    assert J.poll_interval(job) is None
+    assert J.poll_interval(None) is None
+
+
 def test_recorded_events_name_the_stage():
     job = _job("j3")
     job.record(ProgressEvent("backbone", epoch=0, epochs=1, status="fitting"))

@@ -30,3 +30,16 @@ class DataError(ValueError):
         self.warnings = list(warnings or [])
         self.report: ValidationReport | None = None
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def option_hint(name: str, value: str | None = None, flag: str | None = None) -> str:
+    """How a message names an option a user can set: the keyword and its command-line flag.
+
+    ``option_hint("zero_speeds", "keep")`` gives ``zero_speeds='keep' (command line: --zero-speeds keep)``.
+    Every message uses this one form so the dashboard can put its own control's label in its place
+    (``dashboard.services.labels.in_app``).
+    """
+    flag = flag or "--" + name.replace("_", "-")
+    if value is None:
+        return f"{name} (command line: {flag})"
+    return f"{name}={value!r} (command line: {flag} {value})"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.services import cache
-from dashboard.services.labels import value_label
+from dashboard.services.labels import in_app, value_label
 from dashboard.services.network import NETWORK_KINDS, RoadView, load_network, network_options
 from dashboard.services.state import SAMPLE_NAME, UPLOADED_NAME
 from dff_core.data import load_dataset, load_items
@@ -155,7 +155,8 @@ def links_segments(links: Any, sensors: pd.DataFrame) -> pd.DataFrame:
 def issues_frame(items: list) -> pd.DataFrame:
     """Issues (or plain strings) as a display table: severity, file, line, column, message.
 
-    Every cell is text and a missing file, line or column is an empty cell (never ``None``).
+    Every cell is text and a missing file, line or column is an empty cell (never ``None``); options
+    the message tells the user to set are named as the pages' controls (:func:`labels.in_app`).
     """
     rows = []
     for it in items:
@@ -169,7 +170,7 @@ def issues_frame(items: list) -> pd.DataFrame:
                 "file": str(get("file") or ""),
                 "line": "" if row is None or pd.isna(row) else str(int(row)),
                 "column": str(get("column") or ""),
-                "message": str(get("message", None) or it),
+                "message": in_app(str(get("message", None) or it)),
             }
         )
     return pd.DataFrame(rows, columns=["severity", "file", "line", "column", "message"])

@@ -25,6 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import streamlit as st
 
+from dashboard.services.labels import in_app
 from dashboard.services.store import cache_dir
 
 #: Name of the dashboard's logger; its entries carry the error ids shown on the pages.
@@ -114,12 +115,13 @@ _PATH = re.compile(r"(?<![\w.:/\\~-])(?:~|[A-Za-z]:)?(?:[\\/][^\s\\/'\"`,;:()<>\
 
 
 def public_message(text: str) -> str:
-    """``text`` with every absolute path replaced by its last part (the file name the user knows)."""
+    """``text`` for the page: every absolute path replaced by its last part (the file name the user knows),
+    and the options it names as the pages' controls (:func:`labels.in_app`)."""
 
     def name(m: re.Match[str]) -> str:
         return m.group(0).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
 
-    return _PATH.sub(name, text)
+    return in_app(_PATH.sub(name, text))
 
 
 def show(error_id: str, what: str = "this page") -> None:

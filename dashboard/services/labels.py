@@ -106,6 +106,39 @@ ZERO_SPEED_LABELS: Final = {
 }
 
 
+#: Engine options a message may tell the user to set (``dff_core.errors.option_hint``): the control that
+#: sets each on the pages, and how a value of it reads there.
+OPTION_CONTROLS: Final = {
+    "crs": ("“Coordinate system of the sensors” (Data page, More reading options)", {}),
+    "duplicates": ("“Different readings for one sensor and time” (Data page)", DUPLICATE_LABELS),
+    "zero_speeds": ("“Speeds of exactly 0 are” (Data page, More reading options)", ZERO_SPEED_LABELS),
+    "network_crs": ("“Coordinate system of the network” (Data page, Road network)", {}),
+    "network_nodes": ("the “Node coordinates” upload (Data page, Road network)", {}),
+    "match_distance": ("“Maximum matching distance (m)” (Data page, Road network)", {}),
+    "value": ("“Allocate by” (Train & compare)", ALLOCATION_VALUE_LABELS),
+}
+_OPTION = re.compile(r"\b(?P<name>[a-z_]+)(?:='(?P<value>[^']*)')? \(command line: --[a-z-]+(?: [^)]*)?\)")
+
+
+def in_app(text: str) -> str:
+    """An engine message with its options named as the pages' controls, not as keywords and flags.
+
+    ``... Pass zero_speeds='keep' (command line: --zero-speeds keep) ...`` reads
+    ``... Pass “Speeds of exactly 0 are” (Data page, More reading options): standstill: keep them ...``.
+    Options no page sets are left as the engine wrote them.
+    """
+
+    def control(m: re.Match[str]) -> str:
+        known = OPTION_CONTROLS.get(m["name"])
+        if known is None:
+            return m[0]
+        label, values = known
+        value = m["value"]
+        return label if value is None else f"{label}: {values.get(value, value)}"
+
+    return _OPTION.sub(control, text)
+
+
 def value_label(value_kind: str, unit: str) -> str:
     """Axis label of the readings: ``"Speed (km/h)"``, ``"Count (boardings per hour)"``."""
     return f"{'Count' if value_kind == 'count' else 'Speed'} ({unit})"

@@ -4,7 +4,8 @@ The engine reads networks from files (:func:`dff_core.data.roadnet.load_road_net
 scenario spec names them by path, so uploaded network files are written once to a folder named by
 the digest of their bytes (``<cache dir>/networks/<digest>/``, under the user's file names so every
 message names the file the user knows). The same bytes always land at the same path: the path in
-a run's spec, and so the run's digest, changes exactly when the network does.
+a run's spec, and so the run's digest, changes exactly when the network does. Folders no stored run
+uses are removed after a week unused, or sooner when they fill more than 2 GB (:func:`clean_networks`).
 
 Loading goes through the engine's own spec function, :func:`dff_core.scenarios.spec.road_network`,
 so the Data page checks the network and matches the sensors exactly as a run will.
@@ -12,7 +13,10 @@ so the Data page checks the network and matches the sensors exactly as a run wil
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +146,56 @@ def store_files(files: Mapping[str, tuple[str, bytes]]) -> dict[str, str]:
             tmp.write_bytes(blob)
             tmp.replace(path)
         out[kind] = str(path.resolve())
+    os.utime(folder)  # used now: kept by clean_networks for another NETWORK_TTL_S
+    clean_networks()
     return out
+
+
+#: Uploaded networks no stored run uses are removed once untouched this long (seconds) ...
+NETWORK_TTL_S = 7 * 24 * 3600.0
+#: ... or, oldest first, while such networks take more than this many bytes together.
+NETWORK_CAP_BYTES = 2_000_000_000
+_RUN_SPEC = "summary.json"
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def clean_networks(ttl_s: float = NETWORK_TTL_S, cap_bytes: int = NETWORK_CAP_BYTES) -> list[str]:
+    """Remove uploaded network folders no stored run names; returns the removed folders' names.
+
+    A folder is kept while a run in the store uses it (the run's spec names its files, and reopening
+    the run reads them again) or while it was uploaded or used within ``ttl_s``; beyond that, and
+    oldest first whenever the unused ones take more than ``cap_bytes``, it is removed.
+    """
+    root = cache_dir() / "networks"
+    if not root.is_dir():
+        return []
+    used: set[str] = set()
+    for summary in cache_dir().glob(f"*/{_RUN_SPEC}"):
+        try:
+            used |= set(re.findall(r"networks[\\/]+([0-9a-f]{16,64})", summary.read_text(encoding="utf-8")))
+        except OSError:
+            continue
+    now = time.time()
+    unused = []
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name not in used:
+            try:
+                unused.append((folder.stat().st_mtime, _size(folder), folder))
+            except OSError:
+                continue
+    unused.sort(key=lambda t: t[0])  # oldest first
+    total = sum(size for _, size, _ in unused)
+    removed = []
+    for mtime, size, folder in unused:
+        if now - mtime < ttl_s and total <= cap_bytes:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= size
+        removed.append(folder.name)
+    return removed
 
 
 def load_network(

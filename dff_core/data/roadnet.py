@@ -29,7 +29,7 @@ from dff_core.data.digest import digest_bytes
 from dff_core.data.graph import link_lines
 from dff_core.data.report import Issue, IssueCollector, ValidationReport
 from dff_core.data.roadnet_files import RawNetwork, find_node_file, read_links, read_nodes
-from dff_core.errors import DataError
+from dff_core.errors import DataError, option_hint
 
 __all__ = ["DEFAULT_MATCH_M", "RoadNetwork", "SensorMatch", "load_road_network", "match_sensors"]
 
@@ -110,7 +110,7 @@ def _place(
                 name, None, None,
                 f"{int(bad.sum())} of {len(x)} node(s) fall outside the globe when read in {given} (e.g. node "
                 f"{nodes.index[np.flatnonzero(bad)[0]]}): check that the coordinate system is the file's "
-                "(command line: --network-crs).",
+                f"({option_hint('network_crs')}).",
             )  # fmt: skip
             return None
         return pd.DataFrame({"longitude": lon, "latitude": lat}, index=nodes.index)
@@ -122,11 +122,14 @@ def _place(
         hint = (
             f"they are not degrees (x {np.nanmin(x):,.0f} to {np.nanmax(x):,.0f}, y {np.nanmin(y):,.0f} to "
             f"{np.nanmax(y):,.0f}): they look projected (feet, metres or a local unit). Give their coordinate "
-            "system with network_crs (command line: --network-crs EPSG:26771 for Chicago Sketch's Illinois "
-            "State Plane feet; the network's documentation names it; a PROJ string works for local units)."
+            f"system with {option_hint('network_crs', 'EPSG:26771')} for Chicago Sketch's Illinois State Plane "
+            "feet; the network's documentation names it; a PROJ string works for local units."
         )
     else:
-        hint = "some are outside -180..180 / -90..90 degrees. Fix them, or give their system with --network-crs."
+        hint = (
+            "some are outside -180..180 / -90..90 degrees. Fix them, or give their system with "
+            f"{option_hint('network_crs')}."
+        )
     issues.error(name, None, None, f"the node coordinates cannot be placed on the map: {hint}")
     return None
 
@@ -282,7 +285,7 @@ def _load(path: Path, nodes: Path | None, crs: str | None) -> RoadNetwork:
         if node_path is None:
             issues.error(
                 path.name, None, None,
-                "the links have no coordinates: give a node file (command line: --network-nodes FILE; TNTP "
+                f"the links have no coordinates: give a node file with {option_hint('network_nodes')} (TNTP "
                 "X_node.tntp, or a CSV node_id,x,y), or a links file that draws its links (GeoJSON, or a WKT "
                 "geometry column).",
             )  # fmt: skip
@@ -401,7 +404,8 @@ def match_sensors(
         raise DataError([
             f"no sensor lies within {max_distance_m:g} m of a link of {network.name} (the closest is "
             f"{nearest / 1000:,.1f} km away). Check that the sensors and the network are the same place and that "
-            "the network's coordinate system is right (--network-crs), or raise --match-distance."
+            f"the network's coordinate system is right ({option_hint('network_crs')}), or raise "
+            f"{option_hint('match_distance')}."
         ])  # fmt: skip
     table = joined[ok].reset_index()[["sensor_id", "link", "distance_m"]]
     table["link"] = table["link"].astype(np.int64)
@@ -412,8 +416,8 @@ def match_sensors(
         if unmatched:
             message = (
                 f"{len(unmatched)} sensor(s) are farther than {max_distance_m:g} m from every link of "
-                f"{network.name} and were left out of the routing: {_names(unmatched)}. Raise --match-distance "
-                "if they belong to the network."
+                f"{network.name} and were left out of the routing: {_names(unmatched)}. Raise "
+                f"{option_hint('match_distance')} if they belong to the network."
             )
             report.warnings.append(Issue("sensors", None, None, message, "warning"))
             for s in unmatched:

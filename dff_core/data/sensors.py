@@ -21,6 +21,7 @@ from dff_core.data.graph import MIN_LINK_KM
 from dff_core.data.io import Table, match_columns, normalize_column
 from dff_core.data.parsing import normalize_ids, parse_numbers
 from dff_core.data.report import IssueCollector, ValidationReport
+from dff_core.errors import option_hint
 
 __all__ = [
     "LAT_ALIASES",
@@ -169,7 +170,7 @@ def _range_hint(lat: np.ndarray, lon: np.ndarray, xy: bool, everywhere: bool) ->
     if looks_projected(np.r_[lat, lon]):
         return (
             "The coordinates look projected (metres, e.g. UTM or a national grid), not degrees: pass their "
-            "coordinate system with crs= (command line: --crs EPSG:32631 for UTM zone 31N; the data's "
+            f"coordinate system with {option_hint('crs', 'EPSG:32631')} for UTM zone 31N (the data's "
             "documentation names it), or convert them to WGS84 degrees."
         )
     if not xy and everywhere and np.all(np.abs(lat) > 90) and np.all(np.abs(lon) <= 90):

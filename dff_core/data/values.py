@@ -15,6 +15,7 @@ import pandas as pd
 
 from dff_core.data.dataset import MPH_TO_KMH
 from dff_core.data.report import IssueCollector, ValidationReport
+from dff_core.errors import option_hint
 
 __all__ = [
     "DUPLICATE_POLICIES",
@@ -99,7 +100,7 @@ def resolve_duplicates(
                     ts_col,
                     f"sensor '{sid}' has different readings for the same timestamp at {n_ts} timestamp(s) (this line "
                     f"repeats line {orig}{also}). Keep one row per timestamp and sensor, or combine them with "
-                    "duplicates='mean' (command line: --duplicates mean; also sum, first or last).",
+                    f"{option_hint('duplicates', 'mean')} (also sum, first or last).",
                     kind="duplicate different",
                 )
         else:
@@ -191,7 +192,7 @@ def check_zeros(
         int(long.loc[zero, "line"].min()),
         None,
         f"{int(zero.sum())} speed(s) of exactly 0 at {len(per_sensor)} sensor(s) were treated as missing (most: "
-        f"{worst}); detectors usually report 0 when they fail. Pass zero_speeds='keep' (command line: "
-        "--zero-speeds keep) if traffic really stood still.",
+        f"{worst}); detectors usually report 0 when they fail. Pass {option_hint('zero_speeds', 'keep')} if "
+        "traffic really stood still.",
     )
     return True

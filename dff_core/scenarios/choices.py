@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dff_core.errors import option_hint
+
 __all__ = [
     "ALLOCATION_VALUES",
     "Choice",
@@ -54,13 +56,13 @@ def allocation_value_problem(dataset: Any, value: str) -> str | None:
         return f"value must be one of {', '.join(repr(v) for v in ALLOCATION_VALUES)}; got {value!r}."
     if value == "delay" and _is_count(dataset):
         return (
-            f"value='delay' needs speeds, but the readings are counts ({_unit(dataset)}); use value='count' "
-            "(command line: --alloc-value count)."
+            f"value='delay' needs speeds, but the readings are counts ({_unit(dataset)}); use "
+            f"{option_hint('value', 'count', '--alloc-value')}."
         )
     if value == "count" and not _is_count(dataset):
         return (
-            f"value='count' needs count readings, but the readings are speeds ({_unit(dataset)}); use value='delay' "
-            "(command line: --alloc-value delay)."
+            f"value='count' needs count readings, but the readings are speeds ({_unit(dataset)}); use "
+            f"{option_hint('value', 'delay', '--alloc-value')}."
         )
     return None
 

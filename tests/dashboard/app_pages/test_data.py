@@ -35,6 +35,10 @@ def test_conflicting_duplicates_stop_with_a_hint_then_load_with_the_chosen_polic
     assert at.session_state["loaded"].is_sample  # refused: the sample stays
     assert any("could not be loaded" in e.value for e in at.error)
     assert any("Different readings for one sensor and time" in i.value for i in at.info)  # where to choose
+    # The problem table names the page's control, not the command line's flag or the keyword.
+    messages = " ".join(" ".join(map(str, t.value.iloc[:, -1])) for t in at.table)
+    assert "“Different readings for one sensor and time” (Data page): use their mean" in messages, messages
+    assert "--duplicates" not in messages and "duplicates='mean'" not in messages
     policies = at.selectbox(key="upload_duplicates")
     assert policies.options == [L.DUPLICATE_LABELS[p] for p in ("error", "mean", "sum", "first", "last")]
     policies.set_value("sum").run()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from dashboard.services import labels as L
+from dashboard.services.labels import OPTION_CONTROLS
+from dff_core.errors import option_hint
 from dff_core.results import METHODS
 from dff_core.scenarios.features import CALENDAR_COLUMNS, make_features
 
@@ -102,3 +105,27 @@ def test_feature_labels_name_what_the_sensors_measure():
     assert L.feature_label("S39@t-3", quantity="count") == "S39 count, 3 readings earlier"
     assert L.feature_label("S39@t-1") == "S39 speed, 1 reading earlier"
     assert L.feature_label("weird_name") == "weird name"
+
+
+ENGINE = Path(__file__).resolve().parents[3] / "dff_core"
+
+
+def test_every_option_the_engine_points_to_has_a_control_on_the_pages():
+    named = set()
+    for path in ENGINE.rglob("*.py"):
+        named |= set(re.findall(r"option_hint\(\s*['\"](\w+)['\"]", path.read_text(encoding="utf-8")))
+    assert {"crs", "duplicates", "zero_speeds", "network_crs", "match_distance"} <= named  # the messages use it
+    assert named <= set(OPTION_CONTROLS), named - set(OPTION_CONTROLS)
+
+
+def test_engine_messages_name_the_pages_controls():
+    text = (
+        f"Pass {option_hint('zero_speeds', 'keep')} if traffic stood still; raise {option_hint('match_distance')}; "
+        f"give {option_hint('crs', 'EPSG:32631')}; set {option_hint('horizon', '1h')}."
+    )
+    shown = L.in_app(text)
+    assert "“Speeds of exactly 0 are” (Data page, More reading options): standstill: keep them if" in shown
+    assert "raise “Maximum matching distance (m)” (Data page, Road network);" in shown
+    assert "“Coordinate system of the sensors” (Data page, More reading options): EPSG:32631;" in shown
+    assert "--zero-speeds" not in shown and "--match-distance" not in shown and "--crs" not in shown
+    assert "set horizon='1h' (command line: --horizon 1h)." in shown  # no page sets it: left as written

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from dashboard import services as S
-from dashboard.services.network import network_options, store_files
+from dashboard.services.network import clean_networks, network_options, store_files
 from tests.dashboard.networks import upload_files, write_toy
 from tests.roadnet_toy import toy_links, write_toy_network
 
@@ -59,3 +62,30 @@ def test_trips_offered_on_a_network_join_its_zones(toy):
     loaded = S.load_uploaded_data(upload_files(toy))
     pairs = S.candidate_pairs(loaded)
     assert pairs and all(int(p) <= 4 for trip in pairs for p in trip.split(" → "))  # TNTP zones 1-4
+
+
+def _age(path: str, days: float) -> Path:
+    folder = Path(path).parent
+    past = time.time() - days * 24 * 3600
+    os.utime(folder, (past, past))
+    return folder
+
+
+def test_uploaded_networks_no_stored_run_uses_are_removed_after_a_week_or_over_the_cap(store: Path):
+    used = store_files({"network": ("used_net.tntp", b"u" * 100)})["network"]
+    old = store_files({"network": ("old_net.tntp", b"o" * 100)})["network"]
+    recent = store_files({"network": ("recent_net.tntp", b"r" * 100)})["network"]
+    run = store / ("a" * 64)
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"config": {"scenario_spec": {"network": used}}}))
+    used_dir, old_dir, recent_dir = _age(used, 30), _age(old, 8), _age(recent, 1)
+    assert clean_networks() == [old_dir.name]  # the run's network stays however old; the recent one too
+    assert used_dir.is_dir() and recent_dir.is_dir() and not old_dir.exists()
+    # Over the size cap the oldest unused network goes first, even within the week; a used one never.
+    newer = store_files({"network": ("newer_net.tntp", b"n" * 100)})["network"]
+    assert clean_networks(cap_bytes=150) == [recent_dir.name]
+    assert Path(newer).is_file() and Path(used).is_file()
+    # Uploading again refreshes a network's age, and storing cleans the folder up by itself.
+    _age(newer, 8)
+    assert store_files({"network": ("newer_net.tntp", b"n" * 100)})["network"] == newer
+    assert clean_networks() == []

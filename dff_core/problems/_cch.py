@@ -3,7 +3,8 @@
 Three phases, as in Dibbelt, Strasser and Wagner (2016):
 
 1. *Preprocessing* (once per graph, metric-independent): a nested-dissection order of the
-   undirected core graph (METIS through ``pymetis``), the chordal supergraph it induces
+   undirected core graph (METIS through ``pymetis``; low-degree nodes peeled off first when that
+   gives fewer triangles, see :func:`candidate_orders`), the chordal supergraph it induces
    ("upward" edges from each node to its higher-ranked neighbours after elimination), its
    elimination tree, and the list of lower triangles of every edge.
 2. *Customization* (once per cost vector, several vectors at a time): both directions' weights
@@ -64,8 +65,11 @@ class CCHIndex:
         return int(self.up_head.shape[0])
 
 
-def nested_dissection_order(num_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rank of every node in a METIS nested-dissection order of the undirected graph ``{a_i, b_i}``."""
+def nested_dissection_order(num_nodes: int, a: np.ndarray, b: np.ndarray, **options: int) -> np.ndarray:
+    """Rank of every node in a METIS nested-dissection order of the undirected graph ``{a_i, b_i}``.
+
+    ``options`` are METIS options (``pymetis.Options``); the seed is fixed, so the order is deterministic.
+    """
     if num_nodes <= 2 or len(a) == 0:
         return np.arange(num_nodes, dtype=np.int64)
     if pymetis is None:
@@ -80,8 +84,68 @@ def nested_dissection_order(num_nodes: int, a: np.ndarray, b: np.ndarray) -> np.
     o = np.lexsort((v, u))
     xadj = np.concatenate([[0], np.cumsum(np.bincount(u, minlength=num_nodes))]).astype(np.int64)
     adj = pymetis.CSRAdjacency(xadj, v[o].astype(np.int64))
-    _perm, iperm = pymetis.nested_dissection(adj, options=pymetis.Options(seed=0))
+    _perm, iperm = pymetis.nested_dissection(adj, options=pymetis.Options(**{"seed": 0, **options}))
     return np.asarray(iperm, dtype=np.int64)
+
+
+def peel_low_degree(num_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eliminate nodes of degree at most 2 first, as long as there are any.
+
+    A degree-2 node's elimination joins its two neighbours (the fill edge it would add anyway), so
+    dead ends and chains of road links, common in road networks, cost at most one lower triangle
+    each instead of being placed by the dissection. Returns the peeled nodes in elimination order
+    and the remaining graph's edges (original node ids, fill edges included).
+    """
+    adj: list[set[int]] = [set() for _ in range(num_nodes)]
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        if x != y:
+            adj[x].add(y)
+            adj[y].add(x)
+    removed = np.zeros(num_nodes, bool)
+    peeled: list[int] = []
+    stack = [v for v in range(num_nodes) if len(adj[v]) <= 2]
+    while stack:
+        v = stack.pop()
+        if removed[v] or len(adj[v]) > 2:
+            continue
+        removed[v] = True
+        peeled.append(v)
+        nbrs = sorted(adj[v])
+        for w in nbrs:
+            adj[w].discard(v)
+        if len(nbrs) == 2:
+            adj[nbrs[0]].add(nbrs[1])
+            adj[nbrs[1]].add(nbrs[0])
+        stack.extend(w for w in nbrs if len(adj[w]) <= 2)
+        adj[v] = set()
+    ea = [v for v in range(num_nodes) if not removed[v] for w in adj[v] if v < w]
+    eb = [w for v in range(num_nodes) if not removed[v] for w in adj[v] if v < w]
+    return np.asarray(peeled, np.int64), np.asarray(ea, np.int64), np.asarray(eb, np.int64)
+
+
+#: METIS options tried for the dissection; with and without peeling (:func:`peel_low_degree`) the order
+#: with the fewest lower triangles is kept (ufactor 300 allows less balanced, smaller separators; on
+#: Philadelphia peeling plus it gave 13.6% fewer triangles than the plain order).
+METIS_TRIALS: tuple[dict[str, int], ...] = ({}, {"ufactor": 300})
+#: Peeling is tried when it removes at least this share of the nodes (road networks: ~40%; grids: none).
+PEEL_MIN_SHARE = 0.05
+
+
+def candidate_orders(num_nodes: int, a: np.ndarray, b: np.ndarray):  # type: ignore[no-untyped-def]
+    """Node ranks to choose from: METIS's order first (the fallback), then the other trials."""
+    for options in METIS_TRIALS:
+        yield nested_dissection_order(num_nodes, a, b, **options)
+    peeled, pa, pb = peel_low_degree(num_nodes, a, b)
+    if len(peeled) < PEEL_MIN_SHARE * num_nodes or len(peeled) == num_nodes:
+        return
+    rest = np.setdiff1d(np.arange(num_nodes), peeled)
+    idx = np.full(num_nodes, -1, np.int64)
+    idx[rest] = np.arange(len(rest))
+    for options in METIS_TRIALS:
+        order = np.empty(num_nodes, np.int64)
+        order[peeled] = np.arange(len(peeled))
+        order[rest] = len(peeled) + nested_dissection_order(len(rest), idx[pa], idx[pb], **options)
+        yield order
 
 
 @njit(cache=True)
@@ -169,15 +233,22 @@ def build_index(
     idx[core] = np.arange(K)
     inner = np.flatnonzero(~zone[tails] & ~zone[heads])
     a, b = idx[tails[inner]], idx[heads[inner]]
-    order = nested_dissection_order(K, a, b)
-    ra, rb = order[a], order[b]
-    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-    keys = np.unique(lo * K + hi)
-    klo, khi = keys // K, keys % K
-    lo_ptr = np.concatenate([[0], np.cumsum(np.bincount(klo, minlength=K))]).astype(np.int64)
-    ptr, up_head, parent = _eliminate(K, lo_ptr, khi.astype(np.int64))
-    deg = np.diff(ptr)
-    count = int((deg * (deg - 1) // 2).sum())
+    best = None
+    for order in candidate_orders(K, a, b):
+        ra, rb = order[a], order[b]
+        lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+        keys = np.unique(lo * K + hi)
+        klo, khi = keys // K, keys % K
+        lo_ptr = np.concatenate([[0], np.cumsum(np.bincount(klo, minlength=K))]).astype(np.int64)
+        ptr, up_head, parent = _eliminate(K, lo_ptr, khi.astype(np.int64))
+        deg = np.diff(ptr)
+        count = int((deg * (deg - 1) // 2).sum())
+        if best is None and count > 2 * max_triangles:
+            return None  # far over budget: no other order would bring it within
+        if best is None or count < best[0]:
+            best = (count, order, ra, rb, lo, hi, ptr, up_head, parent, deg)
+    assert best is not None
+    count, order, ra, rb, lo, hi, ptr, up_head, parent, deg = best
     if count > max_triangles:
         return None
     up_tail = np.repeat(np.arange(K, dtype=np.int64), deg)

@@ -20,17 +20,33 @@ BLOCK = 16
 INF = np.inf
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _relax_triangle(fw, bw, e1, e2, top, b):  # type: ignore[no-untyped-def]
+    """Both directions of edge ``top`` through lower triangle (``e1``, ``e2``), for column ``b``."""
+    x = bw[e1, b] + fw[e2, b]  # v -> u -> w
+    cur = fw[top, b]
+    fw[top, b] = x if x < cur else cur
+    y = bw[e2, b] + fw[e1, b]  # w -> u -> v
+    cur = bw[top, b]
+    bw[top, b] = y if y < cur else cur
+
+
 @njit(cache=True, nogil=True)
 def _customize(Ct, up_ptr, fw_arc, bw_arc, tri_top, fw, bw):  # type: ignore[no-untyped-def]
-    """Weights of both directions of every upward edge for the ``BLOCK`` columns of ``Ct`` (d, BLOCK)."""
+    """Weights of both directions of every upward edge for the columns of ``Ct`` (d, width).
+
+    ``width`` is ``BLOCK`` except for a batch's last, shorter group, which is customized at its own
+    width (rows of half the width cost about half as much: the work is memory-bound).
+    """
     M = fw.shape[0]
     K = up_ptr.shape[0] - 1
+    nb = fw.shape[1]
     for e in range(M):
         a = fw_arc[e]
-        for b in range(BLOCK):
+        for b in range(nb):
             fw[e, b] = Ct[a, b] if a >= 0 else INF
         a = bw_arc[e]
-        for b in range(BLOCK):
+        for b in range(nb):
             bw[e, b] = Ct[a, b] if a >= 0 else INF
     # unsigned indices: numba then skips the negative-index wraparound (about 2x faster here)
     k = 0
@@ -43,13 +59,12 @@ def _customize(Ct, up_ptr, fw_arc, bw_arc, tri_top, fw, bw):  # type: ignore[no-
                 e2 = np.uint64(p0 + jj)
                 top = np.uint64(tri_top[k])
                 k += 1
-                for b in range(BLOCK):
-                    x = bw[e1, b] + fw[e2, b]  # v -> u -> w
-                    cur = fw[top, b]
-                    fw[top, b] = x if x < cur else cur
-                    y = bw[e2, b] + fw[e1, b]  # w -> u -> v
-                    cur = bw[top, b]
-                    bw[top, b] = y if y < cur else cur
+                if nb == BLOCK:  # a constant trip count: unrolled and vectorized
+                    for b in range(BLOCK):
+                        _relax_triangle(fw, bw, e1, e2, top, b)
+                else:
+                    for b in range(nb):
+                        _relax_triangle(fw, bw, e1, e2, top, b)
 
 
 @njit(cache=True, nogil=True)
@@ -120,9 +135,9 @@ def cch_paths(  # type: ignore[no-untyped-def]
     K = up_ptr.shape[0] - 1
     M = up_head.shape[0]
     m = tails.shape[0]
-    Ct = np.zeros((d, BLOCK))
-    fw = np.empty((M, BLOCK))
-    bw = np.empty((M, BLOCK))
+    full_ct = np.zeros((d, BLOCK))
+    full_fw = np.empty((M, BLOCK))
+    full_bw = np.empty((M, BLOCK))
     df = np.empty(K)
     db = np.empty(K)
     fpred = np.empty(K, np.int64)
@@ -140,6 +155,10 @@ def cch_paths(  # type: ignore[no-untyped-def]
     stamp = 0
     for i0 in range(0, n, BLOCK):
         nb = min(BLOCK, n - i0)
+        if nb == BLOCK:
+            Ct, fw, bw = full_ct, full_fw, full_bw
+        else:  # the last, shorter group: its own width
+            Ct, fw, bw = np.zeros((d, nb)), np.empty((M, nb)), np.empty((M, nb))
         for j in range(d):
             for b in range(nb):
                 Ct[j, b] = C[i0 + b, j]

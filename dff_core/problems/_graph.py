@@ -297,7 +297,10 @@ def run_split(
     k = min(num_threads(), max(1, n // max(1, min_rows)), groups)
     if k <= 1:
         return int(kernel(C, *args, W))
-    bounds = np.minimum(np.linspace(0, groups, k + 1).round().astype(int) * align, n)
+    # Even shares of rows, each cut moved to the nearest multiple of ``align``: a short last group
+    # costs the kernels less than a full one, so it goes with a block of fewer full groups.
+    bounds = np.minimum((np.linspace(0, n, k + 1) / align).round().astype(int) * align, n)
+    bounds[-1] = n
     bounds = np.unique(bounds)
     with _pool_lock:
         if _pool is None or _pool._max_workers < k:  # grow the shared pool

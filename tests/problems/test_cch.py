@@ -200,3 +200,54 @@ def test_philadelphia_auto_picks_cch_and_matches_scipy() -> None:
     _check_paths(p, W)
     for i in range(len(C)):
         assert C[i] @ W[i] == pytest.approx(_scipy_cost(N, E, C[i], pairs, [1.0] * 5, zones), rel=1e-12)
+
+
+def test_low_degree_nodes_are_peeled_first_with_their_fill_edges() -> None:
+    # A 4-cycle 0-1-2-3 with a dead end 4 hanging off 0 and a chain 5-6 between 1 and 3.
+    a = np.array([0, 1, 2, 3, 0, 1, 6])
+    b = np.array([1, 2, 3, 0, 4, 5, 5])
+    a, b = np.r_[a, 6], np.r_[b, 3]
+    peeled, pa, pb = _cch.peel_low_degree(7, a, b)
+    # Every node ends up peeled: dead ends and chains first, and what they leave has degree <= 2 too.
+    assert sorted(peeled.tolist()) == list(range(7)) and len(pa) == len(pb) == 0
+    ring = np.arange(6)
+    peeled, pa, pb = _cch.peel_low_degree(8, np.r_[ring, 0, 0, 3], np.r_[(ring + 1) % 6, 3, 6, 7])
+    assert set(peeled.tolist()) >= {6, 7}  # the two dead ends
+    for x, y in zip(pa.tolist(), pb.tolist(), strict=True):
+        assert x not in peeled and y not in peeled  # the remaining graph has only unpeeled nodes
+
+
+def test_the_order_with_the_fewest_triangles_is_kept() -> None:
+    E = _road_grid(12)
+    extra = np.array([[144 + i, i] for i in range(12)] + [[i, 144 + i] for i in range(12)])  # dead ends
+    E = np.concatenate([E, extra])
+    n = 156
+    zone = np.zeros(n, bool)
+    index = _cch.build_index(n, E[:, 0], E[:, 1], zone, float("inf"))
+    counts = []
+    for order in _cch.candidate_orders(n, E[:, 0], E[:, 1]):
+        ra, rb = order[E[:, 0]], order[E[:, 1]]
+        lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+        keys = np.unique(lo * n + hi)
+        lo_ptr = np.concatenate([[0], np.cumsum(np.bincount(keys // n, minlength=n))]).astype(np.int64)
+        ptr, _, _ = _cch._eliminate(n, lo_ptr, (keys % n).astype(np.int64))
+        deg = np.diff(ptr)
+        counts.append(int((deg * (deg - 1) // 2).sum()))
+    assert len(counts) == 2 * len(_cch.METIS_TRIALS)  # the dead ends make peeling worth a try
+    assert len(index.tri_top) == min(counts) <= counts[0]
+
+
+def test_batches_split_into_even_shares_with_block_aligned_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dff_core.problems import _graph
+
+    seen: list[tuple[int, int]] = []
+
+    def kernel(C, W):
+        seen.append((int(C[0, 0]), C.shape[0]))
+        return -1
+
+    monkeypatch.setattr(_graph, "num_threads", lambda: 2)
+    C = np.arange(100, dtype=float)[:, None]
+    assert _graph.run_split(kernel, C, np.zeros_like(C), min_rows=1, align=16) == -1
+    # 48 + 52 rows: three full groups of 16 each, the short last group with the second share
+    assert sorted(seen) == [(0, 48), (48, 52)]

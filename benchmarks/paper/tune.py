@@ -134,7 +134,16 @@ def tune_budget(
 
 
 #: Backbone training predictions compared by :func:`tune_cross_fit`: (scheme, blocks); blocks 0 = in-sample.
-CROSS_FIT_VARIANTS = (("in-sample", 0), ("kfold", 2), ("kfold", 5), ("forward", 3), ("forward", 5), ("forward", 10))
+CROSS_FIT_VARIANTS = (
+    ("in-sample", 0),
+    ("kfold", 2),
+    ("kfold", 5),
+    ("kfold", 10),
+    ("forward", 3),
+    ("forward", 5),
+    ("forward", 10),
+    ("forward", 20),
+)
 
 
 def tune_cross_fit(
@@ -196,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/paper/out"))
     ap.add_argument("--part", choices=("budget", "cross_fit"), default="budget", help="which study to run")
     ap.add_argument("--quick", action="store_true", help="one seed, one small cell, 20 epochs (smoke test)")
+    ap.add_argument("--seeds", type=int, nargs="*", default=None, help="tuning seeds (>= 100; cross_fit part)")
+    ap.add_argument("--backbones", nargs="*", default=None, help="backbones (cross_fit part)")
+    ap.add_argument("--sizes", type=int, nargs="*", default=None, help="training sizes (cross_fit part)")
+    ap.add_argument("--epsilons", type=float, nargs="*", default=None, help="DFF's ε values (cross_fit part)")
     args = ap.parse_args(argv)
+    if args.seeds and min(args.seeds) < 100:
+        ap.error("--seeds: tuning seeds start at 100; seeds 0-99 are the reported results' and are never used here")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.part == "budget":
         kw: dict[str, Any] = {}
@@ -206,7 +221,17 @@ def main(argv: list[str] | None = None) -> int:
         df.to_csv(args.out / "tune_budget.csv", index=False)
         print(budget_table(df))
     if args.part == "cross_fit":
-        cf = tune_cross_fit()
+        kw = {
+            k: tuple(v)
+            for k, v in (
+                ("seeds", args.seeds),
+                ("backbones", args.backbones),
+                ("n_trains", args.sizes),
+                ("epsilons", args.epsilons),
+            )
+            if v
+        }
+        cf = tune_cross_fit(**kw)
         cf.to_csv(args.out / "tune_cross_fit.csv", index=False)
         print(cross_fit_table(cf))
     return 0

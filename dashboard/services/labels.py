@@ -123,8 +123,8 @@ _OPTION = re.compile(r"\b(?P<name>[a-z_]+)(?:='(?P<value>[^']*)')? \(command lin
 def in_app(text: str) -> str:
     """An engine message with its options named as the pages' controls, not as keywords and flags.
 
-    ``... Pass zero_speeds='keep' (command line: --zero-speeds keep) ...`` reads
-    ``... Pass “Speeds of exactly 0 are” (Data page, More reading options): standstill: keep them ...``.
+    ``... Set zero_speeds='keep' (command line: --zero-speeds keep) ...`` reads
+    ``... Set “Speeds of exactly 0 are” (Data page, More reading options): standstill: keep them ...``.
     Options no page sets are left as the engine wrote them.
     """
 

@@ -192,7 +192,7 @@ def check_zeros(
         int(long.loc[zero, "line"].min()),
         None,
         f"{int(zero.sum())} speed(s) of exactly 0 at {len(per_sensor)} sensor(s) were treated as missing (most: "
-        f"{worst}); detectors usually report 0 when they fail. Pass {option_hint('zero_speeds', 'keep')} if "
+        f"{worst}); detectors usually report 0 when they fail. Set {option_hint('zero_speeds', 'keep')} if "
         "traffic really stood still.",
     )
     return True

@@ -120,7 +120,7 @@ def test_every_option_the_engine_points_to_has_a_control_on_the_pages():
 
 def test_engine_messages_name_the_pages_controls():
     text = (
-        f"Pass {option_hint('zero_speeds', 'keep')} if traffic stood still; raise {option_hint('match_distance')}; "
+        f"Set {option_hint('zero_speeds', 'keep')} if traffic stood still; raise {option_hint('match_distance')}; "
         f"give {option_hint('crs', 'EPSG:32631')}; set {option_hint('horizon', '1h')}."
     )
     shown = L.in_app(text)

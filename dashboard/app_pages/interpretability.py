@@ -135,8 +135,8 @@ def sweep_monitor() -> None:
     job = S.get_job(ss[Session.SWEEP_JOB_ID], ss[Session.ID])
     if job is None:
         return
-    if sweep_every is not None and (S.poll_interval(job) or sweep_every) > sweep_every:
-        st.rerun(scope="app")  # redraw with the slower poll interval
+    if S.poll_slower(job, sweep_every):
+        st.rerun(scope="app")
     snap = job.snapshot()
     if job.running:
         st.progress(V.sweep_fraction(snap["events"]), text=f"sweep: {snap['stage']} · {snap['elapsed']:.0f} s")

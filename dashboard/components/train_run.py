@@ -67,7 +67,7 @@ def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, ope
 
     # Poll once a second, then every few seconds once the job is older (S.poll_interval): each poll is a script
     # run in the server, and the progress lives in the job record (the training runs in a worker process, see
-    # services/runner.py). The interval is fixed when the fragment is drawn, so slowing down takes one full rerun.
+    # services/runner.py).
     every = S.poll_interval(job) if running else None
 
     @st.fragment(run_every=every)
@@ -77,8 +77,8 @@ def render(loaded: S.Loaded, config: dict, job: S.Job | None, running: bool, ope
         job = S.get_job(ss[Session.JOB_ID], ss[Session.ID])
         if job is None:
             return
-        if every is not None and (S.poll_interval(job) or every) > every:
-            st.rerun(scope="app")  # redraw with the slower interval
+        if S.poll_slower(job, every):
+            st.rerun(scope="app")
         snap = job.snapshot()
         if snap["status"] == "queued":
             st.progress(0.0, text=f"{snap['stage']} · {snap['elapsed']:.0f} s")

@@ -47,7 +47,7 @@ from dashboard.services.data import (
     sample_paths,
     upload_digest,
 )
-from dashboard.services.jobs import Job, get_job, poll_interval
+from dashboard.services.jobs import Job, get_job, poll_interval, poll_slower
 from dashboard.services.network import NETWORK_DEFAULTS, NETWORK_KINDS, RoadView, network_options, node_frame
 from dashboard.services.session import activate, forget_runs
 from dashboard.services.state import (
@@ -141,6 +141,7 @@ __all__ = [
     "network_options",
     "node_frame",
     "poll_interval",
+    "poll_slower",
     "read_options",
     "run_config",
     "run_config_of",

@@ -108,6 +108,15 @@ def poll_interval(job: Job | None) -> float | None:
     return FAST_POLL_S if age < FAST_POLL_FOR_S else SLOW_POLL_S
 
 
+def poll_slower(job: Job | None, every: float | None) -> bool:
+    """Whether a page drawn to poll ``job`` every ``every`` seconds should redraw to poll less often.
+
+    A fragment's interval is fixed when it is drawn, so slowing down takes one full rerun of the page.
+    """
+    now = poll_interval(job)
+    return every is not None and now is not None and now > every
+
+
 def jobs() -> dict[str, Job]:
     """The process-wide job table. Sessions only reach their own jobs through the id in their session state."""
     return cache.job_table()

@@ -118,9 +118,8 @@ def peel_low_degree(num_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.nd
             adj[nbrs[1]].add(nbrs[0])
         stack.extend(w for w in nbrs if len(adj[w]) <= 2)
         adj[v] = set()
-    ea = [v for v in range(num_nodes) if not removed[v] for w in adj[v] if v < w]
-    eb = [w for v in range(num_nodes) if not removed[v] for w in adj[v] if v < w]
-    return np.asarray(peeled, np.int64), np.asarray(ea, np.int64), np.asarray(eb, np.int64)
+    edges = np.array([(v, w) for v in range(num_nodes) for w in adj[v] if v < w], np.int64).reshape(-1, 2)
+    return np.asarray(peeled, np.int64), edges[:, 0], edges[:, 1]
 
 
 #: METIS options tried for the dissection; with and without peeling (:func:`peel_low_degree`) the order
@@ -221,6 +220,17 @@ def _triangles(K, ptr, heads, count):  # type: ignore[no-untyped-def]
     return top, e1s, e2s
 
 
+def chordal_supergraph(K: int, ra: np.ndarray, rb: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The upward graph of the undirected edges ``{ra_i, rb_i}`` (in rank space) after elimination in rank
+    order: ``(lower triangles, up_ptr, up_head, parent)``; the triangle count is what customization costs."""
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    keys = np.unique(lo * K + hi)
+    lo_ptr = np.concatenate([[0], np.cumsum(np.bincount(keys // K, minlength=K))]).astype(np.int64)
+    ptr, up_head, parent = _eliminate(K, lo_ptr, (keys % K).astype(np.int64))
+    deg = np.diff(ptr)
+    return int((deg * (deg - 1) // 2).sum()), ptr, up_head, parent
+
+
 def build_index(
     num_nodes: int, tails: np.ndarray, heads: np.ndarray, zone: np.ndarray, max_triangles: float
 ) -> CCHIndex | None:
@@ -235,22 +245,18 @@ def build_index(
     a, b = idx[tails[inner]], idx[heads[inner]]
     best = None
     for order in candidate_orders(K, a, b):
-        ra, rb = order[a], order[b]
-        lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-        keys = np.unique(lo * K + hi)
-        klo, khi = keys // K, keys % K
-        lo_ptr = np.concatenate([[0], np.cumsum(np.bincount(klo, minlength=K))]).astype(np.int64)
-        ptr, up_head, parent = _eliminate(K, lo_ptr, khi.astype(np.int64))
-        deg = np.diff(ptr)
-        count = int((deg * (deg - 1) // 2).sum())
+        count, ptr, up_head, parent = chordal_supergraph(K, order[a], order[b])
         if best is None and count > 2 * max_triangles:
             return None  # far over budget: no other order would bring it within
         if best is None or count < best[0]:
-            best = (count, order, ra, rb, lo, hi, ptr, up_head, parent, deg)
+            best = (count, order, ptr, up_head, parent)
     assert best is not None
-    count, order, ra, rb, lo, hi, ptr, up_head, parent, deg = best
+    count, order, ptr, up_head, parent = best
     if count > max_triangles:
         return None
+    ra, rb = order[a], order[b]
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    deg = np.diff(ptr)
     up_tail = np.repeat(np.arange(K, dtype=np.int64), deg)
     # original arcs onto edges: edge ids are CSR positions, sorted by (tail, head) in rank space
     ekeys = up_tail * K + up_head

@@ -388,15 +388,17 @@ class ShortestPath(OptProblem):
             return W
         if self.backend == "numba":
             idx = np.flatnonzero(neg)
-            Wn = np.zeros((len(idx), self.d))
+            every = len(idx) == len(C)  # the usual SPO+ batch: no row copies
+            Wn = W if every else np.zeros((len(idx), self.d))
             bad = _graph.run_split(
-                _flow.bounded_flows, np.ascontiguousarray(C[idx]), Wn, self._out_ptr, self._out_arc, self._in_ptr,
-                self._in_arc, self._heads, self._tails, self._zone, self.pairs[:, 0].copy(), self.pairs[:, 1].copy(),
-                self.demand, min_rows=max(1, self._min_rows // 8),
+                _flow.bounded_flows, np.ascontiguousarray(C if every else C[idx]), Wn, self._out_ptr, self._out_arc,
+                self._in_ptr, self._in_arc, self._heads, self._tails, self._zone, self.pairs[:, 0].copy(),
+                self.pairs[:, 1].copy(), self.demand, min_rows=max(1, self._min_rows // 8),
             )  # fmt: skip
             if bad >= 0:
                 raise SolverError(f"ShortestPath: bounded-flow surrogate could not route instance {int(idx[bad])}.")
-            W[idx] = Wn
+            if not every:
+                W[idx] = Wn
             return W
         for i in np.flatnonzero(neg):
             W[i] = self._solve_flow_lp(C[i], int(i))

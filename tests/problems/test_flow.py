@@ -99,3 +99,45 @@ def test_metr_la_spo_surrogates_match_lp() -> None:
     W = p.solve_surrogate(Q)
     for i in range(len(Q)):
         assert Q[i] @ W[i] == pytest.approx(_lp_objective(p, Q[i]), rel=1e-9)
+
+
+def _imbalance(p: ShortestPath, q: np.ndarray, pi: np.ndarray) -> int:
+    """Units of excess when every arc with a negative reduced cost starts saturated."""
+    tails, heads = p.edges[:, 0], p.edges[:, 1]
+    sat = q + pi[tails] - pi[heads] < 0
+    ex = np.bincount(heads[sat], minlength=p.num_nodes) - np.bincount(tails[sat], minlength=p.num_nodes)
+    return int(ex[ex > 0].sum())
+
+
+def test_balance_sweep_cuts_the_excess_to_route() -> None:
+    """One sweep of dual coordinate ascent (the start for dense negative arcs) leaves far less
+    excess than zero potentials, and balances every node it moves at the time it moves it."""
+    rng = np.random.default_rng(6)
+    E = _graph(rng, 60, 200)
+    p = ShortestPath(60, E, 0, 30)
+    core = np.ones(p.d, bool)
+    buf, top = np.empty(p.d + 2), np.empty(p.d + 2)
+    before, after = [], []
+    for _ in range(20):
+        q = rng.random(p.d) - 0.3
+        pi = np.zeros(p.num_nodes)
+        before.append(_imbalance(p, q, pi))
+        _flow._balance(q, pi, core, p._out_ptr, p._out_arc, p._in_ptr, p._in_arc, p._heads, p._tails, buf, top)
+        after.append(_imbalance(p, q, pi))
+    assert min(before) > 0
+    assert sum(after) < 0.6 * sum(before)
+
+
+def test_unreachable_destination_is_reported_for_that_instance() -> None:
+    # 0 -> 1 -> 2 -> 0 and a negative two-cycle 3 <-> 4 entered from 5; nothing leads from
+    # {0, 1, 2} to 5 (construction rejects such a pair, so the kernel is called directly)
+    E = np.array([[0, 1], [1, 2], [2, 0], [3, 4], [4, 3], [5, 3]])
+    p = ShortestPath(6, E, 0, 2)
+    Q = np.array([[1.0, 1.0, 1.0, -2.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(p.solve_surrogate(Q)[0], [1.0, 1.0, 0.0, 1.0, 1.0, 0.0])  # path + cycle
+    W = np.zeros_like(Q)
+    args = (p._out_ptr, p._out_arc, p._in_ptr, p._in_arc, p._heads, p._tails, p._zone)
+    bad = _flow.bounded_flows(Q, *args, np.array([0]), np.array([5]), np.array([1.0]), W)
+    assert bad == 0
+    bad = _flow.bounded_flows(Q[1:], *args, np.array([0, 0]), np.array([2, 5]), np.array([1.0, 1.0]), W[1:])
+    assert bad == 0

@@ -283,13 +283,23 @@ def num_threads() -> int:
 
 
 def run_split(
-    kernel: Callable[..., int], C: np.ndarray, W: np.ndarray, *args: object, min_rows: int = 2, align: int = 1
+    kernel: Callable[..., int],
+    C: np.ndarray,
+    W: np.ndarray,
+    *args: object,
+    min_rows: int = 2,
+    align: int = 1,
+    chunks_per_thread: int = 1,
 ) -> int:
-    """Call ``kernel(C[a:b], *args, W[a:b])`` on contiguous row blocks, one per thread.
+    """Call ``kernel(C[a:b], *args, W[a:b])`` on contiguous row blocks, over all threads.
 
     Returns the first failing row (the kernels' convention: a row index, or -1). Blocks of
     fewer than ``min_rows`` rows are not split further (thread start-up would dominate);
-    block starts are multiples of ``align`` (kernels that work on groups of rows).
+    block starts are multiples of ``align`` (kernels that work on groups of rows). The calling
+    thread works too, so a batch starts at once even when a pool thread is slow to wake (a few
+    milliseconds on an idle virtual CPU). With ``chunks_per_thread > 1`` the batch is cut into
+    that many blocks per thread, taken in turn by whichever thread is free: cheap kernels on
+    small batches then lose less to a late or slower thread.
     """
     global _pool
     n = C.shape[0]
@@ -297,19 +307,31 @@ def run_split(
     k = min(num_threads(), max(1, n // max(1, min_rows)), groups)
     if k <= 1:
         return int(kernel(C, *args, W))
+    blocks = min(groups, max(k, min(k * max(1, chunks_per_thread), n // max(1, min_rows))))
     # Even shares of rows, each cut moved to the nearest multiple of ``align``: a short last group
     # costs the kernels less than a full one, so it goes with a block of fewer full groups.
-    bounds = np.minimum((np.linspace(0, n, k + 1) / align).round().astype(int) * align, n)
+    bounds = np.minimum((np.linspace(0, n, blocks + 1) / align).round().astype(int) * align, n)
     bounds[-1] = n
     bounds = np.unique(bounds)
+    cuts = list(itertools.pairwise(bounds.tolist()))
     with _pool_lock:
-        if _pool is None or _pool._max_workers < k:  # grow the shared pool
-            _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="dff-solver")
+        if _pool is None or _pool._max_workers < k - 1:  # grow the shared pool
+            _pool = ThreadPoolExecutor(max_workers=k - 1, thread_name_prefix="dff-solver")
         pool = _pool
-    futures = [pool.submit(kernel, C[a:b], *args, W[a:b]) for a, b in itertools.pairwise(bounds)]
-    bad = -1
-    for a, f in zip(bounds[:-1], futures, strict=True):
-        r = int(f.result())
-        if r >= 0 and bad < 0:
-            bad = int(a) + r
-    return bad
+    taken = itertools.count()  # next() on a count is atomic under the GIL
+
+    def work() -> int:
+        first = -1
+        for b in iter(taken.__next__, None):
+            if b >= len(cuts):
+                break
+            lo, hi = cuts[b]
+            r = int(kernel(C[lo:hi], *args, W[lo:hi]))
+            if r >= 0 and (first < 0 or lo + r < first):
+                first = lo + r
+        return first
+
+    futures = [pool.submit(work) for _ in range(min(k, len(cuts)) - 1)]
+    found = [work()] + [f.result() for f in futures]
+    failed = [r for r in found if r >= 0]
+    return min(failed) if failed else -1

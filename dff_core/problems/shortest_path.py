@@ -393,7 +393,7 @@ class ShortestPath(OptProblem):
             bad = _graph.run_split(
                 _flow.bounded_flows, np.ascontiguousarray(C if every else C[idx]), Wn, self._out_ptr, self._out_arc,
                 self._in_ptr, self._in_arc, self._heads, self._tails, self._zone, self.pairs[:, 0].copy(),
-                self.pairs[:, 1].copy(), self.demand, min_rows=max(1, self._min_rows // 8),
+                self.pairs[:, 1].copy(), self.demand, min_rows=max(1, self._min_rows // 8), chunks_per_thread=4,
             )  # fmt: skip
             if bad >= 0:
                 raise SolverError(f"ShortestPath: bounded-flow surrogate could not route instance {int(idx[bad])}.")

@@ -243,3 +243,34 @@ def test_batches_split_into_even_shares_with_block_aligned_cuts(monkeypatch: pyt
     assert _graph.run_split(kernel, C, np.zeros_like(C), min_rows=1, align=16) == -1
     # 48 + 52 rows: three full groups of 16 each, the short last group with the second share
     assert sorted(seen) == [(0, 48), (48, 52)]
+
+
+def test_split_in_chunks_covers_every_row_once_and_reports_the_first_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import time
+
+    from dff_core.problems import _graph
+
+    seen: list[tuple[int, int, int]] = []
+
+    def kernel(C, W):
+        seen.append((int(C[0, 0]), C.shape[0], threading.get_ident()))
+        time.sleep(0.005)  # long enough that no thread can take every chunk alone
+        W[:] = 1.0
+        rows = C[:, 0].astype(int).tolist()
+        for bad in (70, 30):  # two failing rows, in different chunks
+            if bad in rows:
+                return rows.index(bad)
+        return -1
+
+    monkeypatch.setattr(_graph, "num_threads", lambda: 2)
+    C = np.arange(100, dtype=float)[:, None]
+    W = np.zeros_like(C)
+    assert _graph.run_split(kernel, C, W, min_rows=1, chunks_per_thread=4) == 30
+    starts = sorted((a, n) for a, n, _ in seen)
+    assert len(starts) == 8 and all(n in (12, 13) for _, n in starts)
+    assert [a for a, _ in starts] == list(np.cumsum([0] + [n for _, n in starts[:-1]]))
+    assert W.min() == 1.0  # every row handed to a kernel
+    assert threading.get_ident() in {t for _, _, t in seen}  # the caller works too

@@ -297,7 +297,14 @@ def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_
     for j in range(m):
         core[j] = not zone[tails[j]] and not zone[heads[j]]
         ok[j] = core[j]
+    live = -1  # the one pair with flow, if there is just one and neither end is a zone
+    for k in range(pair_s.shape[0]):
+        if pair_s[k] != pair_t[k] and pair_dem[k] != 0.0:
+            live = k if live == -1 else -2
+    if live >= 0 and (zone[pair_s[live]] or zone[pair_t[live]]):
+        live = -2
     for i in range(n):
+        folded = False
         q = Q[i]
         # --- optimal circulation on the zone-free arcs
         # Start potentials: two Bellman-Ford passes, kept when they leave far fewer arcs with
@@ -337,6 +344,13 @@ def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_
                 if x[j]:
                     ex[heads[j]] += 1
                     ex[tails[j]] -= 1
+            # One pair: its unit joins the circulation's excess (s) and deficit (t), which then
+            # is the whole answer. The dense case's phases settle most of the graph anyway, so
+            # this saves the pair's own search; with sparse negative arcs it would cost more.
+            if live >= 0:
+                folded = True
+                ex[pair_s[live]] += 1
+                ex[pair_t[live]] -= 1
         while True:
             n_found, last = _dijkstra_residual(
                 q, pi, x, core, out_ptr, out_arc, in_ptr, in_arc, heads, tails, ex, tk, tv, S, dist, pred, done, found
@@ -376,6 +390,11 @@ def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_
         for v in range(N):
             if ex[v] != 0:
                 return i
+        if folded:
+            for j in range(m):
+                if x[j]:
+                    W[i, j] += pair_dem[live]
+            continue
         # --- one augmenting path per pair; the search changes neither x nor pi, so only a zone
         # end's arcs (usable for this pair alone) and its potential are set and restored
         for k in range(pair_s.shape[0]):

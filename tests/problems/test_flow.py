@@ -35,7 +35,7 @@ def _lp_objective(p: ShortestPath, q: np.ndarray) -> float:
     return total
 
 
-@pytest.mark.parametrize(("seed", "shift"), [(0, 0.2), (1, 0.4), (2, 0.6)])
+@pytest.mark.parametrize(("seed", "shift"), [(3, 0.05), (0, 0.2), (1, 0.4), (2, 0.6)])
 def test_surrogate_matches_lp_on_random_instances(seed: int, shift: float) -> None:
     rng = np.random.default_rng(seed)
     N = 40
@@ -141,3 +141,16 @@ def test_unreachable_destination_is_reported_for_that_instance() -> None:
     assert bad == 0
     bad = _flow.bounded_flows(Q[1:], *args, np.array([0, 0]), np.array([2, 5]), np.array([1.0, 1.0]), W[1:])
     assert bad == 0
+
+
+@pytest.mark.parametrize("shift", [0.3, 0.6])
+def test_single_pair_matches_lp_when_folded_into_the_circulation(shift: float) -> None:
+    """One pair with dense negative arcs: its unit is routed inside the circulation."""
+    rng = np.random.default_rng(7)
+    E = _graph(rng, 40, 90)
+    p = ShortestPath(40, E, pairs=[(3, 30), (5, 5)], demand=[2.0, 1.0])  # (5, 5) carries no flow
+    Q = rng.random((15, p.d)) - shift
+    W = p.solve_surrogate(Q)
+    for i in range(len(Q)):
+        assert Q[i] @ W[i] == pytest.approx(_lp_objective(p, Q[i]), rel=1e-9, abs=1e-9)
+    assert np.isin(W, [0.0, 2.0]).all()  # unit flows times the demand

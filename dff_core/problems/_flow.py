@@ -25,7 +25,9 @@ is routed along shortest paths on reduced costs (node potentials keep them non-n
     nodes from about 1,570 to 830 per instance (further sweeps cost more than they save).
 
   Then one search per pair adds its s-t path in the residual graph, from both ends at once
-  (the pair's own search settled almost the whole graph from one end).
+  (from one end it settled almost the whole graph). A lone pair in the dense case instead
+  joins the circulation as one more unit of excess, since its phases settle most of the
+  graph anyway.
 * :func:`bounded_flows_ssp`: the plain one-Dijkstra-per-augmentation version, kept as the
   reference the tests and ``benchmarks/bench_scale.py`` compare against.
 

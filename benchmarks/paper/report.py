@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -821,25 +822,38 @@ def update_results(results_md: Path, out: Path, notes: str = "") -> None:
 def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     """Join several runs' rows into ``out/raw.csv`` and their settings into ``out/config.json``.
 
-    Each part is a run folder (``raw.csv``, or ``raw.partial.csv`` of a run that was stopped). A
-    (task, degree, size, backbone) group that has fewer seeds than the part's fullest group is left out,
-    so every reported cell has the same seeds; the returned notes say what was left out.
+    Each part is a run folder (``raw.csv``, or ``raw.partial.csv`` of a run that was stopped) or an
+    earlier merge (its ``config.json`` lists ``parts``: they are carried over, so new runs can be added
+    to the published results without the old run folders). A (task, degree, size, backbone) group that
+    has fewer seeds than the part's fullest group is left out, so every reported cell has the same seeds;
+    the returned notes say what was left out (an earlier merge's note is dropped once another part
+    supplies that group).
     """
-    frames, configs, notes = [], [], []
+    frames, configs, notes, earlier_notes = [], [], [], []
+    settings: dict[str, Any] | None = None  # the run settings shown once (from the first part)
     for part in parts:
         path = part / "raw.csv" if (part / "raw.csv").exists() else part / "raw.partial.csv"
         df = load_raw(path)
+        cfg_path = part / "config.json"
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.exists() else {}
+        if "parts" in cfg:  # an earlier merge: its rows are already complete per cell
+            frames.append(df)
+            configs.extend(cfg["parts"])
+            earlier_notes.extend(cfg.get("left_out", []))
+            settings = settings or {k: v for k, v in cfg.items() if k not in ("parts", "left_out")}
+            continue
         seeds = df.groupby(KEYS)["seed"].nunique()
         short = seeds[seeds < seeds.max()]
         for key, n in short.items():
             notes.append(f"{part.name}: left out {'/'.join(str(k) for k in key)} ({n} of {seeds.max()} seeds finished)")
         keep = ~df.set_index(KEYS).index.isin(short.index)
         frames.append(df[keep])
-        cfg_path = part / "config.json"
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.exists() else {}
         cfg["rows_from"] = path.name
         configs.append(cfg)
+        settings = settings or cfg
     raw = pd.concat(frames, ignore_index=True)
+    present = {"/".join(str(k) for k in key) for key in raw.groupby(KEYS).groups}
+    notes = [n for n in earlier_notes if n.split("left out ", 1)[1].split(" (", 1)[0] not in present] + notes
     dup = raw.duplicated([*KEYS, "seed", "method"])
     if dup.any():
         raise ValueError(
@@ -848,7 +862,7 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     raw = raw.sort_values([*KEYS, "seed", "method"]).reset_index(drop=True)
     out.mkdir(parents=True, exist_ok=True)
     raw.to_csv(out / "raw.csv", index=False)
-    merged = {k: v for k, v in configs[0].items() if k not in ("grid", "command", "wall_seconds", "cpu_seconds")}
+    merged = {k: v for k, v in (settings or {}).items() if k not in ("grid", "command", "wall_seconds", "cpu_seconds")}
     merged["parts"] = [
         {k: c.get(k) for k in ("command", "grid", "arms", "wall_seconds", "cpu_seconds", "git_commit", "rows_from")}
         for c in configs

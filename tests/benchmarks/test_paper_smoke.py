@@ -181,3 +181,29 @@ def test_merged_runs_keep_only_cells_with_every_seed(tmp_path) -> None:
     assert "--out a" in report._setup_text(cfg, raw) and "Not reported" in report._setup_text(cfg, raw)
     with pytest.raises(ValueError, match="more than one part"):
         report.merge_runs([a, a], tmp_path / "twice")
+
+
+def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
+    """The published folder (an earlier merge) takes new parts: its parts and settings are carried
+    over, and its note about an unfinished cell goes once a new part supplies that cell."""
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for d in (a, b, c):
+        d.mkdir()
+    pd.DataFrame([_row(s, m, 0.1) for s in range(3) for m in ("two_stage", "dff")]).to_csv(a / "raw.csv", index=False)
+    rows_b = [_row(0, m, 0.1, deg=2) for m in ("two_stage", "dff")]  # stopped after one seed
+    rows_b += [_row(s, m, 0.1, deg=1) for s in range(3) for m in ("two_stage", "dff")]
+    pd.DataFrame(rows_b).to_csv(b / "raw.partial.csv", index=False)
+    (a / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out a", "seeds": [0, 1, 2]}')
+    (b / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out b", "seeds": [0, 1, 2]}')
+    report.merge_runs([a, b], tmp_path / "published")
+    pd.DataFrame([_row(s, m, 0.1, deg=2) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
+        c / "raw.csv", index=False
+    )
+    (c / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out c", "seeds": [0, 1, 2]}')
+    raw, notes = report.merge_runs([tmp_path / "published", c], tmp_path / "published")
+    assert sorted(raw["deg"].unique()) == [1, 2, 6] and len(raw) == 18 and notes == []
+    cfg = json.loads((tmp_path / "published" / "config.json").read_text())
+    assert [p["command"].split()[-1] for p in cfg["parts"]] == ["a", "b", "c"]
+    assert cfg["seeds"] == [0, 1, 2] and cfg["left_out"] == []
+    with pytest.raises(ValueError, match="more than one part"):
+        report.merge_runs([tmp_path / "published", c], tmp_path / "again")

@@ -762,14 +762,18 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
     cf = cfg.get("cross_fit", {})
     parts = cfg.get("parts") or []
     if parts:
+        commits = list(dict.fromkeys(p.get("git_commit") for p in parts if p.get("git_commit")))
+        several = len(commits) > 1  # then each command names its own commit
         cmds = "; ".join(
             f"`{p.get('command')}` ({(p.get('wall_seconds') or 0) / 60:.0f} min wall, "
-            f"arms {', '.join(p.get('arms') or [])})"
+            f"arms {', '.join(p.get('arms') or [])}"
+            + (f", commit `{str(p.get('git_commit'))[:12]}`" if several and p.get("git_commit") else "")
+            + ")"
             for p in parts
         )
         first = (
             f"Commands (one run per part of the grid, joined by `python -m benchmarks.paper.report --merge`): {cmds}."
-            + (f" Code: commit `{commit}`." if commit else "")
+            + (f" Code: commit `{commits[0]}`." if len(commits) == 1 else "")
         )
     else:
         first = f"Command: `{cfg.get('command', 'python -m benchmarks.paper.run')}`{timing}." + (
@@ -805,6 +809,8 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         )
     for note in cfg.get("left_out") or []:
         lines.append(f"Not reported (unfinished when the run was stopped): {note}.")
+    for note in cfg.get("replaced") or []:
+        lines.append(f"Rerun: {note}.")
     return "\n".join(f"- {ln}" for ln in lines) + "\n"
 
 
@@ -827,9 +833,11 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     to the published results without the old run folders). A (task, degree, size, backbone) group that
     has fewer seeds than the part's fullest group is left out, so every reported cell has the same seeds;
     the returned notes say what was left out (an earlier merge's note is dropped once another part
-    supplies that group).
+    supplies that group). A group that a new run supplies replaces the earlier merge's rows of it, and
+    ``config.json`` lists it under ``replaced``.
     """
-    frames, configs, notes, earlier_notes = [], [], [], []
+    frames, configs, notes, earlier_notes, replaced = [], [], [], [], []
+    earlier: pd.DataFrame | None = None  # rows of an earlier merge; a new run's cells replace them
     settings: dict[str, Any] | None = None  # the run settings shown once (from the first part)
     for part in parts:
         path = part / "raw.csv" if (part / "raw.csv").exists() else part / "raw.partial.csv"
@@ -837,10 +845,11 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         cfg_path = part / "config.json"
         cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.exists() else {}
         if "parts" in cfg:  # an earlier merge: its rows are already complete per cell
-            frames.append(df)
+            earlier = df if earlier is None else pd.concat([earlier, df], ignore_index=True)
             configs.extend(cfg["parts"])
+            replaced.extend(cfg.get("replaced", []))
             earlier_notes.extend(cfg.get("left_out", []))
-            settings = settings or {k: v for k, v in cfg.items() if k not in ("parts", "left_out")}
+            settings = settings or {k: v for k, v in cfg.items() if k not in ("parts", "left_out", "replaced")}
             continue
         seeds = df.groupby(KEYS)["seed"].nunique()
         short = seeds[seeds < seeds.max()]
@@ -851,6 +860,12 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         cfg["rows_from"] = path.name
         configs.append(cfg)
         settings = settings or cfg
+    if earlier is not None:
+        new_cells = set(pd.concat(frames, ignore_index=True).groupby(KEYS).groups) if frames else set()
+        again = earlier.set_index(KEYS).index.isin(list(new_cells))
+        for key in sorted({tuple(k) for k in earlier.loc[again, KEYS].itertuples(index=False)}):
+            replaced.append(f"{'/'.join(str(k) for k in key)} from a later run replaces the earlier rows (same seeds)")
+        frames.insert(0, earlier[~again])
     raw = pd.concat(frames, ignore_index=True)
     present = {"/".join(str(k) for k in key) for key in raw.groupby(KEYS).groups}
     notes = [n for n in earlier_notes if n.split("left out ", 1)[1].split(" (", 1)[0] not in present] + notes
@@ -868,6 +883,7 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         for c in configs
     ]
     merged["left_out"] = notes
+    merged["replaced"] = replaced
     (out / "config.json").write_text(json.dumps(merged, indent=2), encoding="utf-8")
     return raw, notes
 

@@ -193,17 +193,29 @@ def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
     rows_b = [_row(0, m, 0.1, deg=2) for m in ("two_stage", "dff")]  # stopped after one seed
     rows_b += [_row(s, m, 0.1, deg=1) for s in range(3) for m in ("two_stage", "dff")]
     pd.DataFrame(rows_b).to_csv(b / "raw.partial.csv", index=False)
-    (a / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out a", "seeds": [0, 1, 2]}')
+    (a / "config.json").write_text(
+        '{"command": "python -m benchmarks.paper.run --out a", "seeds": [0, 1, 2], "git_commit": "aaaaaaaaaaaa"}'
+    )
     (b / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out b", "seeds": [0, 1, 2]}')
     report.merge_runs([a, b], tmp_path / "published")
     pd.DataFrame([_row(s, m, 0.1, deg=2) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
         c / "raw.csv", index=False
     )
-    (c / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out c", "seeds": [0, 1, 2]}')
+    (c / "config.json").write_text(
+        '{"command": "python -m benchmarks.paper.run --out c", "seeds": [0, 1, 2], "git_commit": "cccccccccccc9"}'
+    )
     raw, notes = report.merge_runs([tmp_path / "published", c], tmp_path / "published")
     assert sorted(raw["deg"].unique()) == [1, 2, 6] and len(raw) == 18 and notes == []
     cfg = json.loads((tmp_path / "published" / "config.json").read_text())
     assert [p["command"].split()[-1] for p in cfg["parts"]] == ["a", "b", "c"]
     assert cfg["seeds"] == [0, 1, 2] and cfg["left_out"] == []
-    with pytest.raises(ValueError, match="more than one part"):
-        report.merge_runs([tmp_path / "published", c], tmp_path / "again")
+    assert "--out c` (0 min wall, arms , commit `cccccccccccc`)" in report._setup_text(cfg, raw)  # parts' own commits
+    # a rerun of a published cell replaces its rows, and says so
+    pd.DataFrame([_row(s, m, 0.3, deg=1) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
+        c / "raw.csv", index=False
+    )
+    raw, _ = report.merge_runs([tmp_path / "published", c], tmp_path / "again")
+    assert len(raw) == 18 and set(raw.loc[raw["deg"] == 1, "normalized_regret"]) == {0.3}
+    cfg = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert cfg["replaced"] == ["shortest_path/1/1000/linear from a later run replaces the earlier rows (same seeds)"]
+    assert "Rerun: shortest_path/1/1000/linear" in report._setup_text(cfg, raw)

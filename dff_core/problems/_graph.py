@@ -332,6 +332,9 @@ def run_split(
         return first
 
     futures = [pool.submit(work) for _ in range(min(k, len(cuts)) - 1)]
-    found = [work()] + [f.result() for f in futures]
+    found = [work()]
+    # every block is taken once the caller's loop ends: a helper that has not started yet has
+    # nothing left to do, so it is cancelled rather than waited for
+    found += [f.result() for f in futures if not f.cancel()]
     failed = [r for r in found if r >= 0]
     return min(failed) if failed else -1

@@ -274,3 +274,32 @@ def test_split_in_chunks_covers_every_row_once_and_reports_the_first_failure(
     assert [a for a, _ in starts] == list(np.cumsum([0] + [n for _, n in starts[:-1]]))
     assert W.min() == 1.0  # every row handed to a kernel
     assert threading.get_ident() in {t for _, _, t in seen}  # the caller works too
+
+
+def test_split_does_not_wait_for_a_helper_that_never_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the pool's thread busy elsewhere the caller takes every block itself and returns."""
+    import threading
+
+    from dff_core.problems import _graph
+
+    monkeypatch.setattr(_graph, "num_threads", lambda: 2)
+    monkeypatch.setattr(_graph, "_pool", None)  # a fresh pool: one helper thread for two threads
+    C = np.arange(40, dtype=float)[:, None]
+    _graph.run_split(lambda C, W: -1, C, np.zeros_like(C), min_rows=1)
+    release = threading.Event()
+    busy = _graph._pool.submit(release.wait, 10)  # the only helper thread is now taken
+    callers: set[int] = set()
+
+    def kernel(C, W):
+        callers.add(threading.get_ident())
+        W[:] = 1.0
+        return -1
+
+    W = np.zeros_like(C)
+    try:
+        assert _graph.run_split(kernel, C, W, min_rows=1, chunks_per_thread=4) == -1
+        assert not busy.done()  # returned while the helper thread was still blocked
+        assert callers == {threading.get_ident()} and W.min() == 1.0
+    finally:
+        release.set()
+    busy.result()

@@ -100,6 +100,21 @@ def _balance(q, pi, core, out_ptr, out_arc, in_ptr, in_arc, heads, tails, buf, t
 
 
 @njit(cache=True, nogil=True)
+def _saturate(q, pi, core, x, ex, heads, tails):  # type: ignore[no-untyped-def]
+    """Saturate exactly the usable arcs with a negative reduced cost on ``pi`` and set each
+    node's excess; returns how many arcs were saturated."""
+    ex[:] = 0
+    n = 0
+    for j in range(heads.shape[0]):
+        x[j] = core[j] and q[j] + pi[tails[j]] - pi[heads[j]] < 0.0
+        if x[j]:
+            n += 1
+            ex[heads[j]] += 1
+            ex[tails[j]] -= 1
+    return n
+
+
+@njit(cache=True, nogil=True)
 def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_s, pair_t, pair_dem, W):  # type: ignore[no-untyped-def]
     """Add ``dem * argmin{q^T w : unit s-t flow, 0 <= w <= 1}`` to ``W[i]`` per instance and pair.
 
@@ -157,9 +172,7 @@ def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_
         # negative cycles make them deep and slow the phases down, so then zero and one sweep of
         # dual coordinate ascent.
         n_neg = 0
-        for v in range(N):
-            ex[v] = 0
-            pi[v] = 0.0
+        pi[:] = 0.0
         for j in range(m):  # first pass, counting the negative arcs on the way
             if core[j]:
                 if q[j] < 0.0:
@@ -172,23 +185,12 @@ def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_
                 nd = pi[tails[j]] + q[j]
                 if nd < pi[heads[j]]:
                     pi[heads[j]] = nd
-        n_bf = 0
-        for j in range(m):  # saturate on these potentials; undone below if they are rejected
-            x[j] = core[j] and q[j] + pi[tails[j]] - pi[heads[j]] < 0.0
-            if x[j]:
-                n_bf += 1
-                ex[heads[j]] += 1
-                ex[tails[j]] -= 1
+        n_bf = _saturate(q, pi, core, x, ex, heads, tails)  # undone below if these are rejected
         if 3 * n_bf > n_neg:
             for v in range(N):
                 pi[v] = 0.0
-                ex[v] = 0
             _balance(q, pi, core, out_ptr, out_arc, in_ptr, in_arc, heads, tails, buf, top)
-            for j in range(m):
-                x[j] = core[j] and q[j] + pi[tails[j]] - pi[heads[j]] < 0.0
-                if x[j]:
-                    ex[heads[j]] += 1
-                    ex[tails[j]] -= 1
+            _saturate(q, pi, core, x, ex, heads, tails)
             # One pair: its unit joins the circulation's excess (s) and deficit (t), which then
             # is the whole answer. The dense case's phases settle most of the graph anyway, so
             # this saves the pair's own search; with sparse negative arcs it would cost more.

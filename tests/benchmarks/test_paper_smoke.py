@@ -219,3 +219,30 @@ def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
     cfg = json.loads((tmp_path / "again" / "config.json").read_text())
     assert cfg["replaced"] == ["shortest_path/1/1000/linear from a later run replaces the earlier rows (same seeds)"]
     assert "Rerun: shortest_path/1/1000/linear" in report._setup_text(cfg, raw)
+
+
+def test_estimate_counts_every_fit_of_the_grid() -> None:
+    """The CPU-time bound is (fits per cell) x epochs x n_train x the probe's per-instance-epoch cost, summed
+    over cells; the fits per cell follow the arms (DFF auto = one fit per ε plus the refit)."""
+    from benchmarks.paper.run import estimate
+    from dff_core.selection import EPSILON_GRID
+
+    cfg = with_overrides(
+        QUICK,
+        grid={"shortest_path": TaskGrid(degs=(1, 6), n_trains=(20, 30), backbones=("linear", "random_forest"))},
+        seeds=(0, 1, 2),
+        epsilons=(0.1, 0.5),
+        epochs=7,
+        hidden=(4,),
+        arms=("two_stage", "dff", "dff_eps", "dff_unbounded", "dfl_backbone"),
+    )
+    logged: list[str] = []
+    out = estimate(cfg, probe_n=40, probe_epochs=1, log=logged.append)
+    per = out["seconds_per_instance_epoch"]["shortest_path"]
+    assert per > 0 and out["cells"] == 2 * 2 * 3
+    auto = len(EPSILON_GRID) + 1
+    linear = auto + 2 + 1 + 1  # DFF auto, two fixed ε, the unbounded arm, DFL from the backbone
+    forest = auto  # no sweep and no differentiable class of its own
+    expected = (linear + forest) * 7 * (20 + 30) * 2 * 3 * per
+    assert out["cpu_seconds_upper_bound"] == pytest.approx(expected, rel=1e-12)
+    assert json.loads(logged[0])["cells"] == 12

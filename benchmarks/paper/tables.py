@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,21 @@ from benchmarks.paper.paired import paired_table
 from benchmarks.paper.raw import KEYS, group_mask, summarize
 
 
+def _cell_grid(sub: pd.DataFrame, methods: list[str], cell: Callable[[pd.DataFrame, str, tuple], str]) -> str:
+    """Markdown table with one row per (degree, n_train, backbone) of ``sub`` and one column per arm of
+    ``methods``: ``cell(rows, arm, (deg, n_train, backbone))`` writes an entry (``rows``: that cell's rows
+    indexed by arm), a dash where the arm did not run."""
+    lines = [
+        "| deg | n_train | backbone | " + " | ".join(method_label(m) for m in methods) + " |",
+        "|---|---|---|" + "---|" * len(methods),
+    ]
+    for (deg, n, bb), grp in sub.groupby(["deg", "n_train", "backbone"], sort=True):
+        row = grp.set_index("method")
+        cells = [cell(row, m, (deg, n, bb)) if m in row.index else "–" for m in methods]
+        lines.append(f"| {deg} | {n} | {BACKBONE_LABELS.get(bb, bb)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def metric_table(summary: pd.DataFrame, task: str, metric: str, digits: int = 4, group: str | None = None) -> str:
     """Markdown table for one task: rows = (degree, n_train, backbone), columns = arms, cells mean ± std."""
     sub = summary[summary["task"] == task]
@@ -26,18 +43,11 @@ def metric_table(summary: pd.DataFrame, task: str, metric: str, digits: int = 4,
         sub = sub[group_mask(sub, group)]
     if sub.empty:
         return ""
-    methods = method_order(sub["method"].tolist())
-    header = "| deg | n_train | backbone | " + " | ".join(method_label(m) for m in methods) + " |"
-    sep = "|---|---|---|" + "---|" * len(methods)
-    lines = [header, sep]
-    for (deg, n, bb), grp in sub.groupby(["deg", "n_train", "backbone"], sort=True):
-        row = grp.set_index("method")
-        cells = [
-            fmt_mean_std(row.at[m, f"{metric}_mean"], row.at[m, f"{metric}_std"], digits) if m in row.index else "–"
-            for m in methods
-        ]
-        lines.append(f"| {deg} | {n} | {BACKBONE_LABELS.get(bb, bb)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+
+    def cell(row: pd.DataFrame, m: str, _: tuple) -> str:
+        return fmt_mean_std(row.at[m, f"{metric}_mean"], row.at[m, f"{metric}_std"], digits)
+
+    return _cell_grid(sub, method_order(sub["method"].tolist()), cell)
 
 
 def ratio_table(raw: pd.DataFrame, task: str, group: str) -> str:
@@ -47,23 +57,13 @@ def ratio_table(raw: pd.DataFrame, task: str, group: str) -> str:
         return ""
     pt = paired_table(sub)
     pt = pt[pt["baseline"] == "two_stage"].set_index([*KEYS, "method"]) if len(pt) else pt
-    s = summarize(sub)
+
+    def cell(row: pd.DataFrame, m: str, key: tuple) -> str:
+        p = pt["p_value"].get((task, *key, m), float("nan")) if len(pt) else float("nan")
+        return f"{row.at[m, 'regret_ratio_mean']:.3f} (p {fmt_p(p)})"
+
     methods = [m for m in method_order(sub["method"].tolist()) if m != "two_stage"]
-    lines = [
-        "| deg | n_train | backbone | " + " | ".join(method_label(m) for m in methods) + " |",
-        "|---|---|---|" + "---|" * len(methods),
-    ]
-    for (deg, n, bb), grp in s.groupby(["deg", "n_train", "backbone"], sort=True):
-        row = grp.set_index("method")
-        cells = []
-        for m in methods:
-            if m not in row.index:
-                cells.append("–")
-                continue
-            p = pt["p_value"].get((task, deg, n, bb, m), float("nan")) if len(pt) else float("nan")
-            cells.append(f"{row.at[m, 'regret_ratio_mean']:.3f} (p {fmt_p(p)})")
-        lines.append(f"| {deg} | {n} | {BACKBONE_LABELS.get(bb, bb)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return _cell_grid(summarize(sub), methods, cell)
 
 
 def shift_table(summary: pd.DataFrame, task: str) -> str:
@@ -71,23 +71,14 @@ def shift_table(summary: pd.DataFrame, task: str) -> str:
     sub = summary[(summary["task"] == task) & (summary["method"] != "two_stage")]
     if sub.empty:
         return ""
-    methods = method_order(sub["method"].tolist())
-    header = "| deg | n_train | backbone | " + " | ".join(method_label(m) for m in methods) + " |"
-    sep = "|---|---|---|" + "---|" * len(methods)
-    lines = [header, sep]
-    for (deg, n, bb), grp in sub.groupby(["deg", "n_train", "backbone"], sort=True):
-        row = grp.set_index("method")
-        cells = []
-        for m in methods:
-            if m not in row.index:
-                cells.append("–")
-                continue
-            cells.append(
-                f"{fmt_sci(row.at[m, 'mean_relative_shift_mean'])} / {fmt_sci(row.at[m, 'max_relative_shift_mean'])}"
-                f" / {row.at[m, 'min_cosine_mean']:.4f}"
-            )
-        lines.append(f"| {deg} | {n} | {BACKBONE_LABELS.get(bb, bb)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+
+    def cell(row: pd.DataFrame, m: str, _: tuple) -> str:
+        return (
+            f"{fmt_sci(row.at[m, 'mean_relative_shift_mean'])} / {fmt_sci(row.at[m, 'max_relative_shift_mean'])}"
+            f" / {row.at[m, 'min_cosine_mean']:.4f}"
+        )
+
+    return _cell_grid(sub, method_order(sub["method"].tolist()), cell)
 
 
 def head_to_head_table(h: pd.DataFrame) -> str:

@@ -46,6 +46,7 @@ import pandas as pd
 from benchmarks.paper import report
 from benchmarks.paper.config import ARMS, FULL, QUICK, Config, with_overrides
 from benchmarks.paper.data import Task, make_task
+from benchmarks.paper.targets import targets
 from dff_core.selection import EPSILON_GRID
 
 #: Relative cost of one cell by task (portfolio solves are slower), used to start long cells first.
@@ -417,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
         report.update_results(args.results, args.out, notes)
     print((args.out / "table.md").read_text(encoding="utf-8"))
-    report.print_targets(report.targets(raw))
+    report.print_targets(targets(raw))
     return 0
 
 

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.paper.data import make_task
-from benchmarks.paper.report import budget_table, cross_fit_table
 from benchmarks.paper.run import fit_backbone
+from benchmarks.paper.tables import budget_table, cross_fit_table
 
 TUNING_SEEDS = (100, 101, 102, 103, 104)
 LRS = (1e-3, 3e-3, 1e-2, 3e-2)

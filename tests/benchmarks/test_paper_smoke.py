@@ -12,7 +12,7 @@ from benchmarks.paper import report
 from benchmarks.paper.config import FULL, QUICK, TaskGrid, with_overrides
 from benchmarks.paper.data import allocation, knapsack, portfolio_data, shortest_path
 from benchmarks.paper.run import main
-from dff_core.stats import sign_test_p
+from tests.benchmarks.paper_rows import row
 
 
 def test_generators_share_the_cost_map_and_shapes() -> None:
@@ -85,43 +85,6 @@ def test_quick_run_writes_consistent_outputs(tmp_path, monkeypatch) -> None:
     assert results.read_text(encoding="utf-8").count(report.SECTION_TITLE) == 1
 
 
-def _row(seed: int, method: str, nr: float, **kw) -> dict:
-    return {
-        "task": "shortest_path", "deg": kw.pop("deg", 6), "n_train": kw.pop("n_train", 1000),
-        "backbone": kw.pop("backbone", "linear"), "seed": seed, "method": method, "epsilon": kw.pop("epsilon", np.nan),
-        "normalized_regret": nr, "mse": 1.0, "mean_relative_shift": kw.pop("shift", 0.0),
-        "max_relative_shift": kw.pop("max_shift", 0.0), "min_cosine": 0.99,
-    }  # fmt: skip
-
-
-def test_targets_follow_the_numbers() -> None:
-    rows = []
-    for seed in range(12):
-        rows += [
-            _row(seed, "two_stage", 0.10),
-            _row(seed, "dff", 0.07 + 0.001 * seed, epsilon=0.5, max_shift=0.5),
-            # DFF beats the same-class DFL in 9 of 12 runs.
-            _row(seed, "dfl_backbone", 0.09 if seed < 9 else 0.05, shift=2.0),
-            _row(seed, "dff_unbounded", 0.07, epsilon=np.inf, max_shift=3.0 if seed < 8 else 0.2),
-            _row(seed, "two_stage", 0.10, deg=1),
-            _row(seed, "dff", 0.103, deg=1, epsilon=0.1, max_shift=0.1),
-        ]
-    tg = report.targets(pd.DataFrame(rows)).set_index("target")
-    red = tg.loc["misspecified cells, linear: DFF mean regret reduction vs two-stage (≥ 20%)"]
-    assert red["measured"] == pytest.approx(1 - np.mean([0.7 + 0.01 * s for s in range(12)]))
-    assert red["verdict"] == "met"
-    assert tg.loc["misspecified cells, linear: pooled paired p, DFF vs two-stage (< 0.01)", "verdict"] == "met"
-    wins = tg.loc["misspecified cells, linear: share of paired runs DFF beats DFL from the backbone (≥ 60%)"]
-    assert wins["measured"] == pytest.approx(9 / 12) and wins["verdict"] == "met"
-    sign = tg.loc["misspecified cells, linear: pooled sign-test p, DFF vs DFL from the backbone (< 0.05)"]
-    assert sign["measured"] == pytest.approx(sign_test_p(9, 3)) and sign["verdict"] == "missed"  # p = 0.146
-    unb = tg.loc["misspecified cells, linear: share of runs where the unbounded arm leaves DFF's trust region (> 50%)"]
-    assert unb["measured"] == pytest.approx(8 / 12) and unb["verdict"] == "met"
-    deg1 = tg.loc["degree 1, every task, size and backbone: DFF regret / two-stage (≤ 1.02 in every cell)"]
-    assert deg1["measured"] == pytest.approx(1.03) and deg1["verdict"] == "missed"
-    assert tg.loc["every DFF run: max relative shift − ε (≤ 0, on every test instance)", "verdict"] == "met"
-
-
 def test_cross_fit_blocks_per_backbone_and_size() -> None:
     assert FULL.folds("random_forest", 100) == FULL.folds("random_forest", 1000) == 5
     assert FULL.folds("mlp", 100) == 0 and FULL.folds("linear", 100) == 0
@@ -167,9 +130,9 @@ def test_grid_flags_and_resume_keep_finished_cells(tmp_path, capsys) -> None:
 def test_merged_runs_keep_only_cells_with_every_seed(tmp_path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
-    rows_a = [_row(s, m, 0.1) for s in range(3) for m in ("two_stage", "dff")]
-    rows_b = [_row(s, m, 0.1, deg=1) for s in range(3) for m in ("two_stage", "dff")]
-    rows_b += [_row(0, m, 0.1, deg=2) for m in ("two_stage", "dff")]  # a cell stopped after one seed
+    rows_a = [row(s, m, 0.1) for s in range(3) for m in ("two_stage", "dff")]
+    rows_b = [row(s, m, 0.1, deg=1) for s in range(3) for m in ("two_stage", "dff")]
+    rows_b += [row(0, m, 0.1, deg=2) for m in ("two_stage", "dff")]  # a cell stopped after one seed
     pd.DataFrame(rows_a).to_csv(a / "raw.csv", index=False)
     pd.DataFrame(rows_b).to_csv(b / "raw.partial.csv", index=False)
     (a / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out a", "arms": ["dff"]}')
@@ -189,16 +152,16 @@ def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for d in (a, b, c):
         d.mkdir()
-    pd.DataFrame([_row(s, m, 0.1) for s in range(3) for m in ("two_stage", "dff")]).to_csv(a / "raw.csv", index=False)
-    rows_b = [_row(0, m, 0.1, deg=2) for m in ("two_stage", "dff")]  # stopped after one seed
-    rows_b += [_row(s, m, 0.1, deg=1) for s in range(3) for m in ("two_stage", "dff")]
+    pd.DataFrame([row(s, m, 0.1) for s in range(3) for m in ("two_stage", "dff")]).to_csv(a / "raw.csv", index=False)
+    rows_b = [row(0, m, 0.1, deg=2) for m in ("two_stage", "dff")]  # stopped after one seed
+    rows_b += [row(s, m, 0.1, deg=1) for s in range(3) for m in ("two_stage", "dff")]
     pd.DataFrame(rows_b).to_csv(b / "raw.partial.csv", index=False)
     (a / "config.json").write_text(
         '{"command": "python -m benchmarks.paper.run --out a", "seeds": [0, 1, 2], "git_commit": "aaaaaaaaaaaa"}'
     )
     (b / "config.json").write_text('{"command": "python -m benchmarks.paper.run --out b", "seeds": [0, 1, 2]}')
     report.merge_runs([a, b], tmp_path / "published")
-    pd.DataFrame([_row(s, m, 0.1, deg=2) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
+    pd.DataFrame([row(s, m, 0.1, deg=2) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
         c / "raw.csv", index=False
     )
     (c / "config.json").write_text(
@@ -211,7 +174,7 @@ def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
     assert cfg["seeds"] == [0, 1, 2] and cfg["left_out"] == []
     assert "--out c` (0 min wall, arms , commit `cccccccccccc`)" in report._setup_text(cfg, raw)  # parts' own commits
     # a rerun of a published cell replaces its rows, and says so
-    pd.DataFrame([_row(s, m, 0.3, deg=1) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
+    pd.DataFrame([row(s, m, 0.3, deg=1) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
         c / "raw.csv", index=False
     )
     raw, _ = report.merge_runs([tmp_path / "published", c], tmp_path / "again")

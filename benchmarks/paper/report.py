@@ -25,7 +25,14 @@ from benchmarks.paper.labels import BACKBONE_LABELS, TASK_LABELS
 from benchmarks.paper.paired import head_to_head, paired_table
 from benchmarks.paper.raw import KEYS, load_raw, summarize
 from benchmarks.paper.regret_shift import regret_shift_figure, shift_points_table
-from benchmarks.paper.tables import budget_table, cross_fit_table, head_to_head_table, tables_markdown, targets_table
+from benchmarks.paper.tables import (
+    budget_table,
+    cross_fit_table,
+    head_to_head_table,
+    rule_table,
+    tables_markdown,
+    targets_table,
+)
 from benchmarks.paper.targets import targets
 
 SECTION_TITLE = "## Paper-style synthetic experiments"
@@ -116,6 +123,16 @@ def results_section(out: Path, notes: str = "") -> str:
             f"{sorted(cf['seed'].unique().tolist())}, degree 6; held-out regret of DFF / two-stage):\n"
         )
         parts.append(cross_fit_table(cf))
+    if (out / "tune_epsilon.csv").exists():
+        te = pd.read_csv(out / "tune_epsilon.csv")
+        parts.append(
+            "\nChoosing ε: `python -m benchmarks.paper.tune_epsilon --out benchmarks/paper/out` (seeds "
+            f"{sorted(te['seed'].unique().tolist())}, linear backbone, default budget). Each rule picks one ε per run "
+            "from its own scores; shown is the test regret of the DFF it picked, relative to two-stage (mean over "
+            "runs), and how often that beats DFL of the linear model from the backbone's weights; the worst "
+            "well-specified cell is the ratio of the means over seeds, as in the safeguard target:\n"
+        )
+        parts.append(rule_table(te))
     parts.append("")
     parts.append(tables_markdown(raw))
     return "\n".join(parts)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from benchmarks.paper.data import make_task
 from benchmarks.paper.run import fit_backbone
+from benchmarks.paper.tables import rule_table
 
 #: (task, degree, n_train) cells of the study: misspecified (degree >= 4) and well-specified ones.
 CELLS: tuple[tuple[str, int, int], ...] = (
@@ -150,60 +151,6 @@ def run_study(
             if (i + 1) % len(seeds) == 0:
                 log(f"epsilon study: {i + 1}/{len(work)} runs, {time.perf_counter() - t0:.0f}s")
     return pd.DataFrame(rows)
-
-
-#: Rules compared by :func:`rule_table`: label -> score column (``None``: a fixed ε).
-RULES: tuple[tuple[str, str], ...] = (
-    ("validation halves (the default)", "halves"),
-    ("both halves, each choosing the other's epoch", "both"),
-    ("all validation rows at their best epoch", "best_epoch"),
-    ("5-fold cross-validation of the whole fit", "cv"),
-    ("oracle: the test regret (not a usable rule)", "test"),
-)
-
-
-def pick(raw: pd.DataFrame) -> pd.DataFrame:
-    """The test regret each rule (and each fixed ε) gets per run; ties go to the smallest ε, as in ``fit_selected``."""
-    keys = ["task", "deg", "n_train", "seed"]
-    d = raw[raw["method"] == "dff"].copy()
-    d["both"] = d["halves"] + d["swapped"]
-    out = []
-    for key, g in d.sort_values("epsilon").groupby(keys):
-        row = dict(zip(keys, key, strict=True))
-        for label, col in RULES:
-            v = g[col].to_numpy()
-            row[label] = float(g["test"].to_numpy()[np.flatnonzero(v <= v.min() + 1e-12 * max(1.0, abs(v.min())))[0]])
-        for eps, t in zip(g["epsilon"], g["test"], strict=True):
-            row[f"fixed ε = {eps:g}"] = float(t)
-        out.append(row)
-    res = pd.DataFrame(out).set_index(keys)
-    other = raw[raw["method"] != "dff"].pivot_table(index=keys, columns="method", values="test")
-    return res.join(other)
-
-
-def rule_table(raw: pd.DataFrame) -> str:
-    """Markdown: per rule, mean regret / two-stage and the share of runs beating DFL from the backbone, in the
-    misspecified (degree >= 4) and well-specified cells, and the worst well-specified cell (ratio of means)."""
-    p = pick(raw)
-    mis = p.index.get_level_values("deg") >= 4
-    rules = [c for c in p.columns if c not in ("two_stage", "dfl_backbone")]
-    lines = [
-        "| ε rule | misspecified: regret / two-stage | misspecified: beats DFL from the backbone | "
-        "well-specified: regret / two-stage | worst well-specified cell |",
-        "|---|---|---|---|---|",
-    ]
-    rows = [*rules, "dfl_backbone"]
-    for r in rows:
-        ratio = p[r] / p["two_stage"]
-        wins = (p[r] < p["dfl_backbone"])[mis].mean() if r != "dfl_backbone" else float("nan")
-        cells = p[~mis].groupby(level=["task", "deg", "n_train"])
-        worst = (cells[r].mean() / cells["two_stage"].mean()).max()
-        label = "DFL from the backbone's weights (reference)" if r == "dfl_backbone" else r
-        win = "–" if np.isnan(wins) else f"{wins:.0%}"
-        lines.append(f"| {label} | {ratio[mis].mean():.3f} | {win} | {ratio[~mis].mean():.3f} | {worst:.3f} |")
-    n_mis = int(mis.sum())
-    n_well = int((~mis).sum())
-    return "\n".join(lines) + f"\n\n{n_mis} misspecified and {n_well} well-specified runs (tuning seeds).\n"
 
 
 def main(argv: list[str] | None = None) -> int:

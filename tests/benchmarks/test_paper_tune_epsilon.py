@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.paper.tune_epsilon import main, pick, rule_table
+from benchmarks.paper.tables import pick, rule_table
+from benchmarks.paper.tune_epsilon import main
 
 
 def _raw() -> pd.DataFrame:

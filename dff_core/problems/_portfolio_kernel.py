@@ -14,7 +14,7 @@ Only the inverse of the bordered matrix (size ``|F| + 1``) is kept and updated b
 pivots, so a singular ``S`` is fine as long as that matrix stays regular, which holds along the
 path except for exact ties (an entering asset whose multiplier stays 0 on the segment: it is
 skipped). Exactly tied best returns are resolved by a first path over the tied assets with a
-fixed generic tie-breaker ``q`` (to the least risky mix with the largest ``q``). The end point
+fixed generic tie-breaker ``q`` (to the least risky mix with the largest ``q^T x``). The end point
 is polished (one refinement step against ``S``) and its KKT conditions checked: a row that
 fails is flagged (NaN row) for the caller to solve otherwise.
 """

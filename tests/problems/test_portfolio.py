@@ -1,6 +1,14 @@
-"""Portfolio: PyEPO's feasible set and risk budget, agreement with a direct cvxpy solve."""
+"""Portfolio: PyEPO's feasible set and risk budget, agreement with a direct cvxpy solve, solver choice.
+
+The compiled kernel's cross-checks and edge cases are in ``test_portfolio_kernel.py``.
+"""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -26,19 +34,51 @@ def test_pyepo_risk_budget_and_constraints() -> None:
     assert (np.einsum("ij,jk,ik->i", W, cov, W) <= p.risk_limit * (1 + 1e-6)).all()
 
 
-def test_matches_direct_cvxpy_solve() -> None:
+@pytest.mark.parametrize("solver", ["auto", "CLARABEL"])
+def test_matches_direct_cvxpy_solve(solver: str) -> None:
     rng = np.random.default_rng(0)
     S = _cov(rng)
-    p = Portfolio(S, risk_limit=0.6 * np.mean(np.diag(S)))
+    p = Portfolio(S, risk_limit=0.6 * float(np.mean(np.diag(S))), solver=solver)
+    assert p.solver == solver and p.min_variance <= p.risk_limit
     C = rng.normal(0.05, 0.03, (6, 8))
     W = p.solve(C)
+    assert (W >= 0).all() and (W <= 1).all()
     for i in range(len(C)):
         x = cp.Variable(8)
-        prob = cp.Problem(
-            cp.Maximize(C[i] @ x), [cp.sum(x) == 1, x >= 0, cp.quad_form(x, cp.psd_wrap(S)) <= p.risk_limit]
-        )
+        cons: list[Any] = [cp.sum(x) == 1, x >= 0, cp.quad_form(x, cp.psd_wrap(S)) <= p.risk_limit]
+        prob = cp.Problem(cp.Maximize(C[i] @ x), cons)
         prob.solve(solver="CLARABEL")
         assert C[i] @ W[i] == pytest.approx(prob.value, rel=1e-5, abs=1e-7)
+
+
+def test_solvers_agree_and_repr() -> None:
+    rng = np.random.default_rng(3)
+    S = _cov(rng, 10)
+    fast, conic = Portfolio(S), Portfolio(S, solver="CLARABEL")
+    assert repr(fast) == f"Portfolio(assets=10, risk_limit={fast.risk_limit:.4g}, solver='auto')"
+    assert "solver='CLARABEL'" in repr(conic)
+    C = rng.normal(0.05, 0.03, (5, 10))
+    np.testing.assert_allclose(fast.objective(C, fast.solve(C)), conic.objective(C, conic.solve(C)), rtol=1e-6)
+
+
+def test_kernel_path_does_not_import_cvxpy() -> None:
+    code = (
+        "import sys, numpy as np\n"
+        "from dff_core.problems import Portfolio\n"
+        "p = Portfolio(np.eye(4) * 0.04 + 0.01)\n"
+        "p.solve(np.arange(8.0).reshape(2, 4))\n"
+        "assert 'cvxpy' not in sys.modules, 'cvxpy imported'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("solver", ["auto", "CLARABEL"])
+def test_infeasible_budget(solver: str) -> None:
+    S = _cov(np.random.default_rng(1), 4)
+    with pytest.raises(ValueError, match="no portfolio meets risk_limit"):
+        Portfolio(S, risk_limit=1e-9, solver=solver)
 
 
 def test_bad_input() -> None:
@@ -56,5 +96,7 @@ def test_bad_input() -> None:
         Portfolio(S, risk_limit=-1.0)
     with pytest.raises(ValueError, match="no portfolio meets risk_limit"):
         Portfolio(S, risk_limit=1e-9)
+    with pytest.raises(ValueError, match="solver must be"):
+        Portfolio(S, solver="")
     with pytest.raises(ValueError, match=r"non-finite .* instance 1"):
         Portfolio(S).solve(np.array([np.ones(4), [np.inf, 0, 0, 0]]))

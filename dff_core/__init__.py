@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dff_core.baselines import DFL
     from dff_core.comparison import compare, run_comparison
     from dff_core.dff import DFF
+    from dff_core.ensemble import SeedEnsemble
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,7 @@ _LAZY = {
     "BacktestResult": "dff_core.backtest",
     "run_comparison": "dff_core.comparison",
     "compare": "dff_core.comparison",
+    "SeedEnsemble": "dff_core.ensemble",
 }
 
 
@@ -66,6 +68,7 @@ __all__ = [
     "MinCostFlow",
     "OptProblem",
     "Portfolio",
+    "SeedEnsemble",
     "ShortestPath",
     "SolverError",
     "__version__",

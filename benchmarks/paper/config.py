@@ -12,8 +12,11 @@ from dff_core.selection import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_PATIENCE, EPS
 #: fixed ε of ``Config.epsilons``, reported as ``dff@<ε>``), ``dff_unbounded`` (the trust-region ablation),
 #: ``dfl_backbone`` / ``dfl_scratch`` (decision-focused training of the backbone's own model class from its
 #: weights / from random weights; linear and MLP backbones only) and ``dfl`` (the linear model warm-started
-#: from its own ridge fit; listed under the linear backbone only, the class it belongs to).
+#: from its own ridge fit; listed under the linear backbone only, the class it belongs to). ``dff_ens`` and
+#: ``dfl_backbone_ens`` are seed ensembles (``dff_core.SeedEnsemble``, ``Config.members`` fits averaged) of ``dff`` and
+#: ``dfl_backbone``: the same extra compute for both, so they stay a like-for-like pair. Not run by default.
 ARMS = ("two_stage", "dff", "dff_eps", "dff_unbounded", "dfl_backbone", "dfl_scratch", "dfl")
+EXTRA_ARMS = ("dff_ens", "dfl_backbone_ens")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Config:
     patience: int | None = DEFAULT_PATIENCE
     batch_size: int = 32
     hidden: tuple[int, ...] = (32, 32, 32)
+    #: Members of the seed-ensemble arms (``dff_ens``, ``dfl_backbone_ens``).
+    members: int = 5
     #: Extra keyword arguments for ``dff_core.DFF`` (e.g. ``{"use_c_hat": True}``).
     dff_kwargs: dict[str, Any] = field(default_factory=dict)
     #: Backbone training predictions for DFF: backbone -> forward-chaining blocks, or -> {n_train: blocks}

@@ -24,12 +24,21 @@ def method_order(methods: list[str]) -> list[str]:
     """Display order: two-stage, the DFL arms, DFF (default), DFF per ε (ascending), DFF without trust region."""
 
     def key(m: str) -> tuple[int, float]:
-        fixed = {"two_stage": 0, "dfl": 1, "dfl_scratch": 2, "dfl_backbone": 3, "dff": 4, "dff_unbounded": 6}
+        fixed = {
+            "two_stage": 0,
+            "dfl": 1,
+            "dfl_scratch": 2,
+            "dfl_backbone": 3,
+            "dff": 4,
+            "dff_unbounded": 6,
+            "dfl_backbone_ens": 7,
+            "dff_ens": 8,
+        }
         if m in fixed:
             return (fixed[m], 0.0)
         if m.startswith("dff@"):
             return (5, float(m.split("@", 1)[1]))
-        return (7, 0.0)
+        return (9, 0.0)
 
     return sorted(set(methods), key=key)
 
@@ -42,6 +51,8 @@ def method_label(m: str) -> str:
         "dfl_scratch": "DFL (backbone's class, from scratch)",
         "dff": "DFF (defaults: ε auto)",
         "dff_unbounded": "DFF without trust region (ε = ∞)",
+        "dfl_backbone_ens": "DFL (backbone's class, from its weights), seed ensemble",
+        "dff_ens": "DFF (defaults), seed ensemble",
     }
     if m in labels:
         return labels[m]

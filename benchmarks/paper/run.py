@@ -44,12 +44,12 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.paper import report
-from benchmarks.paper.config import ARMS, FULL, QUICK, Config, with_overrides
+from benchmarks.paper.config import ARMS, EXTRA_ARMS, FULL, QUICK, Config, with_overrides
 from benchmarks.paper.data import Task, make_task
 from benchmarks.paper.targets import targets
 from dff_core.selection import EPSILON_GRID
 
-#: Relative cost of one cell by task (knapsack and 50-asset portfolio solves are slower), used to start long cells first.
+#: Relative cost of one cell by task (knapsack and 50-asset portfolio solves are slower): long cells start first.
 _TASK_COST = {"shortest_path": 1.0, "knapsack": 1.5, "allocation": 1.0, "portfolio": 2.0}
 
 
@@ -113,6 +113,11 @@ def fit_backbone(
     return model, np.asarray(C_hat_fit, dtype=np.float64)
 
 
+def _mean_over_members(model: Any, get: Any) -> float:
+    """``get(model)``, or its mean over the members of a seed ensemble."""
+    return float(np.mean([get(m) for m in getattr(model, "members_", [model])]))
+
+
 def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     """Run every backbone and arm on one (task, deg, n_train, seed) cell; one result row per (backbone, arm)."""
     import torch
@@ -121,6 +126,7 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     from dff_core.backbones import dfl_model_class
     from dff_core.baselines import DFL
     from dff_core.dff import DFF
+    from dff_core.ensemble import SeedEnsemble
 
     torch.set_num_threads(1)
     t_cell, cpu_cell = time.perf_counter(), time.process_time()
@@ -157,8 +163,8 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
             **evaluate(task, C_hat, C_pred, W_test),
             "val_normalized_regret": _val_regret(task, C_val, W_val, C_pred_val),
             "seconds": seconds,
-            "best_epoch": np.nan if model is None else model.best_epoch_,
-            "epochs_run": np.nan if model is None else int(model.history_["epoch"].max()),
+            "best_epoch": np.nan if model is None else _mean_over_members(model, lambda m: m.best_epoch_),
+            "epochs_run": np.nan if model is None else _mean_over_members(model, lambda m: m.history_["epoch"].max()),
             "lr": np.nan if model is None else model.lr_,
         }
 
@@ -191,6 +197,13 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
                 lambda: DFF(problem, epsilon="auto", hidden=cfg.hidden, **train, **cfg.dff_kwargs)
             )
             rows.append(row(b, "dff", m, Ct, Cv, C_hat_test, sec, m.epsilon_))
+        if "dff_ens" in arms:
+            m, Ct, Cv, sec = corrected(
+                lambda: SeedEnsemble(
+                    DFF(problem, epsilon="auto", hidden=cfg.hidden, **train, **cfg.dff_kwargs), cfg.members
+                )
+            )
+            rows.append(row(b, "dff_ens", m, Ct, Cv, C_hat_test, sec, m.epsilon_))
         if bb in cfg.sweep_backbones:
             if "dff_eps" in arms:
                 for eps in cfg.epsilons:
@@ -203,13 +216,15 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
                 rows.append(row(b, "dff_unbounded", m, Ct, Cv, C_hat_test, sec, np.inf))
         own = dfl_model_class(bb)
         own_kw = {"model": own, **({"hidden": tuple(model.hidden)} if own == "mlp" else {})}
-        for arm, kw, fit_kw in (
-            ("dfl_backbone", own_kw, {"start_from": model}),
-            ("dfl_scratch", {**own_kw, "warm_start": False}, {}),
+        for arm, kw, fit_kw, members in (
+            ("dfl_backbone", own_kw, {"start_from": model}, 0),
+            ("dfl_scratch", {**own_kw, "warm_start": False}, {}, 0),
+            ("dfl_backbone_ens", own_kw, {"start_from": model}, cfg.members),
         ):
             if arm in arms and own is not None:
                 t0 = time.perf_counter()
-                m = DFL(problem, **kw, **train).fit(X_fit, C_fit, X_val, C_val, **fit_kw)
+                est = DFL(problem, **kw, **train)
+                m = (SeedEnsemble(est, members) if members else est).fit(X_fit, C_fit, X_val, C_val, **fit_kw)
                 rows.append(row(b, arm, m, m.predict(task.X_test), m.predict(X_val), C_hat_test,
                                 time.perf_counter() - t0))  # fmt: skip
         if bb == "linear" and dfl_linear is not None:
@@ -353,10 +368,12 @@ def estimate(cfg: Config, probe_n: int = 200, probe_epochs: int = 3, log=print) 
         fits = 0
         for bb in c["backbones"]:
             fits += n_auto if "dff" in cfg.arms else 0
+            fits += n_auto + cfg.members - 1 if "dff_ens" in cfg.arms else 0
             if bb in cfg.sweep_backbones:
                 fits += len(cfg.epsilons) * ("dff_eps" in cfg.arms) + ("dff_unbounded" in cfg.arms)
             if bb in ("linear", "mlp"):
                 fits += ("dfl_backbone" in cfg.arms) + ("dfl_scratch" in cfg.arms)
+                fits += cfg.members * ("dfl_backbone_ens" in cfg.arms)
             fits += bb == "linear" and "dfl" in cfg.arms
         total += fits * epochs * c["n_train"] * per_task[c["task"]]
     out = {"seconds_per_instance_epoch": per_task, "cpu_seconds_upper_bound": total, "cells": len(cells(cfg))}
@@ -377,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--degs", type=int, nargs="*", default=None, help="polynomial degrees (every task)")
     ap.add_argument("--sizes", type=int, nargs="*", default=None, help="training sizes (every task)")
     ap.add_argument("--backbones", nargs="*", default=None, help="backbones (linear random_forest mlp)")
-    ap.add_argument("--arms", nargs="*", default=None, help=f"arms to run, of {' '.join(ARMS)}")
+    ap.add_argument("--arms", nargs="*", default=None, help=f"arms to run, of {' '.join(ARMS + EXTRA_ARMS)}")
     ap.add_argument("--epsilons", type=float, nargs="*", default=None, help="fixed ε of the dff@ε arms")
     ap.add_argument("--resume", action="store_true", help="keep the cells already in OUT/raw.partial.csv")
     ap.add_argument("--use-c-hat", action="store_true", help="feed ĉ to DFF's correction net as well")
@@ -390,9 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"--tasks: unknown task(s) {sorted(unknown)}; choose from {sorted(cfg.grid)}")
         cfg = with_overrides(cfg, grid={t: cfg.grid[t] for t in args.tasks})
-    unknown_arms = set(args.arms or ()) - set(ARMS)
+    unknown_arms = set(args.arms or ()) - set(ARMS + EXTRA_ARMS)
     if unknown_arms:
-        ap.error(f"--arms: unknown arm(s) {sorted(unknown_arms)}; choose from {' '.join(ARMS)}")
+        ap.error(f"--arms: unknown arm(s) {sorted(unknown_arms)}; choose from {' '.join(ARMS + EXTRA_ARMS)}")
     grid_kw = {"degs": args.degs, "n_trains": args.sizes, "backbones": args.backbones}
     grid_kw = {k: tuple(v) for k, v in grid_kw.items() if v}
     if grid_kw:

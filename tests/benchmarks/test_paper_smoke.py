@@ -209,3 +209,37 @@ def test_estimate_counts_every_fit_of_the_grid() -> None:
     expected = (linear + forest) * 7 * (20 + 30) * 2 * 3 * per
     assert out["cpu_seconds_upper_bound"] == pytest.approx(expected, rel=1e-12)
     assert json.loads(logged[0])["cells"] == 12
+
+
+def test_seed_ensemble_arms_run_as_a_pair(monkeypatch) -> None:
+    """``dff_ens`` and ``dfl_backbone_ens`` average ``members`` fits each and keep DFF's trust region."""
+    from benchmarks.paper.run import run_cell
+    from dff_core.ensemble import SeedEnsemble
+
+    fitted: list[tuple[str, int]] = []
+    fit = SeedEnsemble.fit
+
+    def record(self, *a, **k):  # type: ignore[no-untyped-def]
+        out = fit(self, *a, **k)
+        fitted.append((type(self.estimator).__name__, len(out.members_)))
+        return out
+
+    monkeypatch.setattr(SeedEnsemble, "fit", record)
+
+    cfg = with_overrides(
+        QUICK,
+        grid={"shortest_path": TaskGrid(degs=(6,), n_trains=(40,), backbones=("linear",))},
+        n_test=20,
+        epochs=2,
+        hidden=(4,),
+        members=3,
+        arms=("two_stage", "dff", "dff_ens", "dfl_backbone", "dfl_backbone_ens"),
+    )
+    cell = {"task": "shortest_path", "deg": 6, "n_train": 40, "seed": 0, "backbones": ("linear",)}
+    rows = pd.DataFrame(run_cell(cell, cfg)).set_index("method")
+    assert set(rows.index) == {"two_stage", "dff", "dff_ens", "dfl_backbone", "dfl_backbone_ens"}
+    ens = rows.loc["dff_ens"]
+    # the first member is the default DFF fit itself, so they chose the same ε
+    assert ens["epsilon"] == rows.loc["dff", "epsilon"]
+    assert ens["max_relative_shift"] <= ens["epsilon"] + 1e-9
+    assert sorted(fitted) == [("DFF", 3), ("DFL", 3)]

@@ -224,8 +224,9 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     to the published results without the old run folders). A (task, degree, size, backbone) group that
     has fewer seeds than the part's fullest group is left out, so every reported cell has the same seeds;
     the returned notes say what was left out (an earlier merge's note is dropped once another part
-    supplies that group). A group that a new run supplies replaces the earlier merge's rows of it, and
-    ``config.json`` lists it under ``replaced``.
+    supplies that group). The (group, arm) rows a new run supplies replace the earlier merge's rows of them
+    (other arms of the group are kept, so a run may add arms to published cells), and ``config.json`` lists
+    them under ``replaced``.
     """
     frames, configs, notes, earlier_notes, replaced = [], [], [], [], []
     earlier: pd.DataFrame | None = None  # rows of an earlier merge; a new run's cells replace them
@@ -252,10 +253,14 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         configs.append(cfg)
         settings = settings or cfg
     if earlier is not None:
-        new_cells = set(pd.concat(frames, ignore_index=True).groupby(KEYS).groups) if frames else set()
-        again = earlier.set_index(KEYS).index.isin(list(new_cells))
-        for key in sorted({tuple(k) for k in earlier.loc[again, KEYS].itertuples(index=False)}):
-            replaced.append(f"{'/'.join(str(k) for k in key)} from a later run replaces the earlier rows (same seeds)")
+        by = [*KEYS, "method"]
+        new_rows = set(pd.concat(frames, ignore_index=True).groupby(by).groups) if frames else set()
+        again = earlier.set_index(by).index.isin(list(new_rows))
+        for key, g in earlier.loc[again].groupby(KEYS):
+            arms = ", ".join(sorted(g["method"].unique()))
+            replaced.append(
+                f"{'/'.join(str(k) for k in key)} ({arms}) from a later run replaces the earlier rows (same seeds)"
+            )
         frames.insert(0, earlier[~again])
     raw = pd.concat(frames, ignore_index=True)
     present = {"/".join(str(k) for k in key) for key in raw.groupby(KEYS).groups}

@@ -180,8 +180,17 @@ def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
     raw, _ = report.merge_runs([tmp_path / "published", c], tmp_path / "again")
     assert len(raw) == 18 and set(raw.loc[raw["deg"] == 1, "normalized_regret"]) == {0.3}
     cfg = json.loads((tmp_path / "again" / "config.json").read_text())
-    assert cfg["replaced"] == ["shortest_path/1/1000/linear from a later run replaces the earlier rows (same seeds)"]
-    assert "Rerun: shortest_path/1/1000/linear" in report._setup_text(cfg, raw)
+    assert cfg["replaced"] == [
+        "shortest_path/1/1000/linear (dff, two_stage) from a later run replaces the earlier rows (same seeds)"
+    ]
+    assert "Rerun: shortest_path/1/1000/linear (dff, two_stage)" in report._setup_text(cfg, raw)
+    # a run that adds an arm to published cells keeps the arms it does not rerun
+    pd.DataFrame([row(s, m, 0.2, deg=1) for s in range(3) for m in ("two_stage", "dff_ens")]).to_csv(
+        c / "raw.csv", index=False
+    )
+    raw, _ = report.merge_runs([tmp_path / "again", c], tmp_path / "added")
+    deg1 = raw[raw["deg"] == 1].groupby("method")["normalized_regret"].agg(set)
+    assert deg1.to_dict() == {"dff": {0.3}, "dff_ens": {0.2}, "two_stage": {0.2}} and len(raw) == 21
 
 
 def test_estimate_counts_every_fit_of_the_grid() -> None:

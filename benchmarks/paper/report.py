@@ -216,6 +216,17 @@ def update_results(results_md: Path, out: Path, notes: str = "") -> None:
     results_md.write_text(replace_section(text, SECTION_TITLE, body), encoding="utf-8")
 
 
+def _grid_cells(grid: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """The (task, degree, size, backbone) cells of a run's grid (its ``config.json`` form)."""
+    return {
+        (task, deg, n, bb)
+        for task, g in grid.items()
+        for deg in g["degs"]
+        for n in g["n_trains"]
+        for bb in g["backbones"]
+    }
+
+
 def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     """Join several runs' rows into ``out/raw.csv`` and their settings into ``out/config.json``.
 
@@ -228,7 +239,7 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     (other arms of the group are kept, so a run may add arms to published cells), and ``config.json`` lists
     them under ``replaced``.
     """
-    frames, configs, notes, earlier_notes, replaced = [], [], [], [], []
+    frames, configs, notes, earlier_notes, replaced, earlier_parts = [], [], [], [], [], []
     earlier: pd.DataFrame | None = None  # rows of an earlier merge; a new run's cells replace them
     settings: dict[str, Any] | None = None  # the run settings shown once (from the first part)
     for part in parts:
@@ -239,6 +250,7 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         if "parts" in cfg:  # an earlier merge: its rows are already complete per cell
             earlier = df if earlier is None else pd.concat([earlier, df], ignore_index=True)
             configs.extend(cfg["parts"])
+            earlier_parts.extend(cfg["parts"])
             replaced.extend(cfg.get("replaced", []))
             earlier_notes.extend(cfg.get("left_out", []))
             settings = settings or {k: v for k, v in cfg.items() if k not in ("parts", "left_out", "replaced")}
@@ -262,6 +274,11 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
                 f"{'/'.join(str(k) for k in key)} ({arms}) from a later run replaces the earlier rows (same seeds)"
             )
         frames.insert(0, earlier[~again])
+        kept = {tuple(k) for k in earlier.loc[~again, KEYS].itertuples(index=False)}
+        for cfg in [c for c in configs if c.get("grid") and "rows_from" in c and c in earlier_parts]:
+            if not _grid_cells(cfg["grid"]) & kept:  # every row of this earlier part was replaced
+                configs.remove(cfg)
+                replaced.append(f"every row of `{cfg.get('command')}` was replaced by later runs")
     raw = pd.concat(frames, ignore_index=True)
     present = {"/".join(str(k) for k in key) for key in raw.groupby(KEYS).groups}
     notes = [n for n in earlier_notes if n.split("left out ", 1)[1].split(" (", 1)[0] not in present] + notes

@@ -252,3 +252,33 @@ def test_seed_ensemble_arms_run_as_a_pair(monkeypatch) -> None:
     assert ens["epsilon"] == rows.loc["dff", "epsilon"]
     assert ens["max_relative_shift"] <= ens["epsilon"] + 1e-9
     assert sorted(fitted) == [("DFF", 3), ("DFL", 3)]
+
+
+def test_a_part_whose_rows_were_all_replaced_leaves_the_list(tmp_path) -> None:
+    """An earlier part none of whose cells keeps a row is dropped from the parts (and said so); a part with
+    some cells left stays."""
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for d in (a, b, c):
+        d.mkdir()
+
+    def grid(degs: list[int]) -> str:
+        return json.dumps({"shortest_path": {"degs": degs, "n_trains": [1000], "backbones": ["linear"]}})
+
+    pd.DataFrame([row(s, m, 0.1, deg=d) for d in (1, 2) for s in range(2) for m in ("two_stage", "dff")]).to_csv(
+        a / "raw.csv", index=False
+    )
+    (a / "config.json").write_text(f'{{"command": "run --out a", "grid": {grid([1, 2])}}}')
+    pd.DataFrame([row(s, m, 0.1, deg=6) for s in range(2) for m in ("two_stage", "dff")]).to_csv(
+        b / "raw.csv", index=False
+    )
+    (b / "config.json").write_text(f'{{"command": "run --out b", "grid": {grid([6])}}}')
+    report.merge_runs([a, b], tmp_path / "published")
+    pd.DataFrame([row(s, m, 0.2, deg=d) for d in (2, 6) for s in range(2) for m in ("two_stage", "dff")]).to_csv(
+        c / "raw.csv", index=False
+    )
+    (c / "config.json").write_text(f'{{"command": "run --out c", "grid": {grid([2, 6])}}}')
+    raw, _ = report.merge_runs([tmp_path / "published", c], tmp_path / "new")
+    cfg = json.loads((tmp_path / "new" / "config.json").read_text())
+    assert [p["command"] for p in cfg["parts"]] == ["run --out a", "run --out c"]  # b's only cell was rerun
+    assert "every row of `run --out b` was replaced by later runs" in cfg["replaced"]
+    assert len(raw) == 12 and set(raw.loc[raw["deg"] == 1, "normalized_regret"]) == {0.1}

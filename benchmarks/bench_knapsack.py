@@ -26,21 +26,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import best_of  # noqa: E402
 from dff_core.data.synthetic import knapsack_data  # noqa: E402
 from dff_core.problems import Knapsack  # noqa: E402
 from dff_core.problems._lp import new_highs  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-
-def best_of(f: Callable[[], object], repeats: int = 3) -> float:
-    f()  # warm-up (compiles the numba kernel)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def once(f: Callable[[], object]) -> float:

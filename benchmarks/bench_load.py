@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import best_of  # noqa: E402
 from dff_core.data import fastcsv, load_dataset  # noqa: E402
 
 N_SENSORS = 100
@@ -63,26 +62,17 @@ def write_files(folder: Path, rows: int, seed: int = 0) -> tuple[Path, Path]:
     return readings, sensors
 
 
-def best_of(f: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def run(rows: int, repeats: int) -> list[dict]:
     """Time the three readers on a fresh file of ``rows`` rows; one dict per row of the table."""
     with tempfile.TemporaryDirectory() as tmp:
         readings, sensors = write_files(Path(tmp), rows)
         load_dataset(readings, sensors)  # warm-up: imports, pyarrow and pyproj start-up
-        t_pandas = best_of(lambda: pd.read_csv(readings), repeats)
-        t_load = best_of(lambda: load_dataset(readings, sensors), repeats)
+        t_pandas = best_of(lambda: pd.read_csv(readings), repeats, warm_up=False)
+        t_load = best_of(lambda: load_dataset(readings, sensors), repeats, warm_up=False)
         keep = fastcsv.FAST_MIN_BYTES
         fastcsv.FAST_MIN_BYTES = 1 << 62  # every file through the careful reader
         try:
-            t_careful = best_of(lambda: load_dataset(readings, sensors), max(1, repeats - 1))
+            t_careful = best_of(lambda: load_dataset(readings, sensors), max(1, repeats - 1), warm_up=False)
         finally:
             fastcsv.FAST_MIN_BYTES = keep
         size = readings.stat().st_size

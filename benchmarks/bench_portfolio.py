@@ -19,7 +19,6 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,19 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import best_of  # noqa: E402
 from dff_core.data.synthetic import portfolio_data  # noqa: E402
 from dff_core.problems import Portfolio  # noqa: E402
 from dff_core.problems._graph import num_threads  # noqa: E402
-
-
-def best_of(f: Callable[[], object], repeats: int = 3) -> float:
-    f()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def kernel_time(p: Portfolio, R: np.ndarray, threads: int | None) -> float:

@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import dijkstra
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import best_of  # noqa: E402
 from dff_core.data import load_metr_la  # noqa: E402
 from dff_core.data.networks import load_tntp_network  # noqa: E402
 from dff_core.data.paths import shared_data_dir  # noqa: E402
@@ -61,16 +62,6 @@ class Network:
     zones: np.ndarray
     pairs: list[tuple[int, int]]
     rows: dict[str, str] = field(default_factory=dict)
-
-
-def best_of(f: Callable[[], object], repeats: int = 3) -> float:
-    f()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 #: Rounds of the negative-cost rows; ours runs in a few milliseconds, so a short disturbance

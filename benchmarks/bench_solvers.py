@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import best_of  # noqa: E402
 from dff_core import losses  # noqa: E402
 from dff_core.problems import Allocation, MinCostFlow, Portfolio, ShortestPath  # noqa: E402
 from dff_core.problems._lp import BoundedFlowLP, incidence, new_highs  # noqa: E402
@@ -38,16 +39,6 @@ ROWS: list[dict] = []
 def shared_data() -> Path:
     env = os.environ.get("DFF_SHARED_DATA")
     return Path(env) if env else ROOT / ".." / "shared" / "data"
-
-
-def best_of(f: Callable[[], object], repeats: int = 3) -> float:
-    f()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def once(f: Callable[[], object]) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,39 @@ def replace_section(text: str, title: str, body: str) -> str:
     return "\n".join([*lines[:start], *new, *lines[end:]]).rstrip("\n") + "\n"
 
 
+def _budget_intro(df: pd.DataFrame, seeds: list[int]) -> str:
+    return (
+        "\n### Tuning of the default budget (tuning seeds only)\n\n"
+        f"`python -m benchmarks.paper.tune --part budget` on seeds {seeds} "
+        "(never used for the results above), linear backbone, ε ∈ "
+        f"{sorted(df['epsilon'].unique().tolist())}: held-out regret of the kept epoch relative to two-stage, "
+        "with epochs, learning rate and patience varied independently (each budget replayed from one long run "
+        "per learning rate; the held-out rows never chose the epoch).\n"
+    )
+
+
+def _cross_fit_intro(df: pd.DataFrame, seeds: list[int]) -> str:
+    return f"\nBackbone training predictions for DFF (seeds {seeds}, degree 6; held-out regret of DFF / two-stage):\n"
+
+
+def _epsilon_intro(df: pd.DataFrame, seeds: list[int]) -> str:
+    return (
+        f"\nChoosing ε: `python -m benchmarks.paper.tune_epsilon --out benchmarks/paper/out` (seeds {seeds}, "
+        "linear backbone, default budget). Each rule picks one ε per run from its own scores; shown is the test "
+        "regret of the DFF it picked, relative to two-stage (mean over runs), and how often that beats DFL of the "
+        "linear model from the backbone's weights; the worst well-specified cell is the ratio of the means over "
+        "seeds, as in the safeguard target:\n"
+    )
+
+
+#: Tuning studies shown after the notes when their CSV is in the output folder: (file, introduction, table).
+_TUNING: tuple[tuple[str, Callable[[pd.DataFrame, list[int]], str], Callable[[pd.DataFrame], str]], ...] = (
+    ("tune_budget.csv", _budget_intro, budget_table),
+    ("tune_cross_fit.csv", _cross_fit_intro, cross_fit_table),
+    ("tune_epsilon.csv", _epsilon_intro, rule_table),
+)
+
+
 def results_section(out: Path, notes: str = "") -> str:
     """Body of the RESULTS.md section, built from ``out/raw.csv``, ``out/config.json`` and the tuning CSVs."""
     raw = load_raw(out / "raw.csv")
@@ -105,34 +139,11 @@ def results_section(out: Path, notes: str = "") -> str:
     parts.append(shift_points_table(raw))
     if notes:
         parts.append("\n" + notes.strip())
-    if (out / "tune_budget.csv").exists():
-        tune = pd.read_csv(out / "tune_budget.csv")
-        parts.append(
-            "\n### Tuning of the default budget (tuning seeds only)\n\n"
-            f"`python -m benchmarks.paper.tune --part budget` on seeds {sorted(tune['seed'].unique().tolist())} "
-            "(never used for the results above), linear backbone, ε ∈ "
-            f"{sorted(tune['epsilon'].unique().tolist())}: held-out regret of the kept epoch relative to two-stage, "
-            "with epochs, learning rate and patience varied independently (each budget replayed from one long run "
-            "per learning rate; the held-out rows never chose the epoch).\n"
-        )
-        parts.append(budget_table(tune))
-    if (out / "tune_cross_fit.csv").exists():
-        cf = pd.read_csv(out / "tune_cross_fit.csv")
-        parts.append(
-            "\nBackbone training predictions for DFF (seeds "
-            f"{sorted(cf['seed'].unique().tolist())}, degree 6; held-out regret of DFF / two-stage):\n"
-        )
-        parts.append(cross_fit_table(cf))
-    if (out / "tune_epsilon.csv").exists():
-        te = pd.read_csv(out / "tune_epsilon.csv")
-        parts.append(
-            "\nChoosing ε: `python -m benchmarks.paper.tune_epsilon --out benchmarks/paper/out` (seeds "
-            f"{sorted(te['seed'].unique().tolist())}, linear backbone, default budget). Each rule picks one ε per run "
-            "from its own scores; shown is the test regret of the DFF it picked, relative to two-stage (mean over "
-            "runs), and how often that beats DFL of the linear model from the backbone's weights; the worst "
-            "well-specified cell is the ratio of the means over seeds, as in the safeguard target:\n"
-        )
-        parts.append(rule_table(te))
+    for name, intro, table in _TUNING:
+        if (out / name).exists():
+            df = pd.read_csv(out / name)
+            parts.append(intro(df, sorted(df["seed"].unique().tolist())))
+            parts.append(table(df))
     parts.append("")
     parts.append(tables_markdown(raw))
     return "\n".join(parts)

@@ -100,29 +100,31 @@ def targets(raw: pd.DataFrame) -> pd.DataFrame:
             f"{unb.loc[both, 'max_relative_shift'].median():.3g}",
         )
     # 3. Well-specified cells (degree 1): DFF never worse than 1.02x two-stage.
-    r = _cell_ratio(raw, raw["deg"] == 1)
-    if len(r):
-        worst = r.idxmax()
-        add(
-            "degree 1, every task, size and backbone: DFF regret / two-stage (≤ 1.02 in every cell)",
-            float(r.max()),
-            TARGET_DEG1_RATIO,
-            bool(r.max() <= TARGET_DEG1_RATIO),
-            f"worst of {len(r)} cells: {worst[0]} n={worst[2]} {worst[3]} (ratio of the means over seeds)",
-        )
-    # 4. Random forest, degree 6, n = 1000 (network flow).
-    r = _cell_ratio(
-        raw, (raw["task"] == "shortest_path") & (raw["deg"] == 6) & (raw["n_train"] == 1000)
-        & (raw["backbone"] == "random_forest"),
-    )  # fmt: skip
-    if len(r):
-        add(
-            "network flow, random forest, degree 6, n = 1000: DFF regret / two-stage (≤ 0.75)",
-            float(r.iloc[0]),
-            TARGET_RF_RATIO,
-            bool(r.iloc[0] <= TARGET_RF_RATIO),
-            "ratio of the means over seeds",
-        )
+    # 4. Random forest, degree 6, n = 1000 (network flow): at most 0.75x two-stage.
+    # Both also shown for DFF's seed ensemble where it ran (for reference: the targets are DFF's defaults).
+    rf_cell = (raw["task"] == "shortest_path") & (raw["deg"] == 6) & (raw["n_train"] == 1000)
+    rf_cell &= raw["backbone"] == "random_forest"
+    for method, who, judged in (("dff", "DFF", True), ("dff_ens", "DFF's seed ensemble", False)):
+        tail = "" if judged else " (for reference)"
+        r = _cell_ratio(raw, raw["deg"] == 1, method)
+        if len(r):
+            worst = r.idxmax()
+            add(
+                f"degree 1, every task, size and backbone: {who} regret / two-stage (≤ 1.02 in every cell){tail}",
+                float(r.max()),
+                TARGET_DEG1_RATIO,
+                bool(r.max() <= TARGET_DEG1_RATIO) if judged else None,
+                f"worst of {len(r)} cells: {worst[0]} n={worst[2]} {worst[3]} (ratio of the means over seeds)",
+            )
+        r = _cell_ratio(raw, rf_cell, method)
+        if len(r):
+            add(
+                f"network flow, random forest, degree 6, n = 1000: {who} regret / two-stage (≤ 0.75){tail}",
+                float(r.iloc[0]),
+                TARGET_RF_RATIO,
+                bool(r.iloc[0] <= TARGET_RF_RATIO) if judged else None,
+                "ratio of the means over seeds",
+            )
     # For reference: the paper's quoted figure (≈ 18.7% less decision loss) on misspecified cells of every
     # backbone, and the seed ensembles of DFF and of DFL from the backbone (the same extra compute for both).
     mis = (raw["deg"] >= MISSPECIFIED_DEG) & (raw["n_train"] >= 100)

@@ -30,7 +30,17 @@ from dff_core.errors import DataError
 from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
-from dff_core.selection import LR_GRID, check_auto_or_number, copy_fitted, fit_selected, is_auto, train_val_rows
+from dff_core.selection import (
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    DEFAULT_PATIENCE,
+    LR_GRID,
+    check_auto_or_number,
+    copy_fitted,
+    fit_selected,
+    is_auto,
+    train_val_rows,
+)
 from dff_core.training import fit_module, holdout_rows, store_params
 from dff_core.validation import as_2d, check_hidden, check_training_params
 
@@ -93,14 +103,14 @@ class DFL(BaseEstimator):
         problem: OptProblem,
         model: str = "linear",
         loss: str | Callable[..., torch.Tensor] = "spo+",
-        epochs: int = 50,
-        lr: float = 1e-3,
+        epochs: int = DEFAULT_EPOCHS,
+        lr: float = DEFAULT_LR,
         batch_size: int = 32,
         seed: int = 0,
         warm_start: bool = True,
         hidden: Sequence[int] = (32, 32),
         val_fraction: float = 0.2,
-        patience: int | None = 10,
+        patience: int | None = DEFAULT_PATIENCE,
         warm_epochs: int = 300,
         weight_decay: float = 0.0,
         num_threads: int | None = 1,

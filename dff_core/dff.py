@@ -34,6 +34,10 @@ from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
 from dff_core.selection import (
+    AUTO,
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    DEFAULT_PATIENCE,
     EPSILON_GRID,
     LR_GRID,
     check_auto_or_number,
@@ -103,7 +107,7 @@ class DFF(BaseEstimator):
     Parameters
     ----------
     problem: the decision problem (``problem.solve`` is called once per mini-batch).
-    epsilon: trust-region radius in (0, 1): each prediction moves by at most ``epsilon·100%``; ``"auto"``
+    epsilon: trust-region radius in (0, 1): each prediction moves by at most ``epsilon·100%``; ``"auto"`` (the default)
         chooses it from :data:`~dff_core.selection.EPSILON_GRID` on validation rows that did not choose the
         epoch (the earlier half of the validation rows picks each candidate's epoch, the later half compares
         the candidates; see :mod:`dff_core.selection`), then refits the winner. Needs at least 4 validation rows.
@@ -129,15 +133,15 @@ class DFF(BaseEstimator):
     def __init__(
         self,
         problem: OptProblem,
-        epsilon: float = 0.5,
+        epsilon: float | str = AUTO,
         loss: str | Callable[..., torch.Tensor] = "spo+",
         hidden: Sequence[int] = (32, 32, 32),
-        epochs: int = 50,
-        lr: float = 1e-3,
+        epochs: int = DEFAULT_EPOCHS,
+        lr: float = DEFAULT_LR,
         batch_size: int = 32,
         seed: int = 0,
         val_fraction: float = 0.2,
-        patience: int | None = 10,
+        patience: int | None = DEFAULT_PATIENCE,
         use_c_hat: bool = False,
         weight_decay: float = 0.0,
         num_threads: int | None = 1,

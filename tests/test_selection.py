@@ -5,10 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dff_core.ablation import DFFUnbounded
+from dff_core.baselines import DFL
 from dff_core.data.synthetic import shortest_path_data
 from dff_core.dff import DFF
 from dff_core.metrics import regret
-from dff_core.selection import EPSILON_GRID, epoch_rows, fit_selected, is_auto, min_validation_rows
+from dff_core.selection import (
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    DEFAULT_PATIENCE,
+    EPSILON_GRID,
+    epoch_rows,
+    fit_selected,
+    is_auto,
+    min_validation_rows,
+)
 
 
 def _data(n: int = 120, seed: int = 0):
@@ -65,13 +76,25 @@ def test_dff_epsilon_auto_end_to_end_and_persistence(tmp_path) -> None:
     np.testing.assert_array_equal(back.predict(X[100:], C_hat[100:]), m.predict(X[100:], C_hat[100:]))
 
 
+def test_a_user_who_sets_nothing_gets_the_tuned_defaults() -> None:
+    """``DFF(problem)``: ε chosen on validation rows and the tuned budget; the decision-focused baselines share
+    that budget (``DFL``, ``DFFUnbounded``), so a comparison of defaults is like for like."""
+    problem, X, C_hat, C = _data()
+    tuned = {"epochs": DEFAULT_EPOCHS, "lr": DEFAULT_LR, "patience": DEFAULT_PATIENCE}
+    for est in (DFF(problem), DFL(problem), DFFUnbounded(problem)):
+        assert {k: est.get_params()[k] for k in tuned} == tuned, type(est).__name__
+    m = DFF(problem, epochs=2).fit(X[:60], C_hat[:60], C[:60])
+    assert m.get_params()["epsilon"] == "auto" and m.epsilon_ in EPSILON_GRID
+    assert m.selection_ is not None and len(m.selection_) == len(EPSILON_GRID)
+
+
 def test_too_little_validation_data_names_the_argument_and_the_smallest_valid_value() -> None:
     problem, X, C_hat, C = _data()
     assert min_validation_rows() == 4 and epoch_rows(9, "o", "epsilon") == 4
     with pytest.raises(ValueError, match=r"epsilon='auto' needs at least 4 validation rows.*got 3"):
         DFF(problem, epsilon="auto", epochs=1).fit(X[:50], C_hat[:50], C[:50], X[50:53], C_hat[50:53], C[50:53])
     with pytest.raises(ValueError, match=r"lr='auto'.*at least 18 training rows"):
-        DFF(problem, lr="auto", epochs=1).fit(X[:12], C_hat[:12], C[:12])
+        DFF(problem, epsilon=0.5, lr="auto", epochs=1).fit(X[:12], C_hat[:12], C[:12])
     with pytest.raises(ValueError, match="val_fraction=0 holds out no rows"):
         DFF(problem, epsilon="auto", epochs=1, val_fraction=0.0).fit(X[:30], C_hat[:30], C[:30])
     with pytest.raises(ValueError, match=r"epsilon must be a number such as 0\.2 or 'auto'"):

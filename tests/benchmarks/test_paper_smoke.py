@@ -142,8 +142,17 @@ def test_merged_runs_keep_only_cells_with_every_seed(tmp_path) -> None:
     cfg = json.loads((tmp_path / "out" / "config.json").read_text())
     assert [p["rows_from"] for p in cfg["parts"]] == ["raw.csv", "raw.partial.csv"]
     assert "--out a" in report._setup_text(cfg, raw) and "Not reported" in report._setup_text(cfg, raw)
-    with pytest.raises(ValueError, match="more than one part"):
-        report.merge_runs([a, a], tmp_path / "twice")
+    # a row two parts share is kept once when both give the same result (a deterministic arm: two-stage) ...
+    raw, _ = report.merge_runs([a, a], tmp_path / "twice")
+    assert len(raw) == 6
+    # ... and refused when they differ: the merge would depend on the order of the parts
+    c = tmp_path / "c"
+    c.mkdir()
+    pd.DataFrame([row(s, m, 0.2 if m == "dff" else 0.1) for s in range(3) for m in ("two_stage", "dff")]).to_csv(
+        c / "raw.csv", index=False
+    )
+    with pytest.raises(ValueError, match="more than one part with different results"):
+        report.merge_runs([a, c], tmp_path / "clash")
 
 
 def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:

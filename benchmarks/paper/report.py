@@ -280,7 +280,13 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         by = [*KEYS, "method"]
         new_rows = set(pd.concat(frames, ignore_index=True).groupby(by).groups) if frames else set()
         again = earlier.set_index(by).index.isin(list(new_rows))
-        for key, g in earlier.loc[again].groupby(KEYS):
+        # say which replaced rows changed; a deterministic arm rerun (two-stage) gives the same numbers
+        run = [*by, "seed"]
+        fresh = pd.concat(frames, ignore_index=True).set_index(run)["normalized_regret"]
+        fresh = fresh[~fresh.index.duplicated()]
+        old = earlier.loc[again].set_index(run)["normalized_regret"]
+        same = (old - fresh.reindex(old.index)).abs().to_numpy() <= 1e-12 * (1 + old.abs().to_numpy())
+        for key, g in earlier.loc[again][~same].groupby(KEYS):
             arms = ", ".join(sorted(g["method"].unique()))
             replaced.append(
                 f"{'/'.join(str(k) for k in key)} ({arms}) from a later run replaces the earlier rows (same seeds)"

@@ -194,12 +194,13 @@ def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
     ]
     assert "Rerun: shortest_path/1/1000/linear (dff, two_stage)" in report._setup_text(cfg, raw)
     # a run that adds an arm to published cells keeps the arms it does not rerun
-    pd.DataFrame([row(s, m, 0.2, deg=1) for s in range(3) for m in ("two_stage", "dff_ens")]).to_csv(
-        c / "raw.csv", index=False
-    )
+    rows_c = [row(s, "two_stage", 0.3, deg=1) for s in range(3)] + [row(s, "dff_ens", 0.2, deg=1) for s in range(3)]
+    pd.DataFrame(rows_c).to_csv(c / "raw.csv", index=False)
     raw, _ = report.merge_runs([tmp_path / "again", c], tmp_path / "added")
     deg1 = raw[raw["deg"] == 1].groupby("method")["normalized_regret"].agg(set)
-    assert deg1.to_dict() == {"dff": {0.3}, "dff_ens": {0.2}, "two_stage": {0.2}} and len(raw) == 21
+    assert deg1.to_dict() == {"dff": {0.3}, "dff_ens": {0.2}, "two_stage": {0.3}} and len(raw) == 21
+    # the two-stage rows came back unchanged (a deterministic fit), so no new rerun is reported
+    assert json.loads((tmp_path / "added" / "config.json").read_text())["replaced"] == cfg["replaced"]
 
 
 def test_estimate_counts_every_fit_of_the_grid() -> None:

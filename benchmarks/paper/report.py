@@ -150,6 +150,23 @@ def results_section(out: Path, notes: str = "") -> str:
     return "\n".join(parts)
 
 
+def _out_name(part: dict[str, Any]) -> str:
+    """The output folder a part's command wrote to (what names the part)."""
+    return str(part.get("command", "")).split("--out ")[-1].split(" ")[0]
+
+
+def _cross_fit_text(cf: dict[str, Any]) -> str:
+    """How each backbone's training predictions for DFF were made (blocks, or blocks per training size)."""
+
+    def blocks(k: Any) -> str:
+        if isinstance(k, dict):
+            return ", ".join(f"{v} blocks at n = {n}" for n, v in k.items())
+        return f"{k} blocks"
+
+    text = ", ".join(f"{BACKBONE_LABELS.get(b, b)} forward-chained out-of-sample ({blocks(k)})" for b, k in cf.items())
+    return text or "in-sample"
+
+
 def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
     seeds = sorted(raw["seed"].unique().tolist())
     wall, cpu, load = cfg.get("wall_seconds"), cfg.get("cpu_seconds"), cfg.get("load_average_at_end")
@@ -196,11 +213,14 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         "backbone; DFL of the backbone's own class (linear, MLP) from its weights and from scratch; the linear "
         "DFL from its own ridge fit under the linear backbone.",
         "DFF's training ĉ: "
-        + (
-            ", ".join(f"{BACKBONE_LABELS.get(b, b)} forward-chained out-of-sample ({k} blocks)" for b, k in cf.items())
-            or "in-sample"
+        + _cross_fit_text(cf)
+        + f" (scheme {cfg.get('cross_fit_scheme', 'forward')}); in-sample otherwise"
+        + "".join(
+            f"; in the run `{_out_name(p)}`: {_cross_fit_text(p['cross_fit'])}"
+            for p in parts
+            if p.get("cross_fit") is not None and p["cross_fit"] != cf
         )
-        + f" (scheme {cfg.get('cross_fit_scheme', 'forward')}); in-sample otherwise.",
+        + ".",
     ]
     grids = [p.get("grid") or {} for p in parts] if parts else [cfg.get("grid", {})]
     for task, spec in ((t, sp) for g in grids for t, sp in g.items()):
@@ -318,7 +338,10 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     raw.to_csv(out / "raw.csv", index=False)
     merged = {k: v for k, v in (settings or {}).items() if k not in ("grid", "command", "wall_seconds", "cpu_seconds")}
     merged["parts"] = [
-        {k: c.get(k) for k in ("command", "grid", "arms", "wall_seconds", "cpu_seconds", "git_commit", "rows_from")}
+        {
+            k: c.get(k)
+            for k in ("command", "grid", "arms", "wall_seconds", "cpu_seconds", "git_commit", "rows_from", "cross_fit")
+        }
         for c in configs
     ]
     merged["left_out"] = notes

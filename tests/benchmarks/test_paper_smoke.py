@@ -292,3 +292,22 @@ def test_a_part_whose_rows_were_all_replaced_leaves_the_list(tmp_path) -> None:
     assert [p["command"] for p in cfg["parts"]] == ["run --out a", "run --out c"]  # b's only cell was rerun
     assert "every row of `run --out b` was replaced by later runs" in cfg["replaced"]
     assert len(raw) == 12 and set(raw.loc[raw["deg"] == 1, "normalized_regret"]) == {0.1}
+
+
+def test_setup_text_names_a_part_whose_cross_fitting_differs() -> None:
+    raw = pd.DataFrame([row(s, "dff", 0.1) for s in range(2)])
+    cfg = {
+        "cross_fit": {"random_forest": 5},
+        "parts": [
+            {"command": "run --out runs/a --tasks x", "cross_fit": {"random_forest": 5}},
+            {"command": "run --out runs/b --tasks y", "cross_fit": {"random_forest": {"100": 5, "1000": 20}}},
+            {"command": "run --out runs/c"},  # an older part that did not record it
+        ],
+    }
+    text = report._setup_text(cfg, raw)
+    assert "random forest forward-chained out-of-sample (5 blocks) (scheme forward); in-sample otherwise" in text
+    assert (
+        "in the run `runs/b`: random forest forward-chained out-of-sample (5 blocks at n = 100, 20 blocks at n = "
+        in text
+    )
+    assert "runs/a`:" not in text and "runs/c`:" not in text

@@ -16,23 +16,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from dff_core import metrics
+from dff_core import metrics, selection
 from dff_core.correction import make_mlp, torch_threads
 from dff_core.errors import DataError
 from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
 from dff_core.progress import ProgressCallback
-from dff_core.selection import (
-    DEFAULT_EPOCHS,
-    DEFAULT_LR,
-    DEFAULT_PATIENCE,
-    LR_GRID,
-    check_auto_or_number,
-    copy_fitted,
-    fit_selected,
-    is_auto,
-    train_val_rows,
-)
+from dff_core.selection import LR_GRID, check_auto_or_number, copy_fitted, fit_selected, is_auto, train_val_rows
 from dff_core.training import fit_module, store_params
 from dff_core.validation import as_2d, check_hidden, check_training_params
 
@@ -89,12 +79,12 @@ class DFFUnbounded(BaseEstimator):
         problem: OptProblem,
         loss: str | Callable[..., torch.Tensor] = "spo+",
         hidden: Sequence[int] = (32, 32, 32),
-        epochs: int = DEFAULT_EPOCHS,
-        lr: float | str = DEFAULT_LR,
+        epochs: int = selection.DEFAULT_EPOCHS,
+        lr: float | str = selection.DEFAULT_LR,
         batch_size: int = 32,
         seed: int = 0,
         val_fraction: float = 0.2,
-        patience: int | None = DEFAULT_PATIENCE,
+        patience: int | None = selection.DEFAULT_PATIENCE,
         weight_decay: float = 0.0,
         num_threads: int | None = 1,
     ) -> None:

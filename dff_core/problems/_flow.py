@@ -115,6 +115,21 @@ def _saturate(q, pi, core, x, ex, heads, tails):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def _bellman_ford_pass(q, pi, core, heads, tails):  # type: ignore[no-untyped-def]
+    """One Bellman-Ford pass over the usable arcs (lowers ``pi`` in place); returns how many of them are
+    negative."""
+    n_neg = 0
+    for j in range(heads.shape[0]):
+        if core[j]:
+            if q[j] < 0.0:
+                n_neg += 1
+            nd = pi[tails[j]] + q[j]
+            if nd < pi[heads[j]]:
+                pi[heads[j]] = nd
+    return n_neg
+
+
+@njit(cache=True, nogil=True)
 def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_s, pair_t, pair_dem, W):  # type: ignore[no-untyped-def]
     """Add ``dem * argmin{q^T w : unit s-t flow, 0 <= w <= 1}`` to ``W[i]`` per instance and pair.
 
@@ -171,20 +186,9 @@ def bounded_flows(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, zone, pair_
         # negative reduced cost to saturate (sparse negative arcs, few negative cycles); dense
         # negative cycles make them deep and slow the phases down, so then zero and one sweep of
         # dual coordinate ascent.
-        n_neg = 0
         pi[:] = 0.0
-        for j in range(m):  # first pass, counting the negative arcs on the way
-            if core[j]:
-                if q[j] < 0.0:
-                    n_neg += 1
-                nd = pi[tails[j]] + q[j]
-                if nd < pi[heads[j]]:
-                    pi[heads[j]] = nd
-        for j in range(m):
-            if core[j]:
-                nd = pi[tails[j]] + q[j]
-                if nd < pi[heads[j]]:
-                    pi[heads[j]] = nd
+        n_neg = _bellman_ford_pass(q, pi, core, heads, tails)
+        _bellman_ford_pass(q, pi, core, heads, tails)
         n_bf = _saturate(q, pi, core, x, ex, heads, tails)  # undone below if these are rejected
         if 3 * n_bf > n_neg:
             for v in range(N):

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dff_core.problems._graph import _tree_reset, _tree_set, njit
+from dff_core.problems._graph import _tree_pop, _tree_reset, njit
 from dff_core.problems._residual import _dijkstra_residual, _pair_path, _relax, _start_labels
 
 
@@ -358,9 +358,7 @@ def bounded_flows_ssp(Q, out_ptr, out_arc, in_ptr, in_arc, heads, tails, pair_s,
                 sink = -1
                 D = 0.0
                 while tk[1] < np.inf:
-                    d = tk[1]
-                    u = tv[1]
-                    _tree_set(tk, tv, S, u, np.inf)
+                    d, u = _tree_pop(tk, tv, S)
                     done[u] = True
                     if ex[u] < 0:
                         sink = u

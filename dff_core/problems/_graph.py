@@ -72,6 +72,15 @@ def _tree_set(tk, tv, S, v, key):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _tree_pop(tk, tv, S):  # type: ignore[no-untyped-def]
+    """Remove the node with the smallest key from the tournament tree; returns ``(key, node)``."""
+    d = tk[1]
+    u = tv[1]
+    _tree_set(tk, tv, S, u, np.inf)
+    return d, u
+
+
+@njit(cache=True)
 def _heap_push(hk, hv, size, key, v):  # type: ignore[no-untyped-def]
     """Push (key, v) on a binary min-heap ordered by key, then node; returns the new size."""
     i = size
@@ -173,9 +182,7 @@ def shortest_paths(C, out_ptr, out_arc, heads, tails, zone, src, tgt_ptr, tgt_no
                 else:
                     if tk[1] == np.inf:
                         break
-                    d = tk[1]
-                    u = tv[1]
-                    _tree_set(tk, tv, S, u, np.inf)
+                    d, u = _tree_pop(tk, tv, S)
                 done[u] = True
                 if wanted[u]:
                     wanted[u] = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dff_core.problems._graph import _tree_set, njit
+from dff_core.problems._graph import _tree_pop, _tree_set, njit
 
 
 @njit(cache=True, nogil=True)
@@ -80,9 +80,7 @@ def _dijkstra_residual(  # type: ignore[no-untyped-def]
     n_found = 0
     last = 0.0
     while tk[1] < np.inf:
-        d = tk[1]
-        u = tv[1]
-        _tree_set(tk, tv, S, u, np.inf)
+        d, u = _tree_pop(tk, tv, S)
         done[u] = True
         last = d
         if ex[u] < 0:
@@ -127,19 +125,15 @@ def _pair_path(  # type: ignore[no-untyped-def]
     best = np.inf
     meet = -1
     while tk[1] + tk2[1] < best:  # also ends when both sides are exhausted (inf + inf)
-        kf = tk[1]
-        kb = tk2[1]
-        if kf <= kb:
-            u = tv[1]
-            _tree_set(tk, tv, S, u, np.inf)
+        if tk[1] <= tk2[1]:
+            kf, u = _tree_pop(tk, tv, S)
             sf[u] = True
             if kf + db[u] < best:
                 best = kf + db[u]
                 meet = u
             _relax(u, kf, q, pi, x, ok, out_ptr, out_arc, in_ptr, in_arc, heads, tails, tk, tv, S, df, pf, sf)
         else:
-            u = tv2[1]
-            _tree_set(tk2, tv2, S, u, np.inf)
+            kb, u = _tree_pop(tk2, tv2, S)
             sb[u] = True
             if kb + df[u] < best:
                 best = kb + df[u]

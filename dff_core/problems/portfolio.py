@@ -98,6 +98,7 @@ class Portfolio(OptProblem):
         #: Variance of the least risky portfolio: the smallest feasible ``risk_limit``.
         self.min_variance = float(x @ S @ x) if certified else self._min_variance_cvxpy()
         self._inner: CvxpyProblem | None = None
+        self._fallback: CvxpyProblem | None = None  # the cvxpy model for rows the kernel cannot certify
         if solver != "auto":
             self._inner = self._cvxpy_model(solver)
             try:
@@ -149,7 +150,9 @@ class Portfolio(OptProblem):
         if bad >= 0:
             failed = np.flatnonzero(np.isnan(W[:, 0]))
             self.fallback_rows += len(failed)
-            W[failed] = np.clip(self._cvxpy_model("CLARABEL")._solve(C[failed]), 0.0, 1.0)
+            if self._fallback is None:  # built once, on the first row the kernel cannot certify
+                self._fallback = self._cvxpy_model("CLARABEL")
+            W[failed] = np.clip(self._fallback._solve(C[failed]), 0.0, 1.0)
         return W
 
     def __repr__(self) -> str:

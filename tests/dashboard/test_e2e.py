@@ -295,7 +295,9 @@ def test_road_network_upload_draws_its_links(server: str, tmp_path: Path) -> Non
             _idle(page)
         expect(page.get_by_test_id("stMetric").filter(has_text="Sensors on links")).to_contain_text("11")
         expect(page.get_by_text("Road network Toy_net.tntp", exact=False).first).to_be_visible(timeout=60_000)
+        _idle(page)  # the map is redrawn by the app's last rerun: take it once that rerun is over
         chart = page.get_by_test_id("stPlotlyChart").first
+        expect(chart).to_be_visible(timeout=60_000)
         chart.scroll_into_view_if_needed()
         _map_drawn(page, "Road network")
         expect(page.get_by_test_id("stException")).to_have_count(0)

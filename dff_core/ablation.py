@@ -18,6 +18,7 @@ from torch import nn
 
 from dff_core import metrics, selection
 from dff_core.correction import make_mlp, torch_threads
+from dff_core.ensemble import check_members, fit_members
 from dff_core.errors import DataError
 from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
@@ -70,7 +71,7 @@ class DFFUnbounded(BaseEstimator):
     (``φ ≡ 1`` at the start), inputs, loss, training loop and best-epoch rule as
     :class:`~dff_core.dff.DFF`, but the factor may take any positive value, so nothing bounds how
     far the predictions move from the backbone's. Parameters mirror :class:`~dff_core.dff.DFF`
-    (no ``epsilon``; ``lr="auto"`` chooses the step size like ``DFF(lr="auto")``).
+    (no ``epsilon``; ``lr="auto"`` chooses the step size like ``DFF(lr="auto")``; ``n_members`` fits are averaged).
     Attributes after ``fit`` as DFF's (``module_``, ``history_``, ``best_epoch_``, ``lr_``, ``selection_``...).
     """
 
@@ -87,6 +88,7 @@ class DFFUnbounded(BaseEstimator):
         patience: int | None = selection.DEFAULT_PATIENCE,
         weight_decay: float = 0.0,
         num_threads: int | None = 1,
+        n_members: int = selection.DEFAULT_MEMBERS,
     ) -> None:
         store_params(self, locals())
 
@@ -106,6 +108,9 @@ class DFFUnbounded(BaseEstimator):
         (validation rows as in :meth:`DFF.fit <dff_core.dff.DFF.fit>`)."""
         owner = "DFFUnbounded.fit"
         check_auto_or_number("DFFUnbounded", "lr", self.lr, "1e-3")
+        if check_members("DFFUnbounded", self.n_members) > 1:
+            kw = {"callback": callback, "should_stop": should_stop}
+            return fit_members(self, lambda one: one.fit(X, C_hat, C, X_val, C_hat_val, C_val, **kw), should_stop)
         given = [a is not None for a in (X_val, C_hat_val, C_val)]
         if any(given) and not all(given):
             raise ValueError(f"{owner}: pass all of X_val, C_hat_val and C_val, or none of them.")

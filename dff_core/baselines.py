@@ -26,6 +26,7 @@ from torch import nn
 from dff_core import metrics, selection
 from dff_core.backbones import MLPBackbone
 from dff_core.correction import make_mlp, torch_threads
+from dff_core.ensemble import check_members, fit_members
 from dff_core.errors import DataError
 from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
@@ -84,8 +85,11 @@ class DFL(BaseEstimator):
     and ``fit(..., start_from=backbone)`` from a fitted backbone of the same class.
     A scikit-learn estimator (``__init__`` only stores parameters); ``score(X, C)`` is the negative
     normalized regret. Parameters otherwise mirror :class:`~dff_core.dff.DFF` (``lr="auto"`` included).
+    ``n_members`` fits (seeds ``seed, seed + 1, …``) are averaged, as for DFF (:mod:`dff_core.ensemble`); with
+    ``start_from`` every member starts from the backbone and they differ in their batch order.
     Attributes after ``fit``: ``module_``, ``history_``, ``best_epoch_``, ``cancelled_``, ``n_features_in_``,
-    ``n_train_``, ``n_val_``, ``loss_name_``, ``fit_seconds_``, ``lr_`` and ``selection_``.
+    ``n_train_``, ``n_val_``, ``loss_name_``, ``fit_seconds_``, ``lr_`` and ``selection_`` (the first member's), and
+    ``n_members_``, ``best_epochs_``, ``member_histories_`` (every member's).
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class DFL(BaseEstimator):
         weight_decay: float = 0.0,
         num_threads: int | None = 1,
         warm_alpha: float | str = "auto",
+        n_members: int = selection.DEFAULT_MEMBERS,
     ) -> None:
         store_params(self, locals())
 
@@ -132,6 +137,9 @@ class DFL(BaseEstimator):
         ``should_stop() -> bool`` is checked before every mini-batch (``True`` cancels, keeping the best epoch).
         """
         check_auto_or_number("DFL", "lr", self.lr, "1e-3")
+        if check_members("DFL", self.n_members) > 1:
+            kw = {"start_from": start_from, "callback": callback, "should_stop": should_stop}
+            return fit_members(self, lambda one: one.fit(X, C, X_val, C_val, **kw), should_stop)
         if is_auto(self.lr):
             return self._fit_selected(X, C, X_val, C_val, start_from, callback, should_stop)
         with torch_threads(self.num_threads):

@@ -186,6 +186,7 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--epochs", type=int, default=None, help="epochs of every trained method (default from --preset)")
     p.add_argument("--lr", type=_lr_arg, default=None, help="learning rate or 'auto' (default from --preset)")
+    p.add_argument("--members", type=int, default=None, help="fits averaged per trained method (1 = one fit)")
     p.add_argument("--seed", type=int, default=0, help="seeds the scenario's default trips and the training")
     p.add_argument(
         "--folds",
@@ -205,8 +206,8 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
 
 #: ``--preset`` choices and what they mean (the engine's presets, read lazily to keep ``--help`` fast).
 PRESET_HELP = {
-    "fast": "ε 0.2, up to 30 epochs, lr 1e-3 (seconds on the sample data)",
-    "thorough": "ε chosen on validation data, the tuned longer budget (several times the fast preset's time)",
+    "fast": "ε 0.2, up to 30 epochs, lr 1e-3, one fit per method (seconds on the sample data)",
+    "thorough": "ε chosen on validation data, the tuned budget, mean of 5 fits (several times the fast preset's time)",
 }
 
 
@@ -240,7 +241,9 @@ def run_compare(args: argparse.Namespace) -> int:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     out = prepare_out_dir(Path(args.out))
     t0 = time.perf_counter()
-    eps, budget = resolve_preset(args.preset, "--preset", epsilon=args.epsilon, epochs=args.epochs, lr=args.lr)
+    eps, budget = resolve_preset(
+        args.preset, "--preset", epsilon=args.epsilon, epochs=args.epochs, lr=args.lr, members=args.members
+    )
     if args.folds is not None and args.folds < 1:
         raise ValueError(f"--folds must be a positive integer (1 = the scenario's own split); got {args.folds}.")
     spec = spec_from_args(args)
@@ -276,6 +279,7 @@ def run_compare(args: argparse.Namespace) -> int:
             loss=args.loss,
             epochs=budget.epochs,
             lr=budget.lr,
+            members=budget.members,
             preset=args.preset,
             folds=args.folds,
             on_progress=progress,
@@ -318,15 +322,15 @@ def prepare_out_dir(out: Path, flag: str = "--out") -> Path:
 
 
 def _planned_epochs(methods: Sequence[str], epsilon: Any, budget: Any) -> int:
-    """Most training epochs a comparison can run: every fit of every trained method (selection candidates
-    and the refit included) times the budget's epochs."""
+    """Most training epochs a comparison can run: every fit of every trained method (selection candidates,
+    the refit and the further ensemble members included) times the budget's epochs."""
     lr_fits = len(LR_GRID) if is_auto(budget.lr) else 1
     fits = 0
     for m in methods:
         if m == "two_stage":
             continue
         n = lr_fits * (len(EPSILON_GRID) if m == "dff" and is_auto(epsilon) else 1)
-        fits += n + (1 if n > 1 else 0)
+        fits += n + (1 if n > 1 else 0) + int(budget.members) - 1
     return max(1, fits * int(budget.epochs))
 
 

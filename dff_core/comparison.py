@@ -68,6 +68,8 @@ def _training_info(name: str, model: Any, start: str) -> dict[str, Any]:
         "patience": model.patience,
         "lr": float(model.lr_),
         "best_epoch": int(model.best_epoch_),
+        "members": int(model.n_members_),
+        "best_epochs": [int(e) for e in model.best_epochs_],
         "epochs_run": int(model.history_["epoch"].max()) if len(model.history_) else 0,
         "cancelled": bool(model.cancelled_),
     }
@@ -97,6 +99,7 @@ def run_comparison(
     epochs: int | None = None,
     batch_size: int | None = None,
     lr: float | str | None = None,
+    members: int | None = None,
     cross_fit: bool = False,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -121,7 +124,7 @@ def run_comparison(
     * ``dff_unbounded``: :class:`~dff_core.ablation.DFFUnbounded`, DFF's network without the trust region.
 
     ``epsilon`` and the shared training budget come from ``preset`` (:data:`PRESETS`), then ``training_budget``,
-    then ``epochs``/``lr``/``batch_size`` when given; ``epsilon="auto"`` and ``lr="auto"`` choose on
+    then ``epochs``/``lr``/``batch_size``/``members`` when given; ``epsilon="auto"`` and ``lr="auto"`` choose on
     held-out validation rows (:mod:`dff_core.selection`). ``backbone`` is a name from
     :data:`dff_core.backbones.BACKBONES` or an object with ``fit``/``predict``. ``on_progress(event)``
     receives a :class:`~dff_core.progress.ProgressEvent` when the backbone stage starts and ends, after
@@ -135,7 +138,7 @@ def run_comparison(
     if unknown or not methods:
         raise ValueError(f"{owner}: unknown method(s) {unknown}; choose from {', '.join(ALL_METHODS)}.")
     eps, bud = resolve_preset(preset, owner, epsilon=epsilon, epochs=epochs, lr=lr, batch_size=batch_size,
-                              budget=training_budget)  # fmt: skip
+                              budget=training_budget, members=members)  # fmt: skip
     d = int(problem.d)
     X_train = as_2d("X_train", X_train, owner=owner)
     p = X_train.shape[1]
@@ -199,7 +202,7 @@ def run_comparison(
         results["two_stage"] = score("two_stage", C_hat_test, t_bb, model=bb)
 
     train = {"epochs": bud.epochs, "lr": bud.lr, "batch_size": bud.batch_size, "patience": bud.patience,
-             "seed": seed, "loss": loss}  # fmt: skip
+             "seed": seed, "loss": loss, "n_members": bud.members}  # fmt: skip
 
     def fit_kw(name: str) -> dict[str, Any]:
         return {"callback": _relabel(on_progress, name), "should_stop": should_stop}
@@ -381,7 +384,8 @@ def compare(
                          on_progress=on_progress, loss=loss, epochs=epochs, should_stop=should_stop,
                          preset=preset, **kw)  # fmt: skip
     eps, bud = resolve_preset(preset, "compare", epsilon=epsilon, epochs=epochs, lr=kw.get("lr"),
-                              batch_size=kw.get("batch_size"), budget=kw.get("training_budget"))  # fmt: skip
+                              batch_size=kw.get("batch_size"), budget=kw.get("training_budget"),
+                              members=kw.get("members"))  # fmt: skip
     X_tr, C_tr, _ = scenario.part("train")
     X_va, C_va, _ = scenario.part("val")
     X_te, C_te, t_te = scenario.part("test")
@@ -403,7 +407,7 @@ def compare(
         "unit": scenario.unit,
         **({} if scenario.spec is None else {"scenario_spec": scenario.spec}),
     }
-    run_kw = {k: v for k, v in kw.items() if k not in ("lr", "batch_size", "training_budget")}
+    run_kw = {k: v for k, v in kw.items() if k not in ("lr", "batch_size", "training_budget", "members")}
     result = run_comparison(
         scenario.problem,
         X_tr,

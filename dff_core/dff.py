@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from dff_core import metrics
 from dff_core.correction import BiasCorrection, torch_threads
 from dff_core.data.io import regular_file_problem
+from dff_core.ensemble import MAX_MEMBERS, MemberMean, check_members, fit_members
 from dff_core.errors import DataError
 from dff_core.losses import resolve_loss
 from dff_core.problems.base import OptProblem
@@ -37,6 +38,7 @@ from dff_core.selection import (
     AUTO,
     DEFAULT_EPOCHS,
     DEFAULT_LR,
+    DEFAULT_MEMBERS,
     DEFAULT_PATIENCE,
     EPSILON_GRID,
     LR_GRID,
@@ -122,12 +124,18 @@ class DFF(BaseEstimator):
     use_c_hat: also feed ``ĉ`` to ``hθ``.
     num_threads: torch threads while fitting (restored afterwards; ``None`` keeps torch's setting). One thread is
         fastest for these small networks.
+    n_members: fits averaged (:mod:`dff_core.ensemble`): seeds ``seed, seed + 1, …``; the first chooses ε and the
+        step size when they are ``"auto"``, the others reuse them. The mean of factors in ``[1 − ε, 1 + ε]`` stays
+        there, so the trust region holds. ``1`` is a single fit (about ``1/n`` of the members' training time).
 
-    Attributes after ``fit``: ``module_`` (the trained :class:`BiasCorrection`), ``history_``
+    Attributes after ``fit``: ``module_`` (the trained :class:`BiasCorrection`, or the
+    :class:`~dff_core.ensemble.MemberMean` of ``n_members_`` of them), ``history_``
     (``epoch``, ``train_loss``, ``val_regret``, ``val_normalized_regret``, ``seconds``),
     ``best_epoch_``, ``cancelled_``, ``n_features_in_``, ``n_train_``, ``n_val_``, ``loss_name_``, ``fit_seconds_``,
     ``epsilon_`` and ``lr_`` (the values used) and ``selection_`` (one row per candidate when something was
     ``"auto"``: its ``epsilon``, ``lr``, ``selection_regret``, ``best_epoch``, ``seconds``, ``chosen``; else ``None``).
+    ``history_``, ``best_epoch_`` and ``selection_`` are the first member's; ``best_epochs_`` and
+    ``member_histories_`` hold every member's, ``n_members_`` how many were fitted (fewer when cancelled).
     """
 
     def __init__(
@@ -145,6 +153,7 @@ class DFF(BaseEstimator):
         use_c_hat: bool = False,
         weight_decay: float = 0.0,
         num_threads: int | None = 1,
+        n_members: int = DEFAULT_MEMBERS,
     ) -> None:
         store_params(self, locals())
 
@@ -172,6 +181,9 @@ class DFF(BaseEstimator):
         """
         check_auto_or_number("DFF", "epsilon", self.epsilon, "0.2")
         check_auto_or_number("DFF", "lr", self.lr, "1e-3")
+        if check_members("DFF", self.n_members) > 1:
+            kw = {"callback": callback, "should_stop": should_stop}
+            return fit_members(self, lambda one: one.fit(X, C_hat, C, X_val, C_hat_val, C_val, **kw), should_stop)
         rows = self._given_rows(X, C_hat, C, X_val, C_hat_val, C_val)
         if is_auto(self.epsilon) or is_auto(self.lr):
             return self._fit_selected(rows, callback, should_stop)
@@ -333,9 +345,13 @@ class DFF(BaseEstimator):
                     "loss_name": self.loss_name_,
                     "epsilon": self.epsilon_,
                     "lr": self.lr_,
+                    "members": int(self.n_members_),
+                    "best_epochs": [int(e) for e in self.best_epochs_],
                 }
             ),
             "history": self.history_.to_json(orient="records"),
+            # every member's history after the first member's (which is "history"): none for a single fit
+            "member_histories": json.dumps([h.to_json(orient="records") for h in self.member_histories_[1:]]),
         }
         tensors = {k: v.detach().contiguous() for k, v in self.module_.state_dict().items()}
         save_file(tensors, str(path), metadata=meta)
@@ -375,6 +391,17 @@ class DFF(BaseEstimator):
             history = pd.read_json(StringIO(meta["history"]), orient="records")
             counts = {k: int(state[k]) for k in ("best_epoch", "n_train", "n_val")}
             loss_name = str(state["loss_name"])
+            n_members = int(state.get("members", 1))
+            if not 1 <= n_members <= MAX_MEMBERS:
+                raise DataError(f"DFF.load: {path} describes {n_members} members; 1 to {MAX_MEMBERS} are read.")
+            best_epochs = [int(e) for e in state.get("best_epochs", [counts["best_epoch"]])]
+            member_histories = [history] + [
+                pd.read_json(StringIO(h), orient="records") for h in json.loads(meta.get("member_histories", "[]"))
+            ]
+            if not len(best_epochs) == len(member_histories) == n_members:
+                raise ValueError(
+                    f"{n_members} members but {len(best_epochs)} kept epochs, {len(member_histories)} histories"
+                )
         except DataError:
             raise
         except (KeyError, TypeError, ValueError) as exc:  # ValueError includes JSON errors
@@ -399,8 +426,10 @@ class DFF(BaseEstimator):
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"DFF.load: {path} has damaged metadata ({type(exc).__name__}: {exc}).") from None
 
-        def correction() -> BiasCorrection:
-            return BiasCorrection(n_features, d, epsilon, hidden, use_c_hat=bool(model.use_c_hat))
+        def correction() -> torch.nn.Module:
+            one = [BiasCorrection(n_features, d, epsilon, hidden, use_c_hat=bool(model.use_c_hat))
+                   for _ in range(n_members)]  # fmt: skip
+            return one[0] if n_members == 1 else MemberMean(one)
 
         try:
             with torch.device("meta"):  # shapes only, no memory
@@ -409,7 +438,8 @@ class DFF(BaseEstimator):
             raise DataError(f"DFF.load: {path} has damaged metadata ({exc}).") from None
         if expected != stored:
             raise DataError(
-                f"DFF.load: {path}: the network its metadata describes ({n_features} features, hidden={list(hidden)}) "
+                f"DFF.load: {path}: the network its metadata describes ({n_features} features, hidden={list(hidden)}, "
+                f"{n_members} member(s)) "
                 "does not match the weights stored in the file; the file is damaged."
             )
         module = correction()
@@ -427,4 +457,5 @@ class DFF(BaseEstimator):
         model.cancelled_ = False
         model.epsilon_, model.selection_, model.lr_ = epsilon, None, lr
         model.history_ = history
+        model.n_members_, model.best_epochs_, model.member_histories_ = n_members, best_epochs, member_histories
         return model

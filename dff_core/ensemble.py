@@ -6,30 +6,119 @@ removes much of that noise. For DFF the average stays inside the trust region: e
 factors lie in ``[1 − ε, 1 + ε]`` for the same ε, and so does their mean, so
 ``|c̃ − ĉ| ≤ ε|ĉ|`` still holds on every coefficient.
 
-The first member is fitted as configured (``epsilon="auto"`` / ``lr="auto"`` choose their values on
-validation rows as usual); the others reuse the values it chose and differ only in ``seed``, so a
-selection runs once, not once per member.
+The trained estimators (:class:`~dff_core.dff.DFF`, :class:`~dff_core.baselines.DFL`,
+:class:`~dff_core.ablation.DFFUnbounded`) do this themselves through their ``n_members`` parameter
+(:func:`fit_members`; their ``module_`` is then a :class:`MemberMean`). :class:`SeedEnsemble` wraps any
+other estimator with a ``seed`` the same way. The first member is fitted as configured
+(``epsilon="auto"`` / ``lr="auto"`` choose their values on validation rows as usual); the others reuse
+the values it chose and differ only in ``seed``, so a selection runs once, not once per member.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from dff_core.selection import fresh
 
 #: Hyper-parameters the first member may choose on validation data (``"auto"``), fixed for the others.
 _CHOSEN = ("epsilon", "lr")
+#: Most members a model file may describe (:meth:`DFF.load <dff_core.dff.DFF.load>` checks before allocating).
+MAX_MEMBERS = 64
+
+
+def check_members(owner: str, n: Any) -> int:
+    """``n`` as a positive ``int``, or a ``ValueError`` naming the argument and a valid value."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{owner}: n_members must be a positive integer such as 5 (1 = a single fit); got {n!r}.")
+    return int(n)
+
+
+class MemberMean(nn.Module):
+    """The mean of several fitted networks with the same inputs: ``forward``, and where the members
+    have them ``factors`` and ``logits``, average the members' outputs.
+
+    Attributes the estimators read off a single network (``epsilon``, ``use_c_hat``, ``n_outputs``,
+    ``x_mean`` ...) are the first member's; the members share them (same data, same settings).
+    """
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("MemberMean: needs at least one member.")
+        self.members = nn.ModuleList(members)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name.startswith("_") or name == "members":
+                raise
+            return getattr(self._modules["members"][0], name)  # type: ignore[index]
+
+    def _mean(self, name: str, *inputs: Any) -> torch.Tensor:
+        return torch.stack([getattr(m, name)(*inputs) for m in self.members]).mean(dim=0)
+
+    def forward(self, *inputs: Any) -> torch.Tensor:
+        return self._mean("__call__", *inputs)
+
+    def factors(self, *inputs: Any) -> torch.Tensor:
+        """Mean of the members' factors (the mean of values in ``[1 − ε, 1 + ε]`` stays there)."""
+        return self._mean("factors", *inputs)
+
+    def logits(self, *inputs: Any) -> torch.Tensor:
+        """Mean of the members' logits (integrated gradients are linear in the function, so this attributes
+        the mean of the members' attributions)."""
+        return self._mean("logits", *inputs)
+
+
+def fit_members(estimator: Any, fit_one: Callable[[Any], Any], should_stop: Callable[[], bool] | None) -> Any:
+    """Fit ``estimator.n_members`` single fits and store their average on ``estimator``.
+
+    ``fit_one(single)`` fits one copy of ``estimator`` (``n_members=1``) on the caller's data. Member ``k``
+    has seed ``seed + k``; members after the first reuse the ε and step size the first one chose.
+    ``should_stop()`` returning ``True`` keeps the members fitted so far (``cancelled_`` is then ``True``).
+    Sets the single fit's attributes (the first member's ``history_``, ``best_epoch_``, ``selection_``,
+    ``epsilon_``, ``lr_`` ...), with ``module_`` the :class:`MemberMean` of every member's network, and
+    ``n_members_``, ``best_epochs_``, ``member_histories_`` and ``fit_seconds_`` (all members together).
+    """
+    t_start = time.perf_counter()
+    params = estimator.get_params(deep=False)
+    members = [fit_one(fresh(estimator, {"n_members": 1}))]
+    chosen = {k: getattr(members[0], f"{k}_") for k in _CHOSEN if k in params and hasattr(members[0], f"{k}_")}
+    cancelled = bool(getattr(members[0], "cancelled_", False))
+    for k in range(1, int(estimator.n_members)):
+        if cancelled or (should_stop is not None and should_stop()):
+            cancelled = True
+            break
+        members.append(fit_one(fresh(estimator, {"n_members": 1, "seed": int(params["seed"]) + k, **chosen})))
+        cancelled = bool(getattr(members[-1], "cancelled_", False))
+    for key, value in vars(members[0]).items():
+        if key.endswith("_") and not key.startswith("__"):
+            setattr(estimator, key, value)
+    estimator.module_ = members[0].module_ if len(members) == 1 else MemberMean([m.module_ for m in members])
+    estimator.n_members_ = len(members)
+    estimator.best_epochs_ = [int(m.best_epoch_) for m in members]
+    estimator.member_histories_ = [m.history_ for m in members]
+    estimator.cancelled_ = cancelled
+    estimator.fit_seconds_ = time.perf_counter() - t_start
+    return estimator
 
 
 class SeedEnsemble(BaseEstimator):
     """Average of ``n_members`` fits of ``estimator`` with seeds ``seed, seed + 1, …``.
 
-    Works for any estimator with a ``seed`` parameter and a ``predict`` method: :class:`~dff_core.dff.DFF`
-    (``predict(X, C_hat)``), :class:`~dff_core.baselines.DFL` (``predict(X)``) and
-    :class:`~dff_core.ablation.DFFUnbounded`. ``fit`` takes the estimator's own arguments.
+    For estimators without their own ``n_members`` (the trained estimators of dff_core have one: prefer
+    ``DFF(problem, n_members=5)``). Works for any estimator with a ``seed`` parameter and a ``predict``
+    method; ``fit`` takes the estimator's own arguments. An estimator that has ``n_members`` is fitted
+    with ``n_members=1`` per member, so the ensemble has exactly ``n_members`` fits.
 
     Attributes after ``fit``: ``members_`` (the fitted estimators), ``epsilon_`` / ``lr_`` (the values every
     member used, where the estimator has them), ``best_epochs_`` (each member's kept epoch) and
@@ -42,21 +131,20 @@ class SeedEnsemble(BaseEstimator):
 
     def fit(self, *args: Any, should_stop: Callable[[], bool] | None = None, **kwargs: Any) -> SeedEnsemble:
         """Fit the members one after another; ``should_stop()`` returning ``True`` keeps the members fitted so far."""
-        n = self.n_members
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"SeedEnsemble: n_members must be a positive integer such as 5; got {n!r}.")
+        n = check_members("SeedEnsemble", self.n_members)
         params = self.estimator.get_params(deep=False)
         if "seed" not in params:
             raise ValueError(f"SeedEnsemble: {type(self.estimator).__name__} has no 'seed' parameter to vary.")
+        single = {"n_members": 1} if "n_members" in params else {}
         if should_stop is not None:
             kwargs["should_stop"] = should_stop
-        first = clone(self.estimator).fit(*args, **kwargs)
+        first = clone(self.estimator).set_params(**single).fit(*args, **kwargs)
         chosen = {k: getattr(first, f"{k}_") for k in _CHOSEN if k in params and hasattr(first, f"{k}_")}
         members = [first]
-        for k in range(1, int(n)):
+        for k in range(1, n):
             if should_stop is not None and should_stop():
                 break
-            member = clone(self.estimator).set_params(seed=int(params["seed"]) + k, **chosen)
+            member = clone(self.estimator).set_params(seed=int(params["seed"]) + k, **single, **chosen)
             members.append(member.fit(*args, **kwargs))
         self.members_ = members
         for key, value in chosen.items():

@@ -36,6 +36,9 @@ LR_GRID: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
 DEFAULT_EPOCHS = 200
 DEFAULT_LR = 3e-3
 DEFAULT_PATIENCE: int | None = 20
+#: Fits averaged by default (``n_members``): seeds ``seed … seed + 4``, the first choosing ε and the step size
+#: (:mod:`dff_core.ensemble`; the evidence is in RESULTS.md, "Seed ensembles").
+DEFAULT_MEMBERS = 5
 #: Fewest validation rows in each of the two parts (choosing the epoch / comparing candidates).
 MIN_PART_ROWS = 2
 AUTO = "auto"
@@ -73,7 +76,7 @@ def epoch_rows(n_val: int, owner: str, argument: str, hint: str = "") -> int:
     return n_val // 2
 
 
-def _fresh(estimator: Any, params: Mapping[str, Any]) -> Any:
+def fresh(estimator: Any, params: Mapping[str, Any]) -> Any:
     """A new unfitted estimator with ``params`` replaced (the problem object is shared, not copied)."""
     return type(estimator)(**{**estimator.get_params(deep=False), **params})
 
@@ -114,7 +117,7 @@ def fit_selected(
     models: list[Any] = []
     for params in grid:
         t0 = time.perf_counter()
-        model = _fresh(estimator, params).fit(*train, *val_a, should_stop=should_stop, **fit_kwargs)
+        model = fresh(estimator, params).fit(*train, *val_a, should_stop=should_stop, **fit_kwargs)
         regret, _ = score_decisions(problem, C_b, W_b, z_b, model.predict(*inputs_b))
         rows.append(
             {
@@ -135,7 +138,7 @@ def fit_selected(
     table["chosen"] = np.arange(len(table)) == best
     if getattr(models[-1], "cancelled_", False):
         return models[best], table, chosen
-    final = _fresh(estimator, chosen).fit(*train, *val_inputs, C_val, should_stop=should_stop, **fit_kwargs)
+    final = fresh(estimator, chosen).fit(*train, *val_inputs, C_val, should_stop=should_stop, **fit_kwargs)
     return final, table, chosen
 
 

@@ -48,7 +48,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         stop = "no early stopping" if budget["patience"] is None else f"patience {budget['patience']}"
         lines.append(
             f"Training budget of every trained method ({', '.join(budget.get('methods', []))}): up to "
-            f"{budget['epochs']} epochs, {lr}, {stop}, batch {budget['batch_size']}; best validation epoch kept."
+            f"{budget['epochs']} epochs, {lr}, {stop}, batch {budget['batch_size']}; best validation epoch kept"
+            + (f"; mean of {budget['members']} fits with different seeds." if budget.get("members", 1) > 1 else ".")
         )
     dff_eps = ((summary.get("training") or {}).get("dff") or {}).get("epsilon")
     if summary.get("epsilon") == "auto" and dff_eps is not None:

@@ -355,7 +355,8 @@ def fit_module(
     ``batch_size``, ``weight_decay``, ``patience``) via :func:`train_on_decision_loss`, from
     ``train = (inputs, C)`` with validation rows ``val = (inputs, C)`` (inputs: ``(X,)`` or ``(X, C_hat)``),
     then stores the fitted attributes they all have: ``loss_name_``, ``history_``, ``best_epoch_``,
-    ``cancelled_``, ``module_``, ``n_features_in_``, ``n_train_``, ``n_val_`` and ``fit_seconds_``.
+    ``cancelled_``, ``module_``, ``n_features_in_``, ``n_train_``, ``n_val_``, ``fit_seconds_`` and the ensemble
+    attributes of one member (``n_members_``, ``best_epochs_``, ``member_histories_``).
     """
     (inputs, C), (val_inputs, C_val) = train, val
     history, best_epoch, cancelled = train_on_decision_loss(
@@ -383,3 +384,5 @@ def fit_module(
     estimator.n_features_in_ = int(inputs[0].shape[1])
     estimator.n_train_, estimator.n_val_ = int(inputs[0].shape[0]), int(val_inputs[0].shape[0])
     estimator.fit_seconds_ = time.perf_counter() - t_start
+    # A single fit is an ensemble of one (dff_core.ensemble.fit_members sets these for several members).
+    estimator.n_members_, estimator.best_epochs_, estimator.member_histories_ = 1, [int(best_epoch)], [history]

@@ -23,7 +23,7 @@ def _data(n: int = 100, seed: int = 0):
 
 def test_untrained_module_is_the_backbone_and_shares_dffs_initial_network() -> None:
     problem, X, C_hat, C = _data()
-    m = DFFUnbounded(problem, epochs=0, hidden=(8, 8)).fit(X[:80], C_hat[:80], C[:80])
+    m = DFFUnbounded(problem, epochs=0, hidden=(8, 8), n_members=1).fit(X[:80], C_hat[:80], C[:80])
     np.testing.assert_array_equal(m.predict(X[80:], C_hat[80:]), C_hat[80:])
     np.testing.assert_array_equal(m.factors(X[80:]), np.ones_like(C_hat[80:]))
     # Same generator, same draw order: the hidden layers start where DFF's do.
@@ -36,7 +36,7 @@ def test_untrained_module_is_the_backbone_and_shares_dffs_initial_network() -> N
 
 def test_the_unbounded_correction_leaves_the_trust_region_where_dff_cannot() -> None:
     problem, X, C_hat, C = _data(n=160, seed=3)
-    kw = dict(epochs=25, lr=3e-2, hidden=(16, 16), patience=None, seed=1)
+    kw = dict(epochs=25, lr=3e-2, hidden=(16, 16), patience=None, seed=1, n_members=1)
     free = DFFUnbounded(problem, **kw).fit(X[:100], C_hat[:100], C[:100], X[100:130], C_hat[100:130], C[100:130])
     bounded = DFF(problem, epsilon=0.1, **kw).fit(X[:100], C_hat[:100], C[:100], X[100:130], C_hat[100:130], C[100:130])
     shift_free = np.abs(free.predict(X[130:], C_hat[130:]) / C_hat[130:] - 1).max()

@@ -33,7 +33,7 @@ def test_dfl_warm_start_is_least_squares_and_never_worse_on_validation() -> None
     assert np.mean((auto.predict(Xv) - Cv) ** 2) <= np.mean((m.predict(Xv) - Cv) ** 2) + 1e-12
     with pytest.raises(ValueError, match="warm_alpha"):
         DFL(problem, epochs=0, warm_alpha=-1.0).fit(Xtr, Ctr, Xv, Cv)
-    m = DFL(problem, epochs=8, lr=1e-2).fit(Xtr, Ctr, Xv, Cv)
+    m = DFL(problem, epochs=8, lr=1e-2, n_members=1).fit(Xtr, Ctr, Xv, Cv)
     h = m.history_
     assert h["epoch"].tolist()[0] == 0 and m.best_epoch_ == int(h["val_regret"].idxmin())
     assert regret(problem, Cv, m.predict(Xv)).mean() == pytest.approx(h["val_regret"].min())
@@ -57,7 +57,7 @@ def test_dfl_mlp_and_determinism() -> None:
 
 def test_dfl_is_a_scikit_learn_estimator_with_typed_progress() -> None:
     problem, Xtr, Ctr, Xv, Cv, _, _ = _split()
-    m = DFL(problem, epochs=3, lr=1e-2)
+    m = DFL(problem, epochs=3, lr=1e-2, n_members=1)
     assert "callback" not in m.get_params() and m.get_params()["problem"] is problem
     with pytest.raises(NotFittedError, match="call fit"):
         m.predict(Xv)

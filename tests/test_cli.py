@@ -494,6 +494,15 @@ def test_compare_prints_the_budget_and_the_verdict_in_plain_words(
     assert "Training budget of every trained method (dff, dff_unbounded): up to 2 epochs, lr 0.01" in text
     assert f"Verdict: {summary['verdict']['dff_vs_two_stage']['sentence']}" in text
     assert "dff_unbounded" in text
+    # --members averages that many fits of every trained method, and the budget line says so
+    assert cli.main([*args[:-7], "--epochs", "1", "--members", "2", "--out", str(tmp_path / "two"), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["training_budget"]["members"] == 2 and summary["training"]["dff_unbounded"]["members"] == 2
+    assert "mean of 2 fits with different seeds" in text
+    assert cli.main([*args[:-7], "--members", "0", "--out", str(tmp_path / "zero")]) == 2
+    err = capsys.readouterr().err
+    assert "n_members must be a positive integer" in err and "Traceback" not in err
 
 
 def test_compare_folds_writes_a_backtest(
@@ -520,6 +529,7 @@ def test_planned_epochs_count_every_selection_candidate_and_refit() -> None:
 
     fast, thorough = PRESETS["fast"], PRESETS["thorough"]
     assert cli._planned_epochs(("two_stage", "dff", "dfl"), fast.epsilon, fast.budget) == 2 * 30
-    # ε "auto": one fit per candidate plus the refit of the winner; DFL one fit.
-    expected = (len(EPSILON_GRID) + 1 + 1) * thorough.budget.epochs
+    # ε "auto": one fit per candidate plus the refit of the winner, then the further members; DFL one fit per member.
+    extra = thorough.budget.members - 1
+    expected = (len(EPSILON_GRID) + 1 + extra + 1 + extra) * thorough.budget.epochs
     assert cli._planned_epochs(("two_stage", "dff", "dfl"), thorough.epsilon, thorough.budget) == expected

@@ -161,7 +161,7 @@ def test_compare_passes_the_chronological_split_and_labels_the_result(monkeypatc
     np.testing.assert_array_equal(call["X_te"], sc.X[sc.split["test"]])
     assert call["epsilon"] == 0.3 and call["seed"] == 7 and call["preset"] == "fast"
     # The fast preset's budget, with the given epochs and batch size.
-    assert call["training_budget"] == Budget(epochs=3, lr=1e-3, patience=10, batch_size=16)
+    assert call["training_budget"] == Budget(epochs=3, lr=1e-3, patience=10, batch_size=16, members=1)
     assert list(call["times_test"]) == list(sc.times[sc.split["test"]])
     assert call["feature_names"] == sc.feature_names and call["output_names"] == sc.output_names
     assert res.unit == "vehicle-minutes"
@@ -267,7 +267,7 @@ def test_every_arm_gets_the_same_budget_and_the_result_states_it() -> None:
                          epsilon=0.3, on_progress=events.append)  # fmt: skip
     assert res.metrics.index.tolist() == list(ALL)
     budget = res.summary()["training_budget"]
-    assert budget == {"epochs": 3, "lr": 0.01, "lr_grid": [0.01], "patience": 10, "batch_size": 32,
+    assert budget == {"epochs": 3, "lr": 0.01, "lr_grid": [0.01], "patience": 10, "batch_size": 32, "members": 1,
                       "rule": budget["rule"], "methods": list(ALL[1:])}  # fmt: skip
     for name in ALL[1:]:
         model = res.methods[name].model
@@ -317,13 +317,24 @@ def test_own_class_arms_need_a_differentiable_backbone() -> None:
 def test_presets_and_their_overrides() -> None:
     problem, Xtr, Ctr, Xv, Cv, Xte, Cte = _split()
     fast = PRESETS["fast"]
-    assert (fast.epsilon, fast.budget) == (0.2, Budget(epochs=30, lr=1e-3, patience=10))
+    assert (fast.epsilon, fast.budget) == (0.2, Budget(epochs=30, lr=1e-3, patience=10, members=1))
     res = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, methods=("two_stage", "dff"), preset="thorough",
                          epochs=2, dff_kwargs={"hidden": (8,)})  # fmt: skip
     thorough = PRESETS["thorough"].budget
     assert res.config["epsilon"] == "auto" and res.config["epochs"] == 2 and res.config["patience"] == thorough.patience
     dff = res.methods["dff"].model
     assert dff.selection_ is not None and res.summary()["training"]["dff"]["epsilon"] == dff.epsilon_
+    # The thorough preset averages five fits per method, the first choosing ε; the result says so.
+    assert thorough.members == 5 and dff.n_members_ == 5 and dff.member_histories_[1] is not dff.history_
+    assert (
+        res.summary()["training"]["dff"]["members"] == 5 and len(res.summary()["training"]["dff"]["best_epochs"]) == 5
+    )
+    assert res.summary()["training_budget"]["members"] == 5
+    two = run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, methods=("two_stage", "dff"), epochs=2, members=2,
+                         dff_kwargs={"hidden": (8,)})  # fmt: skip
+    assert two.methods["dff"].model.n_members_ == 2 and two.summary()["training_budget"]["members"] == 2
+    with pytest.raises(ValueError, match="n_members must be a positive integer"):
+        run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, members=0)
     with pytest.raises(ValueError, match="preset must be one of fast, thorough"):
         run_comparison(problem, Xtr, Ctr, Xv, Cv, Xte, Cte, preset="slow")
     with pytest.raises(ValueError, match="lr must be a number"):

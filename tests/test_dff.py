@@ -47,7 +47,7 @@ class CountingProblem(ShortestPath):
 def test_fit_history_and_best_epoch_never_worse_on_validation() -> None:
     problem, X, C_hat, C = _grid_data()
     seen: list[ProgressEvent] = []
-    m = DFF(problem, epsilon=0.3, epochs=6, lr=1e-2, batch_size=16)
+    m = DFF(problem, epsilon=0.3, epochs=6, lr=1e-2, batch_size=16, n_members=1)
     assert m.fit(X, C_hat, C, callback=seen.append) is m
     h = m.history_
     assert list(h.columns) == ["epoch", "train_loss", "val_regret", "val_normalized_regret", "seconds"]
@@ -71,7 +71,7 @@ def test_true_costs_solved_once_and_one_batched_solve_per_step() -> None:
     _, X, C_hat, C = _grid_data(n=50)
     problem = CountingProblem()
     epochs, bs = 3, 8
-    DFF(problem, epsilon=0.2, epochs=epochs, batch_size=bs, patience=None).fit(X, C_hat, C)
+    DFF(problem, epsilon=0.2, epochs=epochs, batch_size=bs, patience=None, n_members=1).fit(X, C_hat, C)
     n_tr, n_val = 40, 10
     steps = epochs * math.ceil(n_tr / bs)
     # truth (train, val) + epoch-0 train loss + one validation per epoch (incl. 0) + one per step
@@ -200,7 +200,7 @@ def test_maximisation_problem() -> None:
     X = rng.normal(size=(60, 3))
     C = np.abs(X @ rng.normal(size=(3, 10)) + rng.normal(0, 1, (60, 10))) + 0.1
     C_hat = np.abs(C + rng.normal(0, 1.0, C.shape)) + 0.1
-    m = DFF(problem, epsilon=0.3, epochs=5, lr=1e-2).fit(X, C_hat, C)
+    m = DFF(problem, epsilon=0.3, epochs=5, lr=1e-2, n_members=1).fit(X, C_hat, C)
     h = m.history_
     assert h["val_regret"].min() <= h["val_regret"].iloc[0]
     assert regret(problem, C[48:], m.predict(X[48:], C_hat[48:])).mean() == pytest.approx(h["val_regret"].min())
@@ -311,7 +311,7 @@ def test_trust_region_holds_on_every_prediction_after_compiled_training(monkeypa
     monkeypatch.setattr(training, "COMPILED_DTYPE", dtype)
     problem, X, C_hat, C = _grid_data(n=120, seed=3)
     eps = 0.3
-    m = DFF(problem, epsilon=eps, epochs=8, lr=0.5, batch_size=8, val_fraction=0.0).fit(X, C_hat, C)
+    m = DFF(problem, epsilon=eps, epochs=8, lr=0.5, batch_size=8, val_fraction=0.0, n_members=1).fit(X, C_hat, C)
     assert m.module_.net[0].weight.dtype == torch.float64
     Ct, phi = m.predict(X, C_hat), m.factors(X)
     assert (np.abs(phi - 1.0) > eps - 1e-6).mean() > 0.05  # some factors are saturated

@@ -123,7 +123,8 @@ DEFAULT_PATIENCE = 10
 
 def training_status(result: ComparisonResult, method: str) -> dict:
     """How a method's training went: ``epochs_run``, ``best_epoch`` (the kept one), ``epochs`` (the budget),
-    ``patience``, ``start`` (what epoch 0 is) and ``reason``: ``completed``, ``early_stopped`` or ``cancelled``.
+    ``patience``, ``start`` (what epoch 0 is), ``members`` (fits averaged; the curve is the first one's) and
+    ``reason``: ``completed``, ``early_stopped`` or ``cancelled``.
 
     Uses what the run recorded (``config["training"][method]``) and else infers it: the kept epoch
     from the model (``best_epoch_``) or the lowest validation regret; a run that ended before its
@@ -154,6 +155,7 @@ def training_status(result: ComparisonResult, method: str) -> dict:
         "patience": patience,
         "reason": reason,
         "start": start,
+        "members": int(info.get("members", getattr(model, "n_members_", 1)) or 1),
     }
 
 
@@ -184,7 +186,9 @@ def training_curves(result: ComparisonResult) -> go.Figure:
                 x=h["epoch"],
                 y=h["val_regret"],
                 mode="lines+markers",
-                name=f"{label(name)} ({_stop_note(st)})",
+                name=f"{label(name)} ({_stop_note(st)}"
+                + (f"; first of {st['members']} fits averaged" if st["members"] > 1 else "")
+                + ")",
                 line={"color": COLORS[name]},
                 marker={"size": 5},
                 hovertemplate=f"epoch %{{x}}<br>validation regret %{{y:.3f}} {unit}<extra>{label(name)}</extra>",

@@ -113,3 +113,10 @@ def test_progress_curve_from_training_events():
     assert fig.layout.yaxis.title.text == "Regret"
     assert fig.layout.yaxis.automargin and fig.layout.margin.l >= 60 and fig.layout.margin.t >= 50
     assert F.progress_curve([], unit="min").data == ()
+
+
+def test_training_curves_say_when_a_method_averages_several_fits(traffic_result):
+    traffic_result.config["training"] = {"dff": {"members": 5}}
+    names = {t.meta["method"]: t.name for t in F.training_curves(traffic_result).data if "method" in (t.meta or {})}
+    assert "first of 5 fits averaged" in names["dff"] and "fits averaged" not in names["dfl"]
+    assert F.training_status(traffic_result, "dfl")["members"] == 1

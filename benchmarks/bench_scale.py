@@ -207,7 +207,7 @@ def dff_epoch_seconds(net: Network, problem: ShortestPath, rng: np.random.Genera
     C = 1.0 + 0.5 * np.abs(np.sin(np.pi * t))[:, None] * rng.uniform(0.5, 1.5, k) + rng.gamma(2.0, 0.05, (n, k))
     C_hat = C * np.exp(rng.normal(0.0, 0.2, C.shape))
     negative = float(((2 * C_hat - C) < 0).any(axis=1).mean())
-    dff = DFF(mapped, epsilon=0.2, epochs=DFF_EPOCHS, patience=None)
+    dff = DFF(mapped, epsilon=0.2, epochs=DFF_EPOCHS, patience=None, n_members=1)
     tr, va = slice(0, DFF_TRAIN), slice(DFF_TRAIN, n)
     dff.fit(X[tr], C_hat[tr], C[tr], X[va], C_hat[va], C[va])
     per_epoch = float(dff.history_["seconds"].iloc[1:].mean())

@@ -5,18 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from dff_core.selection import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_PATIENCE, EPSILON_GRID
+from dff_core.selection import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_MEMBERS, DEFAULT_PATIENCE, EPSILON_GRID
 
 #: Arms run per (cell, backbone). Keys of dff_core's comparison where they exist:
-#: ``two_stage``, ``dff`` (default settings: ε chosen on held-out validation rows), ``dff_eps`` (one DFF per
-#: fixed ε of ``Config.epsilons``, reported as ``dff@<ε>``), ``dff_unbounded`` (the trust-region ablation),
-#: ``dfl_backbone`` / ``dfl_scratch`` (decision-focused training of the backbone's own model class from its
-#: weights / from random weights; linear and MLP backbones only) and ``dfl`` (the linear model warm-started
-#: from its own ridge fit; listed under the linear backbone only, the class it belongs to). ``dff_ens`` and
-#: ``dfl_backbone_ens`` are seed ensembles (``dff_core.SeedEnsemble``, ``Config.members`` fits averaged) of ``dff`` and
-#: ``dfl_backbone``: the same extra compute for both, so they stay a like-for-like pair. Not run by default.
+#: ``two_stage``, ``dff`` (default settings: ε chosen on held-out validation rows, the mean of ``Config.members``
+#: fits), ``dff_eps`` (one DFF per fixed ε of ``Config.epsilons``, reported as ``dff@<ε>``), ``dff_unbounded`` (the
+#: trust-region ablation), ``dfl_backbone`` / ``dfl_scratch`` (decision-focused training of the backbone's own model
+#: class from its weights / from random weights; linear and MLP backbones only) and ``dfl`` (the linear model
+#: warm-started from its own ridge fit; listed under the linear backbone only, the class it belongs to). The
+#: compared arms (``dff`` and every DFL) average ``Config.members`` fits alike; the regret-versus-shift arms
+#: (``dff@ε``, ``dff_unbounded``) are ``Config.sweep_members`` fits each, so they compare with each other.
+#: ``dff_single`` and ``dfl_backbone_single`` are one fit of ``dff`` / ``dfl_backbone`` (a reference; not run by
+#: default).
 ARMS = ("two_stage", "dff", "dff_eps", "dff_unbounded", "dfl_backbone", "dfl_scratch", "dfl")
-EXTRA_ARMS = ("dff_ens", "dfl_backbone_ens")
+EXTRA_ARMS = ("dff_single", "dfl_backbone_single")
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,11 @@ class Config:
     patience: int | None = DEFAULT_PATIENCE
     batch_size: int = 32
     hidden: tuple[int, ...] = (32, 32, 32)
-    #: Members of the seed-ensemble arms (``dff_ens``, ``dfl_backbone_ens``).
-    members: int = 5
+    #: Fits averaged by each compared arm (``dff``, ``dfl_backbone``, ``dfl_scratch``, ``dfl``): the estimators'
+    #: default ``n_members``.
+    members: int = DEFAULT_MEMBERS
+    #: Fits averaged by the regret-versus-shift arms (``dff@ε``, ``dff_unbounded``): one, to keep the sweep's cost.
+    sweep_members: int = 1
     #: Extra keyword arguments for ``dff_core.DFF`` (e.g. ``{"use_c_hat": True}``).
     dff_kwargs: dict[str, Any] = field(default_factory=dict)
     #: Backbone training predictions for DFF: backbone -> forward-chaining blocks, or -> {n_train: blocks}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from benchmarks.paper.raw import MISSPECIFIED_DEG
+from dff_core.selection import DEFAULT_MEMBERS
 
 TASK_LABELS = {
     "shortest_path": "Network flow (5×5 grid shortest path)",
@@ -21,41 +22,45 @@ GROUP_LABELS = {
 
 
 def method_order(methods: list[str]) -> list[str]:
-    """Display order: two-stage, the DFL arms, DFF (default), DFF per ε (ascending), DFF without trust region."""
+    """Display order: two-stage, the DFL arms, DFF (default), DFF per ε (ascending), DFF without trust region,
+    then the one-fit references of the averaged arms in the same order."""
+    fixed = {"two_stage": 0, "dfl": 1, "dfl_scratch": 2, "dfl_backbone": 3, "dff": 4, "dff_unbounded": 6}
 
     def key(m: str) -> tuple[int, float]:
-        fixed = {
-            "two_stage": 0,
-            "dfl": 1,
-            "dfl_scratch": 2,
-            "dfl_backbone": 3,
-            "dff": 4,
-            "dff_unbounded": 6,
-            "dfl_backbone_ens": 7,
-            "dff_ens": 8,
-        }
         if m in fixed:
             return (fixed[m], 0.0)
         if m.startswith("dff@"):
             return (5, float(m.split("@", 1)[1]))
-        return (9, 0.0)
+        base = m.removesuffix(SINGLE)
+        if base != m and base in fixed:
+            return (10 + fixed[base], 0.0)
+        return (20, 0.0)
 
     return sorted(set(methods), key=key)
 
 
+#: Suffix of the arms that are one fit of an arm which otherwise averages several (``dff_single``...).
+SINGLE = "_single"
+_LABELS = {
+    "two_stage": "two-stage",
+    "dfl": "DFL linear (from ridge)",
+    "dfl_backbone": "DFL (backbone's class, from its weights)",
+    "dfl_scratch": "DFL (backbone's class, from scratch)",
+    "dff": "DFF (defaults: ε auto)",
+    "dff_unbounded": "DFF without trust region (ε = ∞)",
+}
+#: Arms that average several fits (the estimators' default ``n_members``).
+AVERAGED = ("dfl", "dfl_backbone", "dfl_scratch", "dff")
+
+
 def method_label(m: str) -> str:
-    labels = {
-        "two_stage": "two-stage",
-        "dfl": "DFL linear (from ridge)",
-        "dfl_backbone": "DFL (backbone's class, from its weights)",
-        "dfl_scratch": "DFL (backbone's class, from scratch)",
-        "dff": "DFF (defaults: ε auto)",
-        "dff_unbounded": "DFF without trust region (ε = ∞)",
-        "dfl_backbone_ens": "DFL (backbone's class, from its weights), seed ensemble",
-        "dff_ens": "DFF (defaults), seed ensemble",
-    }
-    if m in labels:
-        return labels[m]
+    if m in AVERAGED:
+        return _LABELS[m][:-1] + f"; {DEFAULT_MEMBERS}-fit mean)"
+    base = m.removesuffix(SINGLE)
+    if base != m and base in AVERAGED:
+        return _LABELS[base][:-1] + "; one fit)"
+    if m in _LABELS:
+        return _LABELS[m]
     if m.startswith("dff@"):
         return f"DFF ε={m.split('@', 1)[1]}"
     return m

@@ -36,6 +36,7 @@ from benchmarks.paper.tables import (
     targets_table,
 )
 from benchmarks.paper.targets import targets
+from benchmarks.paper.tune_members import members_table
 
 SECTION_TITLE = "## Paper-style synthetic experiments"
 
@@ -109,11 +110,23 @@ def _epsilon_intro(df: pd.DataFrame, seeds: list[int]) -> str:
     )
 
 
+def _members_intro(df: pd.DataFrame, seeds: list[int]) -> str:
+    cells = df[["task", "deg", "n_train"]].drop_duplicates()
+    return (
+        "\nAveraging fits (`n_members`): `python -m benchmarks.paper.tune_members` on a run of seeds "
+        f"{seeds} (never used for the results above; the command is in its docstring), linear backbone, "
+        f"degrees {sorted(cells['deg'].unique().tolist())}, training sizes "
+        f"{sorted(cells['n_train'].unique().tolist())}: paired test regret of the mean of five fits and one fit, "
+        "for DFF and for DFL from the backbone's weights, and of the two against each other:\n"
+    )
+
+
 #: Tuning studies shown after the notes when their CSV is in the output folder: (file, introduction, table).
 _TUNING: tuple[tuple[str, Callable[[pd.DataFrame, list[int]], str], Callable[[pd.DataFrame], str]], ...] = (
     ("tune_budget.csv", _budget_intro, budget_table),
     ("tune_cross_fit.csv", _cross_fit_intro, cross_fit_table),
     ("tune_epsilon.csv", _epsilon_intro, rule_table),
+    ("tune_members.csv", _members_intro, members_table),
 )
 
 
@@ -208,7 +221,10 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         "used for any choice.",
         f"Budget of every decision-focused arm (the same for all): up to {cfg.get('epochs')} epochs, Adam lr "
         f"{cfg.get('lr')}, early-stopping patience {cfg.get('patience')}, batch {cfg.get('batch_size')}, loss SPO+, "
-        f"best validation epoch kept. Correction network {tuple(cfg.get('hidden', ()))}. DFF at fixed ε "
+        f"best validation epoch kept. DFF and every DFL arm average {cfg.get('members', 5)} fits with consecutive "
+        "seeds (the first choosing ε and the step size, the others reusing them); the regret-versus-shift arms "
+        f"(DFF at fixed ε, without trust region) are {cfg.get('sweep_members', 1)} fit each. "
+        f"Correction network {tuple(cfg.get('hidden', ()))}. DFF at fixed ε "
         f"{cfg.get('epsilons')} and without trust region for the {', '.join(cfg.get('sweep_backbones', []))} "
         "backbone; DFL of the backbone's own class (linear, MLP) from its weights and from scratch; the linear "
         "DFL from its own ridge fit under the linear backbone.",
@@ -234,6 +250,11 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
         lines.append(f"Not reported (unfinished when the run was stopped): {note}.")
     for note in cfg.get("replaced") or []:
         lines.append(f"Rerun: {note}.")
+    if cfg.get("renamed"):
+        lines.append(
+            "Arms renamed after they ran (the rows are the same computations under today's names; the commands "
+            f"above are shown as they were run): {'; '.join(cfg['renamed'])}."
+        )
     return "\n".join(f"- {ln}" for ln in lines) + "\n"
 
 
@@ -259,7 +280,19 @@ def _grid_cells(grid: dict[str, Any]) -> set[tuple[Any, ...]]:
     }
 
 
-def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
+def _rename_earlier(df: pd.DataFrame, cfg: dict[str, Any], rename: dict[str, str]) -> pd.DataFrame:
+    """An earlier merge's rows and parts with arms renamed (all at once, so ``a=b b=c`` swaps cleanly); the
+    renames are recorded in ``cfg["renamed"]``."""
+    if not rename:
+        return df
+    df = df.assign(method=df["method"].map(lambda m: rename.get(m, m)))
+    for part in cfg["parts"]:
+        part["arms"] = [rename.get(a, a) for a in part.get("arms") or []]
+    cfg["renamed"] = [*cfg.get("renamed", []), *(f"{a} → {b}" for a, b in rename.items())]
+    return df
+
+
+def merge_runs(parts: list[Path], out: Path, rename: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Join several runs' rows into ``out/raw.csv`` and their settings into ``out/config.json``.
 
     Each part is a run folder (``raw.csv``, or ``raw.partial.csv`` of a run that was stopped) or an
@@ -269,9 +302,11 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     the returned notes say what was left out (an earlier merge's note is dropped once another part
     supplies that group). The (group, arm) rows a new run supplies replace the earlier merge's rows of them
     (other arms of the group are kept, so a run may add arms to published cells), and ``config.json`` lists
-    them under ``replaced``.
+    them under ``replaced``. ``rename`` maps arm names of the earlier merge's rows to new ones (when what an
+    arm computes moved to another name), recorded under ``renamed``.
     """
     frames, configs, notes, earlier_notes, replaced, earlier_parts = [], [], [], [], [], []
+    renamed: list[str] = []
     earlier: pd.DataFrame | None = None  # rows of an earlier merge; a new run's cells replace them
     settings: dict[str, Any] | None = None  # the run settings shown once (from the first part)
     for part in parts:
@@ -280,12 +315,16 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         cfg_path = part / "config.json"
         cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.exists() else {}
         if "parts" in cfg:  # an earlier merge: its rows are already complete per cell
+            df = _rename_earlier(df, cfg, rename or {})
+            renamed.extend(cfg.get("renamed", []))
             earlier = df if earlier is None else pd.concat([earlier, df], ignore_index=True)
             configs.extend(cfg["parts"])
             earlier_parts.extend(cfg["parts"])
             replaced.extend(cfg.get("replaced", []))
             earlier_notes.extend(cfg.get("left_out", []))
-            settings = settings or {k: v for k, v in cfg.items() if k not in ("parts", "left_out", "replaced")}
+            settings = settings or {
+                k: v for k, v in cfg.items() if k not in ("parts", "left_out", "replaced", "renamed")
+            }
             continue
         seeds = df.groupby(KEYS)["seed"].nunique()
         short = seeds[seeds < seeds.max()]
@@ -302,7 +341,7 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
         again = earlier.set_index(by).index.isin(list(new_rows))
         # say which replaced rows changed; a deterministic arm rerun (two-stage) gives the same numbers
         run = [*by, "seed"]
-        fresh = pd.concat(frames, ignore_index=True).set_index(run)["normalized_regret"]
+        fresh = pd.concat([*frames, earlier.iloc[:0]], ignore_index=True).set_index(run)["normalized_regret"]
         fresh = fresh[~fresh.index.duplicated()]
         old = earlier.loc[again].set_index(run)["normalized_regret"]
         same = (old - fresh.reindex(old.index)).abs().to_numpy() <= 1e-12 * (1 + old.abs().to_numpy())
@@ -346,6 +385,7 @@ def merge_runs(parts: list[Path], out: Path) -> tuple[pd.DataFrame, list[str]]:
     ]
     merged["left_out"] = notes
     merged["replaced"] = replaced
+    merged["renamed"] = renamed
     (out / "config.json").write_text(json.dumps(merged, indent=2), encoding="utf-8")
     return raw, notes
 
@@ -355,11 +395,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/paper/out"), help="folder holding raw.csv")
     ap.add_argument("--merge", type=Path, nargs="*", default=None,
                     help="run folders whose rows are joined into OUT/raw.csv first (disjoint grids)")  # fmt: skip
+    ap.add_argument("--rename", nargs="*", default=[], metavar="OLD=NEW",
+                    help="rename arms of the earlier merge's rows while merging (applied all at once)")  # fmt: skip
     ap.add_argument("--results", type=Path, default=None, help="RESULTS.md to update (section only)")
     ap.add_argument("--notes", type=Path, default=None, help="markdown file with notes to include in the section")
     args = ap.parse_args(argv)
+    rename = dict(r.split("=", 1) for r in args.rename if "=" in r)
+    if len(rename) != len(args.rename):
+        ap.error("--rename: give OLD=NEW pairs, e.g. dff_ens=dff")
     if args.merge:
-        _, left_out = merge_runs(args.merge, args.out)
+        _, left_out = merge_runs(args.merge, args.out, rename)
         for note in left_out:
             print(note)
     raw = load_raw(args.out / "raw.csv")

@@ -114,8 +114,8 @@ def fit_backbone(
 
 
 def _mean_over_members(model: Any, get: Any) -> float:
-    """``get(model)``, or its mean over the members of a seed ensemble."""
-    return float(np.mean([get(m) for m in getattr(model, "members_", [model])]))
+    """``get(history)`` averaged over the members' training histories (one for a single fit)."""
+    return float(np.mean([get(h) for h in model.member_histories_]))
 
 
 def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
@@ -126,7 +126,6 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     from dff_core.backbones import dfl_model_class
     from dff_core.baselines import DFL
     from dff_core.dff import DFF
-    from dff_core.ensemble import SeedEnsemble
 
     torch.set_num_threads(1)
     t_cell, cpu_cell = time.perf_counter(), time.process_time()
@@ -163,15 +162,15 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
             **evaluate(task, C_hat, C_pred, W_test),
             "val_normalized_regret": _val_regret(task, C_val, W_val, C_pred_val),
             "seconds": seconds,
-            "best_epoch": np.nan if model is None else _mean_over_members(model, lambda m: m.best_epoch_),
-            "epochs_run": np.nan if model is None else _mean_over_members(model, lambda m: m.history_["epoch"].max()),
+            "best_epoch": np.nan if model is None else float(np.mean(model.best_epochs_)),
+            "epochs_run": np.nan if model is None else _mean_over_members(model, lambda h: h["epoch"].max()),
             "lr": np.nan if model is None else model.lr_,
         }
 
     dfl_linear = None
     if "dfl" in arms and "linear" in cell["backbones"]:
         t0 = time.perf_counter()
-        dfl_linear = DFL(problem, model="linear", **train).fit(X_fit, C_fit, X_val, C_val)
+        dfl_linear = DFL(problem, model="linear", n_members=cfg.members, **train).fit(X_fit, C_fit, X_val, C_val)
         dfl_seconds = time.perf_counter() - t0
 
     for bb in cell["backbones"]:
@@ -192,39 +191,42 @@ def run_cell(cell: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
             m = make().fit(*corr_fit)
             return m, m.predict(task.X_test, C_hat_test), m.predict(X_val, C_hat_val), time.perf_counter() - t0
 
-        if "dff" in arms:
-            m, Ct, Cv, sec = corrected(
-                lambda: DFF(problem, epsilon="auto", hidden=cfg.hidden, **train, **cfg.dff_kwargs)
-            )
-            rows.append(row(b, "dff", m, Ct, Cv, C_hat_test, sec, m.epsilon_))
-        if "dff_ens" in arms:
-            m, Ct, Cv, sec = corrected(
-                lambda: SeedEnsemble(
-                    DFF(problem, epsilon="auto", hidden=cfg.hidden, **train, **cfg.dff_kwargs), cfg.members
-                )
-            )
-            rows.append(row(b, "dff_ens", m, Ct, Cv, C_hat_test, sec, m.epsilon_))
+        for arm, members in (("dff", cfg.members), ("dff_single", 1)):
+            if arm in arms:
+                m, Ct, Cv, sec = corrected(
+                    lambda members=members: DFF(problem, epsilon="auto", hidden=cfg.hidden, n_members=members,
+                                                **train, **cfg.dff_kwargs)
+                )  # fmt: skip
+                rows.append(row(b, arm, m, Ct, Cv, C_hat_test, sec, m.epsilon_))
         if bb in cfg.sweep_backbones:
             if "dff_eps" in arms:
                 for eps in cfg.epsilons:
                     m, Ct, Cv, sec = corrected(
-                        lambda eps=eps: DFF(problem, epsilon=eps, hidden=cfg.hidden, **train, **cfg.dff_kwargs)
+                        lambda eps=eps: DFF(
+                            problem,
+                            epsilon=eps,
+                            hidden=cfg.hidden,
+                            n_members=cfg.sweep_members,
+                            **train,
+                            **cfg.dff_kwargs,
+                        )
                     )
                     rows.append(row(b, f"dff@{eps:g}", m, Ct, Cv, C_hat_test, sec, float(eps)))
             if "dff_unbounded" in arms:
-                m, Ct, Cv, sec = corrected(lambda: DFFUnbounded(problem, hidden=cfg.hidden, **train))
+                m, Ct, Cv, sec = corrected(
+                    lambda: DFFUnbounded(problem, hidden=cfg.hidden, n_members=cfg.sweep_members, **train)
+                )
                 rows.append(row(b, "dff_unbounded", m, Ct, Cv, C_hat_test, sec, np.inf))
         own = dfl_model_class(bb)
         own_kw = {"model": own, **({"hidden": tuple(model.hidden)} if own == "mlp" else {})}
         for arm, kw, fit_kw, members in (
-            ("dfl_backbone", own_kw, {"start_from": model}, 0),
-            ("dfl_scratch", {**own_kw, "warm_start": False}, {}, 0),
-            ("dfl_backbone_ens", own_kw, {"start_from": model}, cfg.members),
+            ("dfl_backbone", own_kw, {"start_from": model}, cfg.members),
+            ("dfl_scratch", {**own_kw, "warm_start": False}, {}, cfg.members),
+            ("dfl_backbone_single", own_kw, {"start_from": model}, 1),
         ):
             if arm in arms and own is not None:
                 t0 = time.perf_counter()
-                est = DFL(problem, **kw, **train)
-                m = (SeedEnsemble(est, members) if members else est).fit(X_fit, C_fit, X_val, C_val, **fit_kw)
+                m = DFL(problem, **kw, n_members=members, **train).fit(X_fit, C_fit, X_val, C_val, **fit_kw)
                 rows.append(row(b, arm, m, m.predict(task.X_test), m.predict(X_val), C_hat_test,
                                 time.perf_counter() - t0))  # fmt: skip
         if bb == "linear" and dfl_linear is not None:
@@ -354,11 +356,10 @@ def estimate(cfg: Config, probe_n: int = 200, probe_epochs: int = 3, log=print) 
         C_hat = t.C_train * 1.1
         # a first short fit compiles the task's kernels (seconds, once per process), which would
         # otherwise be counted as training time: knapsack's probe read 5x its real cost
-        DFF(t.problem, epsilon=0.5, epochs=1, patience=None, hidden=cfg.hidden).fit(t.X_train[:40], C_hat[:40],
-                                                                                   t.C_train[:40])  # fmt: skip
+        probe = {"epsilon": 0.5, "patience": None, "hidden": cfg.hidden, "n_members": 1}
+        DFF(t.problem, epochs=1, **probe).fit(t.X_train[:40], C_hat[:40], t.C_train[:40])
         t0 = time.perf_counter()
-        DFF(t.problem, epsilon=0.5, epochs=probe_epochs, patience=None, hidden=cfg.hidden).fit(t.X_train, C_hat,
-                                                                                               t.C_train)  # fmt: skip
+        DFF(t.problem, epochs=probe_epochs, **probe).fit(t.X_train, C_hat, t.C_train)
         per_task[task_name] = (time.perf_counter() - t0) / (probe_epochs * probe_n)
     n_auto = len(EPSILON_GRID) + 1
     total = 0.0
@@ -367,14 +368,15 @@ def estimate(cfg: Config, probe_n: int = 200, probe_epochs: int = 3, log=print) 
         epochs = g.epochs or cfg.epochs
         fits = 0
         for bb in c["backbones"]:
-            fits += n_auto if "dff" in cfg.arms else 0
-            fits += n_auto + cfg.members - 1 if "dff_ens" in cfg.arms else 0
+            fits += n_auto + cfg.members - 1 if "dff" in cfg.arms else 0
+            fits += n_auto if "dff_single" in cfg.arms else 0
             if bb in cfg.sweep_backbones:
-                fits += len(cfg.epsilons) * ("dff_eps" in cfg.arms) + ("dff_unbounded" in cfg.arms)
+                sweep = len(cfg.epsilons) * ("dff_eps" in cfg.arms) + ("dff_unbounded" in cfg.arms)
+                fits += sweep * cfg.sweep_members
             if bb in ("linear", "mlp"):
-                fits += ("dfl_backbone" in cfg.arms) + ("dfl_scratch" in cfg.arms)
-                fits += cfg.members * ("dfl_backbone_ens" in cfg.arms)
-            fits += bb == "linear" and "dfl" in cfg.arms
+                fits += cfg.members * (("dfl_backbone" in cfg.arms) + ("dfl_scratch" in cfg.arms))
+                fits += "dfl_backbone_single" in cfg.arms
+            fits += cfg.members * (bb == "linear" and "dfl" in cfg.arms)
         total += fits * epochs * c["n_train"] * per_task[c["task"]]
     out = {"seconds_per_instance_epoch": per_task, "cpu_seconds_upper_bound": total, "cells": len(cells(cfg))}
     log(json.dumps(out, indent=1))
@@ -389,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     ap.add_argument("--tasks", nargs="*", default=None, help="subset of tasks (shortest_path knapsack ...)")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (0..k-1); at least 10 for RESULTS.md")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first..first+k-1 (tuning studies use >= 100)")
     ap.add_argument("--epochs", type=int, default=None, help="epochs of every decision-focused arm")
     ap.add_argument("--lr", type=float, default=None, help="learning rate of every decision-focused arm")
     ap.add_argument("--degs", type=int, nargs="*", default=None, help="polynomial degrees (every task)")
@@ -417,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     dff_kwargs = {**cfg.dff_kwargs, **({"use_c_hat": True} if args.use_c_hat else {})}
     cfg = with_overrides(
         cfg,
-        seeds=tuple(range(args.seeds)) if args.seeds else None,
+        seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)) if args.seeds else None,
         epochs=args.epochs,
         lr=args.lr,
         dff_kwargs=dff_kwargs,

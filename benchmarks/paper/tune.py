@@ -103,7 +103,7 @@ def tune_budget(
             ts = time.perf_counter()
 
             def make(eps=eps, lr=lr, problem=t.problem, seed=seed) -> Any:
-                return DFF(problem, epsilon=eps, lr=lr, epochs=max_epochs, patience=None, seed=seed)
+                return DFF(problem, epsilon=eps, lr=lr, epochs=max_epochs, patience=None, seed=seed, n_members=1)
 
             h_val, h_held = _histories(make, (Xf, Chf, Cf), (Xv, Chv, Cv), (t.X_test, Chh, t.C_test))
             per_epoch = (time.perf_counter() - ts) / (2 * max_epochs)
@@ -182,7 +182,9 @@ def tune_cross_fit(
                     Chf = cross_fit_predict(make_backbone(bb, seed=seed), Xf, Cf, n_splits=k, scheme=scheme)
                 keep = np.isfinite(Chf).all(axis=1)
                 for eps in epsilons:
-                    m = DFF(t.problem, epsilon=eps, seed=seed).fit(Xf[keep], Chf[keep], Cf[keep], Xv, Chv, Cv)
+                    m = DFF(t.problem, epsilon=eps, seed=seed, n_members=1).fit(
+                        Xf[keep], Chf[keep], Cf[keep], Xv, Chv, Cv
+                    )
                     v = metrics.normalized_regret(t.problem, t.C_test, m.predict(t.X_test, Chh), W_true=Wh)
                     rows.append(
                         {

@@ -89,7 +89,7 @@ def _study_seed(cell: tuple[str, int, int, int], folds: int) -> list[dict[str, A
         return metrics.normalized_regret(pb, C, P, W_true=W)
 
     def dff(eps: float, fit: tuple, val: tuple) -> DFF:
-        return DFF(pb, epsilon=eps, hidden=(32, 32, 32), loss="spo+", **train).fit(*fit, *val)
+        return DFF(pb, epsilon=eps, hidden=(32, 32, 32), loss="spo+", n_members=1, **train).fit(*fit, *val)
 
     Xf, Cf, Xv, Cv = _split(task.X_train, task.C_train)
     model, Chf = fit_backbone("linear", Xf, Cf, seed)
@@ -97,7 +97,7 @@ def _study_seed(cell: tuple[str, int, int, int], folds: int) -> list[dict[str, A
     Wt = pb.solve(task.C_test)
     base = {"task": task_name, "deg": deg, "n_train": n, "seed": seed}
     rows = [{**base, "method": "two_stage", "test": nr(task.C_test, Cht, Wt)}]
-    dfl = DFL(pb, model="linear", loss="spo+", **train).fit(Xf, Cf, Xv, Cv, start_from=model)
+    dfl = DFL(pb, model="linear", loss="spo+", n_members=1, **train).fit(Xf, Cf, Xv, Cv, start_from=model)
     rows.append({**base, "method": "dfl_backbone", "test": nr(task.C_test, dfl.predict(task.X_test), Wt)})
     h = len(Xv) // 2
     a, b = slice(0, h), slice(h, len(Xv))

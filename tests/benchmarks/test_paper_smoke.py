@@ -194,18 +194,19 @@ def test_new_runs_merge_onto_an_earlier_merge(tmp_path) -> None:
     ]
     assert "Rerun: shortest_path/1/1000/linear (dff, two_stage)" in report._setup_text(cfg, raw)
     # a run that adds an arm to published cells keeps the arms it does not rerun
-    rows_c = [row(s, "two_stage", 0.3, deg=1) for s in range(3)] + [row(s, "dff_ens", 0.2, deg=1) for s in range(3)]
+    rows_c = [row(s, "two_stage", 0.3, deg=1) for s in range(3)] + [row(s, "dff_single", 0.2, deg=1) for s in range(3)]
     pd.DataFrame(rows_c).to_csv(c / "raw.csv", index=False)
     raw, _ = report.merge_runs([tmp_path / "again", c], tmp_path / "added")
     deg1 = raw[raw["deg"] == 1].groupby("method")["normalized_regret"].agg(set)
-    assert deg1.to_dict() == {"dff": {0.3}, "dff_ens": {0.2}, "two_stage": {0.3}} and len(raw) == 21
+    assert deg1.to_dict() == {"dff": {0.3}, "dff_single": {0.2}, "two_stage": {0.3}} and len(raw) == 21
     # the two-stage rows came back unchanged (a deterministic fit), so no new rerun is reported
     assert json.loads((tmp_path / "added" / "config.json").read_text())["replaced"] == cfg["replaced"]
 
 
 def test_estimate_counts_every_fit_of_the_grid() -> None:
     """The CPU-time bound is (fits per cell) x epochs x n_train x the probe's per-instance-epoch cost, summed
-    over cells; the fits per cell follow the arms (DFF auto = one fit per ε plus the refit)."""
+    over cells; the fits per cell follow the arms (DFF auto = one fit per ε plus the refit, then the further
+    members; each DFL arm one fit per member; the sweep arms ``sweep_members`` each)."""
     from benchmarks.paper.run import estimate
     from dff_core.selection import EPSILON_GRID
 
@@ -216,35 +217,39 @@ def test_estimate_counts_every_fit_of_the_grid() -> None:
         epsilons=(0.1, 0.5),
         epochs=7,
         hidden=(4,),
-        arms=("two_stage", "dff", "dff_eps", "dff_unbounded", "dfl_backbone"),
+        members=3,
+        arms=("two_stage", "dff", "dff_eps", "dff_unbounded", "dfl_backbone", "dff_single"),
     )
     logged: list[str] = []
     out = estimate(cfg, probe_n=40, probe_epochs=1, log=logged.append)
     per = out["seconds_per_instance_epoch"]["shortest_path"]
     assert per > 0 and out["cells"] == 2 * 2 * 3
     auto = len(EPSILON_GRID) + 1
-    linear = auto + 2 + 1 + 1  # DFF auto, two fixed ε, the unbounded arm, DFL from the backbone
-    forest = auto  # no sweep and no differentiable class of its own
+    # DFF auto with 3 members, one DFF fit (auto), two fixed ε, the unbounded arm, DFL from the backbone x 3
+    linear = (auto + 2) + auto + 2 + 1 + 3
+    forest = (auto + 2) + auto  # no sweep and no differentiable class of its own
     expected = (linear + forest) * 7 * (20 + 30) * 2 * 3 * per
     assert out["cpu_seconds_upper_bound"] == pytest.approx(expected, rel=1e-12)
     assert json.loads(logged[0])["cells"] == 12
 
 
-def test_seed_ensemble_arms_run_as_a_pair(monkeypatch) -> None:
-    """``dff_ens`` and ``dfl_backbone_ens`` average ``members`` fits each and keep DFF's trust region."""
+def test_compared_arms_average_members_and_the_single_fit_arms_do_not(monkeypatch) -> None:
+    """``dff`` and the DFL arms average ``members`` fits alike, ``dff_single`` / ``dfl_backbone_single`` are one
+    fit, the sweep arms ``sweep_members``; the mean keeps DFF's trust region."""
     from benchmarks.paper.run import run_cell
-    from dff_core.ensemble import SeedEnsemble
+    from dff_core.baselines import DFL
+    from dff_core.dff import DFF
 
-    fitted: list[tuple[str, int]] = []
-    fit = SeedEnsemble.fit
+    fitted: list[tuple[str, object, int]] = []
+    for cls in (DFF, DFL):
+        fit = cls.fit
 
-    def record(self, *a, **k):  # type: ignore[no-untyped-def]
-        out = fit(self, *a, **k)
-        fitted.append((type(self.estimator).__name__, len(out.members_)))
-        return out
+        def record(self, *a, _fit=fit, **k):  # type: ignore[no-untyped-def]
+            out = _fit(self, *a, **k)  # every fit: an ensemble's members and selection candidates too
+            fitted.append((type(self).__name__, getattr(self, "epsilon", None), self.n_members_))
+            return out
 
-    monkeypatch.setattr(SeedEnsemble, "fit", record)
-
+        monkeypatch.setattr(cls, "fit", record)
     cfg = with_overrides(
         QUICK,
         grid={"shortest_path": TaskGrid(degs=(6,), n_trains=(40,), backbones=("linear",))},
@@ -252,16 +257,18 @@ def test_seed_ensemble_arms_run_as_a_pair(monkeypatch) -> None:
         epochs=2,
         hidden=(4,),
         members=3,
-        arms=("two_stage", "dff", "dff_ens", "dfl_backbone", "dfl_backbone_ens"),
+        epsilons=(0.15,),  # not in EPSILON_GRID, so no selection candidate has it
+        arms=("two_stage", "dff", "dff_single", "dfl_backbone", "dfl_backbone_single", "dff_eps"),
     )
     cell = {"task": "shortest_path", "deg": 6, "n_train": 40, "seed": 0, "backbones": ("linear",)}
     rows = pd.DataFrame(run_cell(cell, cfg)).set_index("method")
-    assert set(rows.index) == {"two_stage", "dff", "dff_ens", "dfl_backbone", "dfl_backbone_ens"}
-    ens = rows.loc["dff_ens"]
-    # the first member is the default DFF fit itself, so they chose the same ε
-    assert ens["epsilon"] == rows.loc["dff", "epsilon"]
-    assert ens["max_relative_shift"] <= ens["epsilon"] + 1e-9
-    assert sorted(fitted) == [("DFF", 3), ("DFL", 3)]
+    assert set(rows.index) == {"two_stage", "dff", "dff_single", "dfl_backbone", "dfl_backbone_single", "dff@0.15"}
+    assert fitted.count(("DFF", "auto", 3)) == 1 and fitted.count(("DFL", None, 3)) == 1
+    assert fitted.count(("DFF", 0.15, 1)) == 1  # the sweep arm: one fit
+    assert fitted.count(("DFL", None, 1)) == 3 + 1  # the ensemble's three members and dfl_backbone_single
+    # the first member is the single fit itself, so they chose the same ε
+    assert rows.loc["dff", "epsilon"] == rows.loc["dff_single", "epsilon"]
+    assert rows.loc["dff", "max_relative_shift"] <= rows.loc["dff", "epsilon"] + 1e-9
 
 
 def test_a_part_whose_rows_were_all_replaced_leaves_the_list(tmp_path) -> None:
@@ -311,3 +318,37 @@ def test_setup_text_names_a_part_whose_cross_fitting_differs() -> None:
         in text
     )
     assert "runs/a`:" not in text and "runs/c`:" not in text
+
+
+def test_merge_renames_the_earlier_arms_all_at_once(tmp_path) -> None:
+    """``rename`` swaps arm names of the published rows in one step (``dff`` → ``dff_single`` and ``dff_ens`` →
+    ``dff`` together), renames the parts' arms too, and the setup text says so."""
+    a = tmp_path / "a"
+    a.mkdir()
+    pd.DataFrame(
+        [
+            row(s, m, {"two_stage": 0.3, "dff": 0.2, "dff_ens": 0.1}[m])
+            for s in range(3)
+            for m in ("two_stage", "dff", "dff_ens")
+        ]
+    ).to_csv(a / "raw.csv", index=False)
+    (a / "config.json").write_text(
+        '{"command": "python -m benchmarks.paper.run --out a", "arms": ["two_stage", "dff", "dff_ens"]}'
+    )
+    report.merge_runs([a], tmp_path / "published")
+    raw, _ = report.merge_runs([tmp_path / "published"], tmp_path / "renamed", {"dff": "dff_single", "dff_ens": "dff"})
+    assert raw.groupby("method")["normalized_regret"].agg(set).to_dict() == {
+        "dff": {0.1},
+        "dff_single": {0.2},
+        "two_stage": {0.3},
+    }
+    cfg = json.loads((tmp_path / "renamed" / "config.json").read_text())
+    assert cfg["parts"][0]["arms"] == ["two_stage", "dff_single", "dff"]
+    assert cfg["renamed"] == ["dff → dff_single", "dff_ens → dff"]
+    assert "Arms renamed after they ran" in report._setup_text(cfg, raw) and "dff_ens → dff" in report._setup_text(
+        cfg, raw
+    )
+    # a later merge keeps the record without renaming again
+    raw2, _ = report.merge_runs([tmp_path / "renamed"], tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "config.json").read_text())["renamed"] == cfg["renamed"]
+    assert raw2.equals(raw)

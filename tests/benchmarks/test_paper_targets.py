@@ -39,28 +39,28 @@ def test_targets_follow_the_numbers() -> None:
     assert tg.loc["every DFF run: max relative shift − ε (≤ 0, on every test instance)", "verdict"] == "met"
 
 
-def test_seed_ensemble_rows_are_references_next_to_the_targets() -> None:
-    """The ensemble pair is reported beside the targets, never judged as one; without ensemble runs no row shows."""
+def test_single_fit_rows_are_references_next_to_the_targets() -> None:
+    """The single-fit pair is reported beside the targets, never judged as one; without such runs no row shows."""
     rows = []
     for seed in range(10):
         rows += [
             row(seed, "two_stage", 0.10),
             row(seed, "dff", 0.08, epsilon=0.5, max_shift=0.5),
             row(seed, "dfl_backbone", 0.07),
-            row(seed, "dff_ens", 0.06, epsilon=0.5, max_shift=0.4),
-            row(seed, "dfl_backbone_ens", 0.065 if seed < 7 else 0.05),  # the ensemble of DFF wins 7 of 10
+            row(seed, "dff_single", 0.06, epsilon=0.5, max_shift=0.4),
+            row(seed, "dfl_backbone_single", 0.065 if seed < 7 else 0.05),  # one DFF fit wins 7 of 10
             row(seed, "two_stage", 0.10, deg=1),
             row(seed, "dff", 0.101, deg=1, epsilon=0.1, max_shift=0.1),
-            row(seed, "dff_ens", 0.099, deg=1, epsilon=0.1, max_shift=0.1),
+            row(seed, "dff_single", 0.099, deg=1, epsilon=0.1, max_shift=0.1),
         ]
     tg = targets(pd.DataFrame(rows)).set_index("target")
-    ens = tg[tg.index.str.contains("seed ensemble")]
+    ens = tg[tg.index.str.contains("one DFF fit")]
     assert len(ens) == 3 and set(ens["verdict"]) == {"reference"}
-    win = ens[ens.index.str.contains("beats DFL's")].iloc[0]
+    win = ens[ens.index.str.contains("beats one DFL fit")].iloc[0]
     assert win["measured"] == pytest.approx(0.7) and "7 wins, 3 losses" in win["detail"]
     assert ens[ens.index.str.contains("degree 1")]["measured"].iloc[0] == pytest.approx(0.99)
     # the judged rows are DFF's own: it loses every run to DFL from the backbone here
     assert tg.loc["misspecified cells, linear: share of paired runs DFF beats DFL from the backbone (≥ 60%)",
                   "verdict"] == "missed"  # fmt: skip
-    plain = targets(pd.DataFrame([r for r in rows if not r["method"].endswith("_ens")]))
-    assert not plain["target"].str.contains("seed ensemble").any()
+    plain = targets(pd.DataFrame([r for r in rows if not r["method"].endswith("_single")]))
+    assert not plain["target"].str.contains("one DFF fit").any()

@@ -16,8 +16,9 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -29,6 +30,10 @@ from dashboard.services import views as V
 
 #: Image formats :func:`figure_image` makes, with their MIME types.
 IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
+_T = TypeVar("_T")
+
+#: Tries of one kaleido render when the browser ran the call before its page had loaded (see :func:`_render`).
+RENDER_TRIES = 3
 #: Size of exported images in CSS pixels when a figure does not set its own height; PNGs are drawn at 2x.
 IMAGE_WIDTH, IMAGE_HEIGHT, PNG_SCALE = 1200, 700, 2
 
@@ -65,13 +70,33 @@ def _size(fig: go.Figure) -> tuple[int, int]:
     return int(fig.layout.width or IMAGE_WIDTH), int(fig.layout.height or IMAGE_HEIGHT)
 
 
+def _page_not_ready(err: Exception) -> bool:
+    """Whether ``err`` is kaleido's page-load race: on a busy machine its render call can reach the tab before
+    the page defining ``kaleido_scopes`` has loaded (a JavaScript ``ReferenceError``); the same render then
+    succeeds on a fresh try."""
+    return type(err).__name__ == "JavascriptError" and "kaleido_scopes is not defined" in str(err)
+
+
+def _render(call: Callable[[], _T]) -> _T:
+    """``call()`` (a kaleido render), tried again up to :data:`RENDER_TRIES` times on the page-load race only;
+    every other error is raised at once."""
+    for attempt in range(1, RENDER_TRIES + 1):
+        try:
+            return call()
+        except Exception as err:
+            if attempt == RENDER_TRIES or not _page_not_ready(err):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def figure_image(fig: go.Figure, fmt: str) -> bytes:
     """``fig`` as ``png`` or ``svg`` bytes, drawn by the system Chromium (a few seconds: it starts a browser)."""
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"figure_image: fmt must be one of {list(IMAGE_FORMATS)}; got {fmt!r}.")
     _use_system_browser()
     w, h = _size(fig)
-    return pio.to_image(fig, format=fmt, width=w, height=h, scale=PNG_SCALE if fmt == "png" else 1)
+    scale = PNG_SCALE if fmt == "png" else 1
+    return _render(lambda: pio.to_image(fig, format=fmt, width=w, height=h, scale=scale))
 
 
 def figure_images(figs: Mapping[str, go.Figure], fmt: str = "png") -> dict[str, bytes]:
@@ -84,13 +109,15 @@ def figure_images(figs: Mapping[str, go.Figure], fmt: str = "png") -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="dff-figures-") as tmp:
         paths = [Path(tmp) / f"{k:02d}.{fmt}" for k in range(len(figs))]
         sizes = [_size(f) for f in figs.values()]
-        pio.write_images(
-            list(figs.values()),
-            paths,
-            format=fmt,
-            width=[w for w, _ in sizes],
-            height=[h for _, h in sizes],
-            scale=PNG_SCALE if fmt == "png" else 1,
+        _render(
+            lambda: pio.write_images(
+                list(figs.values()),
+                paths,
+                format=fmt,
+                width=[w for w, _ in sizes],
+                height=[h for _, h in sizes],
+                scale=PNG_SCALE if fmt == "png" else 1,
+            )
         )
         missing = [name for name, p in zip(figs, paths) if not p.is_file()]
         if missing:  # kaleido can fail without raising (e.g. map text that needs fonts from the internet)

@@ -81,3 +81,46 @@ def test_a_figure_the_browser_cannot_draw_is_named():
     online_text = go.Figure(go.Scattermap(lon=[0], lat=[0], mode="text", text=["needs online glyphs"]))
     with pytest.raises(RuntimeError, match=r"drew no image for \['bad'\]"):
         X.figure_images({"bad": online_text}, "png")
+
+
+class JavascriptError(Exception):
+    """Stands in for kaleido's error class of that name (matched by name, as the module does)."""
+
+
+def test_a_render_that_beat_the_page_load_is_tried_again(monkeypatch):
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise JavascriptError("ReferenceError: kaleido_scopes is not defined")
+        return b"<svg>Two</svg>"
+
+    monkeypatch.setattr(X.pio, "to_image", flaky)
+    monkeypatch.setattr(X, "_use_system_browser", lambda: None)
+    assert X.figure_image(FIGS["two"], "svg") == b"<svg>Two</svg>"
+    assert len(calls) == 2
+
+
+def test_other_render_errors_and_a_lasting_race_are_raised(monkeypatch):
+    monkeypatch.setattr(X, "_use_system_browser", lambda: None)
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise JavascriptError("TypeError: cannot read properties of undefined")
+
+    monkeypatch.setattr(X.pio, "to_image", broken)
+    with pytest.raises(JavascriptError, match="TypeError"):
+        X.figure_image(FIGS["one"], "png")
+    assert len(calls) == 1  # not a page-load race: no second try
+
+    def never_ready(*args, **kwargs):
+        calls.append(1)
+        raise JavascriptError("ReferenceError: kaleido_scopes is not defined")
+
+    calls.clear()
+    monkeypatch.setattr(X.pio, "to_image", never_ready)
+    with pytest.raises(JavascriptError, match="kaleido_scopes"):
+        X.figure_image(FIGS["one"], "png")
+    assert len(calls) == X.RENDER_TRIES

@@ -253,7 +253,7 @@ def _setup_text(cfg: dict, raw: pd.DataFrame) -> str:
     if cfg.get("renamed"):
         lines.append(
             "Arms renamed after they ran (the rows are the same computations under today's names; the commands "
-            f"above are shown as they were run): {'; '.join(cfg['renamed'])}."
+            f"and rerun notes above name the arms as they were run): {'; '.join(cfg['renamed'])}."
         )
     return "\n".join(f"- {ln}" for ln in lines) + "\n"
 

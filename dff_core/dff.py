@@ -126,7 +126,8 @@ class DFF(BaseEstimator):
         fastest for these small networks.
     n_members: fits averaged (:mod:`dff_core.ensemble`): seeds ``seed, seed + 1, …``; the first chooses ε and the
         step size when they are ``"auto"``, the others reuse them. The mean of factors in ``[1 − ε, 1 + ε]`` stays
-        there, so the trust region holds. ``1`` is a single fit (about ``1/n`` of the members' training time).
+        there, so the trust region holds. ``1`` is a single fit (with ε ``"auto"`` about 60% of five's time: the
+        extra members skip the selection; BENCHMARKS.md).
 
     Attributes after ``fit``: ``module_`` (the trained :class:`BiasCorrection`, or the
     :class:`~dff_core.ensemble.MemberMean` of ``n_members_`` of them), ``history_``

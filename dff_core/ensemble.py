@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -79,6 +79,25 @@ class MemberMean(nn.Module):
         return self._mean("logits", *inputs)
 
 
+def _fit_seeds(
+    estimator: Any, n: int, fit_one: Callable[[Any], Any], should_stop: Callable[[], bool] | None
+) -> tuple[list[Any], dict[str, Any], bool]:
+    """``n`` fits of copies of ``estimator`` (one fit each where it has ``n_members``): the first as configured,
+    member ``k`` with seed ``seed + k`` and the ε / step size the first chose. Stops early when ``should_stop()``
+    or a member was cancelled. Returns the fitted members, the chosen values and whether it stopped early."""
+    params = estimator.get_params(deep=False)
+    single = {"n_members": 1} if "n_members" in params else {}
+    members = [fit_one(fresh(estimator, single))]
+    chosen = {k: getattr(members[0], f"{k}_") for k in _CHOSEN if k in params and hasattr(members[0], f"{k}_")}
+    cancelled = bool(getattr(members[0], "cancelled_", False))
+    for k in range(1, n):
+        if cancelled or (should_stop is not None and should_stop()):
+            return members, chosen, True
+        members.append(fit_one(fresh(estimator, {**single, "seed": int(params["seed"]) + k, **chosen})))
+        cancelled = bool(getattr(members[-1], "cancelled_", False))
+    return members, chosen, cancelled
+
+
 def fit_members(estimator: Any, fit_one: Callable[[Any], Any], should_stop: Callable[[], bool] | None) -> Any:
     """Fit ``estimator.n_members`` single fits and store their average on ``estimator``.
 
@@ -90,16 +109,7 @@ def fit_members(estimator: Any, fit_one: Callable[[Any], Any], should_stop: Call
     ``n_members_``, ``best_epochs_``, ``member_histories_`` and ``fit_seconds_`` (all members together).
     """
     t_start = time.perf_counter()
-    params = estimator.get_params(deep=False)
-    members = [fit_one(fresh(estimator, {"n_members": 1}))]
-    chosen = {k: getattr(members[0], f"{k}_") for k in _CHOSEN if k in params and hasattr(members[0], f"{k}_")}
-    cancelled = bool(getattr(members[0], "cancelled_", False))
-    for k in range(1, int(estimator.n_members)):
-        if cancelled or (should_stop is not None and should_stop()):
-            cancelled = True
-            break
-        members.append(fit_one(fresh(estimator, {"n_members": 1, "seed": int(params["seed"]) + k, **chosen})))
-        cancelled = bool(getattr(members[-1], "cancelled_", False))
+    members, _, cancelled = _fit_seeds(estimator, int(estimator.n_members), fit_one, should_stop)
     for key, value in vars(members[0]).items():
         if key.endswith("_") and not key.startswith("__"):
             setattr(estimator, key, value)
@@ -132,20 +142,11 @@ class SeedEnsemble(BaseEstimator):
     def fit(self, *args: Any, should_stop: Callable[[], bool] | None = None, **kwargs: Any) -> SeedEnsemble:
         """Fit the members one after another; ``should_stop()`` returning ``True`` keeps the members fitted so far."""
         n = check_members("SeedEnsemble", self.n_members)
-        params = self.estimator.get_params(deep=False)
-        if "seed" not in params:
+        if "seed" not in self.estimator.get_params(deep=False):
             raise ValueError(f"SeedEnsemble: {type(self.estimator).__name__} has no 'seed' parameter to vary.")
-        single = {"n_members": 1} if "n_members" in params else {}
         if should_stop is not None:
             kwargs["should_stop"] = should_stop
-        first = clone(self.estimator).set_params(**single).fit(*args, **kwargs)
-        chosen = {k: getattr(first, f"{k}_") for k in _CHOSEN if k in params and hasattr(first, f"{k}_")}
-        members = [first]
-        for k in range(1, n):
-            if should_stop is not None and should_stop():
-                break
-            member = clone(self.estimator).set_params(seed=int(params["seed"]) + k, **single, **chosen)
-            members.append(member.fit(*args, **kwargs))
+        members, chosen, _ = _fit_seeds(self.estimator, n, lambda m: m.fit(*args, **kwargs), should_stop)
         self.members_ = members
         for key, value in chosen.items():
             setattr(self, f"{key}_", value)

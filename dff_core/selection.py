@@ -37,7 +37,7 @@ DEFAULT_EPOCHS = 200
 DEFAULT_LR = 3e-3
 DEFAULT_PATIENCE: int | None = 20
 #: Fits averaged by default (``n_members``): seeds ``seed … seed + 4``, the first choosing ε and the step size
-#: (:mod:`dff_core.ensemble`; the evidence is in RESULTS.md, "Seed ensembles").
+#: (:mod:`dff_core.ensemble`; the study is in RESULTS.md, "Averaging fits").
 DEFAULT_MEMBERS = 5
 #: Fewest validation rows in each of the two parts (choosing the epoch / comparing candidates).
 MIN_PART_ROWS = 2

@@ -24,8 +24,13 @@ def test_regret_nonnegative_and_zero_at_truth(C_true, C_pred) -> None:
     np.testing.assert_array_equal(metrics.regret(GRID, C_true, C_true), 0.0)
 
 
+#: Values on a 1e-6 grid: scaling one of them by k in [0.1, 100] stays a normal float, so the order is kept
+#: (a subnormal such as 5e-324 times 0.5 underflows to 0 and the decision changes for numerical reasons only).
+scalable = st.floats(-5, 5).map(lambda v: round(v, 6))
+
+
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, (5, ALLOC.d), elements=st.floats(-5, 5)), st.floats(0.1, 100))
+@given(arrays(np.float64, (5, ALLOC.d), elements=scalable), st.floats(0.1, 100))
 def test_positive_scaling_keeps_the_decision(C, k) -> None:
     for p, base in ((ALLOC, C), (GRID, np.abs(C[:, :1]) + np.linspace(0.1, 1, GRID.d))):
         np.testing.assert_allclose(p.solve(base * k), p.solve(base))

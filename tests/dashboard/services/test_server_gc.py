@@ -46,7 +46,9 @@ def test_objects_alive_at_start_up_leave_the_collector_and_later_ones_stay(fresh
     assert _tracked(after)  # sessions' objects created later are still collected
     count = gc.get_freeze_count()
     later = _Marker()
-    assert server_gc.freeze_startup_heap() == count  # once per process: later objects are never frozen
+    # once per process: later objects are never frozen (the count may only drop: a frozen object that another
+    # thread releases in between leaves the permanent generation)
+    assert server_gc.freeze_startup_heap() <= count
     assert _tracked(later)
 
 
